@@ -1,0 +1,60 @@
+# Milkbot: two commands do everything on a fresh machine.
+#   make run   - set up, bring the system up (database migrated; more services as they land), print status
+#   make test  - set up, then run every test (pytest: Python, SQL and pgTAP suites)
+#   make bench - benchmarks that print their figures
+# Set-up steps are stamped in .milkbot/stamps, so a second run with nothing changed skips them.
+
+SHELL      := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV       := .venv
+BIN        := $(VENV)/bin
+STAMPS     := .milkbot/stamps
+APT_PKGS   := postgresql-15 postgresql-client-15 postgresql-15-pgtap nginx-light chromium
+PYTHON     ?= python3
+
+.PHONY: run test bench setup clean distclean db-down
+
+setup: $(STAMPS)/apt $(STAMPS)/venv $(STAMPS)/npm
+
+$(STAMPS)/apt: Makefile
+	@mkdir -p $(STAMPS)
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" -eq 0 ]; then \
+	    echo "apt: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+	@touch $@
+
+$(STAMPS)/venv: pyproject.toml
+	@mkdir -p $(STAMPS)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+$(STAMPS)/npm: package.json package-lock.json
+	@mkdir -p $(STAMPS)
+	@npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
+
+run: setup
+	@$(BIN)/milkbot db up
+
+test: setup
+	@$(BIN)/milkbot db up >/dev/null
+	@$(BIN)/pytest -q
+
+bench: setup
+	@$(BIN)/milkbot db up >/dev/null
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+db-down:
+	@$(BIN)/milkbot db down
+
+clean: db-down
+	rm -rf $(STAMPS)
+
+distclean:
+	-@$(BIN)/milkbot db down 2>/dev/null
+	rm -rf .milkbot $(VENV) node_modules

@@ -1,0 +1,23 @@
+-- Workers report health through this one function; they need no grant on the health tables.
+create or replace function ops.heartbeat(p_component text, p_ok boolean, p_message text default null)
+returns void
+language plpgsql security definer set search_path = pg_catalog, ops as $$
+declare
+    msg text := left(coalesce(p_message, case when p_ok then 'ok' else 'error' end), 2000);
+begin
+    update ops.health_status
+       set last_heartbeat = now(),
+           last_ok_at     = case when p_ok then now() else last_ok_at end,
+           last_error_at  = case when p_ok then last_error_at else now() end,
+           last_error     = case when p_ok then last_error else msg end,
+           ok_count       = ok_count + p_ok::int,
+           error_count    = error_count + (not p_ok)::int
+     where component = p_component;
+    if not found then
+        raise exception 'unknown health component %', p_component using errcode = 'invalid_parameter_value';
+    end if;
+    insert into ops.health_events (component, level, message)
+    values (p_component, case when p_ok then 'ok' else 'error' end, msg);
+end
+$$;
+comment on function ops.heartbeat(text, boolean, text) is 'Record a heartbeat (ok) or failure for a component: updates ops.health_status and appends ops.health_events.';

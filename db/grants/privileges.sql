@@ -1,0 +1,54 @@
+-- Every privilege the app roles hold, in one place, re-applied after each migration.
+-- Start from nothing, then grant exactly what each role needs. tests/db/expected_privileges.txt pins
+-- the resulting matrix: widening any grant fails the test suite.
+
+revoke all on schema ops, analytics, api, meta from public;
+revoke all on all tables    in schema ops, api, meta from public, web_anon, milkbot_authenticator, milkbot_ingest, milkbot_executor, milkbot_analytics, milkbot_operator, milkbot_cycle;
+revoke all on all sequences in schema ops, meta      from public, web_anon, milkbot_authenticator, milkbot_ingest, milkbot_executor, milkbot_analytics, milkbot_operator, milkbot_cycle;
+revoke all on all functions in schema ops, api, meta from public, web_anon, milkbot_authenticator, milkbot_ingest, milkbot_executor, milkbot_analytics, milkbot_operator, milkbot_cycle;
+revoke all on schema pgmq from public;
+revoke all on all tables    in schema pgmq from public, web_anon, milkbot_ingest, milkbot_executor, milkbot_analytics, milkbot_operator;
+revoke all on all functions in schema pgmq from public, web_anon, milkbot_ingest, milkbot_executor, milkbot_analytics, milkbot_operator;
+
+-- web_anon (PostgREST): the api views and nothing else.
+grant usage on schema api to web_anon;
+grant select on all tables in schema api to web_anon;
+
+-- ingest: lands snapshots and market metadata; reads what it needs to deduplicate. No order rights.
+grant usage on schema ops to milkbot_ingest;
+grant select on ops.cities, ops.markets, ops.nws_grids, ops.market_snapshots, ops.weather_snapshots,
+                ops.forecasts, ops.observations, ops.climate_reports to milkbot_ingest;
+grant insert, update on ops.markets, ops.nws_grids to milkbot_ingest;
+grant insert on ops.market_snapshots, ops.weather_snapshots, ops.forecasts, ops.observations,
+                ops.climate_reports, ops.ingest_errors to milkbot_ingest;
+grant update (is_stale) on ops.weather_snapshots to milkbot_ingest;
+grant execute on function ops.heartbeat(text, boolean, text) to milkbot_ingest;
+
+-- executor: reads intents and controls; writes order, fill and position state.
+grant usage on schema ops, pgmq to milkbot_executor;
+grant select on ops.orders, ops.markets, ops.market_snapshots, ops.trading_state, ops.risk_limits,
+                ops.strategy_params, ops.cities, ops.fills, ops.positions to milkbot_executor;
+grant update (state, exchange_order_id, filled_count, last_error, updated_at) on ops.orders to milkbot_executor;
+grant insert on ops.fills, ops.risk_events to milkbot_executor;
+grant insert, update on ops.positions to milkbot_executor;
+grant select, update, delete on pgmq.q_order_intents to milkbot_executor;
+grant select, insert on pgmq.a_order_intents to milkbot_executor;
+grant select on pgmq.meta to milkbot_executor;
+grant execute on function pgmq.read(text, integer, integer, jsonb), pgmq.archive(text, bigint),
+                          pgmq.delete(text, bigint), pgmq.set_vt(text, bigint, integer) to milkbot_executor;
+grant execute on function ops.heartbeat(text, boolean, text) to milkbot_executor;
+
+-- analytics (dbt): reads ops, builds into analytics.
+grant usage on schema ops to milkbot_analytics;
+grant select on all tables in schema ops to milkbot_analytics;
+grant usage, create on schema analytics to milkbot_analytics;
+grant execute on function ops.heartbeat(text, boolean, text) to milkbot_analytics;
+
+-- operator: reads everything; edits parameters, limits, trading state and city switches only.
+grant usage on schema ops, analytics, api, pgmq, meta to milkbot_operator;
+grant select on all tables in schema ops, api, meta, pgmq to milkbot_operator;
+grant update (value) on ops.strategy_params, ops.risk_limits to milkbot_operator;
+grant update (state, reason, changed_at, changed_by) on ops.trading_state to milkbot_operator;
+grant update (enabled) on ops.cities to milkbot_operator;
+grant select on all tables in schema analytics to milkbot_operator;
+alter default privileges for role milkbot_analytics in schema analytics grant select on tables to milkbot_operator;

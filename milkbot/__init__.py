@@ -1,0 +1,1 @@
+"""Milkbot: Kalshi daily weather markets, Postgres-centric (logic in SQL, thin Python workers)."""

@@ -1,0 +1,128 @@
+"""`milkbot` command: one entry point for the operator.
+
+    milkbot db up|down|status|migrate|url|psql
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+
+import psycopg
+
+from . import config
+from .cluster import ClusterError
+from .config import mask_url
+from .db import Database
+from .migrate import MigrationError, migrate, status as migration_status
+
+
+def _db(args) -> Database:
+    return Database(config.load())
+
+
+def cmd_db_up(args) -> int:
+    db = _db(args)
+    if db.cluster:
+        db.cluster.start()
+        db.ensure_database()
+    report = migrate(db.admin_conninfo())
+    print(f"migrate: {report.summary()}")
+    return cmd_db_status(args)
+
+
+def cmd_db_down(args) -> int:
+    db = _db(args)
+    if not db.cluster:
+        print("MILKBOT_DATABASE_URL is set: that server is not Milkbot's to stop")
+        return 0
+    db.cluster.stop()
+    print("postgres: stopped")
+    return 0
+
+
+def cmd_db_status(args) -> int:
+    db = _db(args)
+    where = (f"embedded cluster {db.cluster.data} (socket {db.cluster.run_dir}, 127.0.0.1:{db.cluster.port})"
+             if db.cluster else mask_url(db.settings.database_url))
+    if db.cluster and not db.cluster.running():
+        print(f"postgres: down ({where}); run `milkbot db up`")
+        return 1
+    try:
+        with psycopg.connect(db.admin_conninfo(), connect_timeout=5) as conn:
+            version = conn.execute("show server_version").fetchone()[0]
+            state = None
+            if conn.execute("select to_regclass('ops.trading_state') is not null").fetchone()[0]:
+                state = conn.execute("select state from ops.trading_state").fetchone()[0]
+        applied, pending, latest = migration_status(db.admin_conninfo())
+    except psycopg.Error as exc:
+        print(f"postgres: unreachable ({where}): {str(exc).strip().splitlines()[0]}")
+        return 1
+    print(f"postgres {version}: up, {where}, database {db.settings.db_name}: "
+          f"{applied} migrations applied (latest {latest}), {pending} pending; trading state {state}")
+    return 0 if pending == 0 else 1
+
+
+def cmd_db_migrate(args) -> int:
+    db = _db(args)
+    print(migrate(db.admin_conninfo()).summary())
+    return 0
+
+
+def cmd_db_url(args) -> int:
+    db = _db(args)
+    url = db.role_url(args.role)
+    print(url if args.reveal else mask_url(url))
+    return 0
+
+
+def cmd_db_psql(args) -> int:
+    db = _db(args)
+    psql = shutil.which("psql")
+    if not psql:
+        print("psql not found; install postgresql-client", file=sys.stderr)
+        return 1
+    dsn = db.role_conninfo(args.role)
+    extra = args.psql_args[1:] if args.psql_args[:1] == ["--"] else args.psql_args
+    os.execv(psql, [psql, "-d", dsn, *extra])
+    return 0  # not reached
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="milkbot", description="Milkbot: Kalshi weather-market trading, Postgres-centric.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="the database: start, stop, migrate, connect")
+    dbs = db.add_subparsers(dest="db_command", required=True)
+    dbs.add_parser("up", help="start the embedded cluster (if owned), create the database, migrate, print status").set_defaults(func=cmd_db_up)
+    dbs.add_parser("down", help="stop the embedded cluster").set_defaults(func=cmd_db_down)
+    dbs.add_parser("status", help="one-line status; exit 1 if down or migrations pending").set_defaults(func=cmd_db_status)
+    dbs.add_parser("migrate", help="apply pending migrations and changed definitions (one transaction)").set_defaults(func=cmd_db_migrate)
+    u = dbs.add_parser("url", help="libpq URL for a role (default: the operator)")
+    u.add_argument("--role", default="milkbot_operator")
+    u.add_argument("--reveal", action="store_true", help="print the password too, if the URL has one")
+    u.set_defaults(func=cmd_db_url)
+    q = dbs.add_parser("psql", help="psql as the operator (extra args go to psql)")
+    q.add_argument("--role", default="milkbot_operator")
+    q.add_argument("psql_args", nargs=argparse.REMAINDER)
+    q.set_defaults(func=cmd_db_psql)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and getattr(args, "func", None) is not cmd_db_psql:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if unknown:
+        args.psql_args = [*unknown, *args.psql_args]
+    try:
+        return args.func(args) or 0
+    except (ClusterError, MigrationError) as exc:
+        print(f"milkbot: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
