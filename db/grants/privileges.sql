@@ -50,5 +50,6 @@ grant select on all tables in schema ops, api, meta, pgmq to milkbot_operator;
 grant update (value) on ops.strategy_params, ops.risk_limits to milkbot_operator;
 grant update (state, reason, changed_at, changed_by) on ops.trading_state to milkbot_operator;
 grant update (enabled) on ops.cities to milkbot_operator;
+grant insert on ops.control_audit to milkbot_operator;  -- only through the audit trigger (see its guard)
 grant select on all tables in schema analytics to milkbot_operator;
-alter default privileges for role milkbot_analytics in schema analytics grant select on tables to milkbot_operator;
+-- tables dbt builds later are granted to the operator by dbt itself (dbt_project.yml +grants).

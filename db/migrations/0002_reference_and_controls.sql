@@ -148,8 +148,11 @@ comment on column ops.control_audit.operation is 'INSERT, UPDATE or DELETE.';
 comment on column ops.control_audit.old_row is 'Row before the change (null for INSERT).';
 comment on column ops.control_audit.new_row is 'Row after the change (null for DELETE).';
 
+-- Invoker rights, so current_user is the role that made the change (a definer function would record
+-- its owner). Editors therefore need INSERT on the audit table; the guard below accepts rows only from
+-- this trigger (trigger depth > 1) and stamps who/when itself, so nobody can forge or backdate a row.
 create function ops.audit_control_change() returns trigger
-language plpgsql security definer set search_path = pg_catalog, ops as $$
+language plpgsql set search_path = pg_catalog, ops as $$
 begin
     insert into ops.control_audit (table_name, operation, old_row, new_row)
     values (tg_table_name, tg_op,
@@ -158,7 +161,22 @@ begin
     return null;
 end
 $$;
-comment on function ops.audit_control_change() is 'Trigger: appends every change of a control table to ops.control_audit (definer, so editors need no grant on the audit table).';
+comment on function ops.audit_control_change() is 'Trigger: appends every change of a control table to ops.control_audit.';
+
+create function ops.control_audit_guard() returns trigger
+language plpgsql set search_path = pg_catalog, ops as $$
+begin
+    if pg_trigger_depth() < 2 then
+        raise exception 'ops.control_audit is written only by the audit trigger' using errcode = 'insufficient_privilege';
+    end if;
+    new.at := clock_timestamp();
+    new.db_user := session_user;
+    new.acting_role := current_user;
+    return new;
+end
+$$;
+comment on function ops.control_audit_guard() is 'Trigger: refuses direct inserts into ops.control_audit and stamps who/when.';
+create trigger guard before insert on ops.control_audit for each row execute function ops.control_audit_guard();
 
 create trigger audit after insert or update or delete on ops.strategy_params for each row execute function ops.audit_control_change();
 create trigger audit after insert or update or delete on ops.risk_limits     for each row execute function ops.audit_control_change();
