@@ -20,6 +20,7 @@ def test_pgtap_file(db, path):
     # pgTAP is installed per test database (never in the template) and callable by the roles the
     # tests switch to; Milkbot's own default privileges would otherwise hide it from them.
     db.admin.execute("create extension if not exists pgtap")
+    db.admin.execute("grant usage on schema public to public")
     db.admin.execute("grant execute on all functions in schema public to public")
     proc = subprocess.run(
         ["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", db.conninfo(), "-f", str(path)],

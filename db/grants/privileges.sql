@@ -2,7 +2,7 @@
 -- Start from nothing, then grant exactly what each role needs. tests/db/expected_privileges.txt pins
 -- the resulting matrix: widening any grant fails the test suite.
 
-revoke all on schema ops, analytics, api, meta from public;
+revoke all on schema ops, analytics, api, meta, public from public;  -- public holds nothing of ours
 revoke all on all tables    in schema ops, api, meta from public, web_anon, milkbot_authenticator, milkbot_ingest, milkbot_executor, milkbot_analytics, milkbot_operator, milkbot_cycle;
 revoke all on all sequences in schema ops, meta      from public, web_anon, milkbot_authenticator, milkbot_ingest, milkbot_executor, milkbot_analytics, milkbot_operator, milkbot_cycle;
 revoke all on all functions in schema ops, api, meta from public, web_anon, milkbot_authenticator, milkbot_ingest, milkbot_executor, milkbot_analytics, milkbot_operator, milkbot_cycle;
@@ -35,7 +35,8 @@ grant select, update, delete on pgmq.q_order_intents to milkbot_executor;
 grant select, insert on pgmq.a_order_intents to milkbot_executor;
 grant select on pgmq.meta to milkbot_executor;
 grant execute on function pgmq.read(text, integer, integer, jsonb), pgmq.archive(text, bigint),
-                          pgmq.delete(text, bigint), pgmq.set_vt(text, bigint, integer) to milkbot_executor;
+                          pgmq.delete(text, bigint), pgmq.set_vt(text, bigint, integer),
+                          pgmq.format_table_name(text, text), pgmq.validate_queue_name(text) to milkbot_executor;
 grant execute on function ops.heartbeat(text, boolean, text) to milkbot_executor;
 
 -- analytics (dbt): reads ops, builds into analytics.
