@@ -23,6 +23,7 @@ grant insert on ops.market_snapshots, ops.weather_snapshots, ops.forecasts, ops.
                 ops.climate_reports, ops.ingest_errors to milkbot_ingest;
 grant update (is_stale) on ops.weather_snapshots to milkbot_ingest;
 grant execute on function ops.heartbeat(text, boolean, text) to milkbot_ingest;
+grant execute on function ops.run_cycle(timestamptz) to milkbot_ingest;  -- the ingest loop calls the cycle after each pass
 
 -- executor: reads intents and controls; writes order, fill and position state.
 grant usage on schema ops, pgmq to milkbot_executor;

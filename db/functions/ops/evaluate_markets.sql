@@ -1,0 +1,117 @@
+-- Signal generation for every open market at a decision time: model probability, the side and price
+-- we would take, and every gate's verdict. Pure function of the tables and `p_as_of` (never now()),
+-- so a cycle can be replayed exactly.
+create or replace function ops.evaluate_markets(p_as_of timestamptz)
+returns table (ticker text, event_ticker text, city_code text, cluster ops.city_cluster, climate_date date,
+               kind ops.market_kind, strategy ops.strategy, model_p numeric, yes_bid numeric, yes_ask numeric,
+               side text, price numeric, edge numeric, size_at_best numeric, fee_multiplier numeric,
+               gates jsonb, all_pass boolean, reason text, weather_at timestamptz, quote_at timestamptz)
+language sql stable
+begin atomic
+with params as (select * from ops.effective_params()),
+exch as (select * from ops.exchange_status),
+mkt as (
+    select m.ticker, m.event_ticker, m.city_code, c.cluster, c.std_utc_offset, m.climate_date, m.kind,
+           case m.kind when 'high' then 'DailyHigh' when 'low' then 'DailyLow' else 'Monthly' end::ops.strategy as strategy,
+           m.strike_type, m.floor_strike, m.cap_strike, m.open_time, m.close_time, m.price_ranges,
+           m.fee_multiplier, m.open_interest, m.volume,
+           m.climate_date - ops.climate_date(p_as_of, c.std_utc_offset) as lead_days,
+           extract(epoch from ((p_as_of at time zone 'UTC') + c.std_utc_offset) - m.climate_date::timestamp) / 3600.0 as local_hours
+      from ops.markets m
+      join ops.cities c on c.code = m.city_code and c.enabled
+     where m.status in ('initialized', 'active') and m.close_time > p_as_of
+),
+priced as (
+    select k.*, p.max_spread, p.min_size, p.min_open_interest, p.min_volume, p.min_edge, p.max_weather_age_min,
+           p.max_quote_age_min, p.close_buffer_min, p.max_p, p.peak_hour, p.observed_ramp_hours, p.max_observed_weight,
+           q.yes_bid, q.yes_ask, q.yes_bid_size, q.yes_ask_size, q.fetched_at as quote_at,
+           f.forecast_f, f.fetched_at as weather_at, cal.bias, cal.sigma, obs.observed,
+           ms.enabled as monthly_enabled, ms.reason as monthly_reason,
+           case when k.strategy <> 'Monthly' and f.forecast_f is not null then
+               ops.bracket_probability(
+                   (f.forecast_f + cal.bias)::float8, cal.sigma::float8, yi.lo, yi.hi, k.kind::text,
+                   case when k.lead_days <= 0 then obs.observed end,
+                   case when k.lead_days > 0 or obs.observed is null then 0
+                        else least(greatest((k.local_hours - p.peak_hour) / p.observed_ramp_hours, 0), 1) * p.max_observed_weight
+                   end::float8)::numeric(10,9)
+           end as model_p
+      from mkt k
+      join params p on p.strategy = k.strategy
+      cross join lateral ops.yes_interval(k.strike_type, k.floor_strike, k.cap_strike) yi
+      left join lateral (
+            select s.yes_bid, s.yes_ask, s.yes_bid_size, s.yes_ask_size, s.fetched_at
+              from ops.market_snapshots s
+             where s.ticker = k.ticker and s.fetched_at <= p_as_of
+             order by s.fetched_at desc limit 1) q on true
+      left join lateral (
+            select fc.forecast_f, fc.fetched_at
+              from ops.forecasts fc
+             where fc.city_code = k.city_code and fc.climate_date = k.climate_date and fc.kind = k.kind::text
+               and fc.fetched_at <= p_as_of and not fc.is_stale
+             order by fc.fetched_at desc, fc.source = 'gridpoint' desc limit 1) f on k.strategy <> 'Monthly'
+      left join lateral (
+            select mc.bias, mc.sigma
+              from ops.model_calibration mc
+             where mc.city_code = k.city_code and mc.kind = k.kind::text
+               and mc.lead_days = least(greatest(k.lead_days, 0), 3) and mc.fitted_on <= p_as_of::date
+             order by mc.fitted_on desc limit 1) cal on k.strategy <> 'Monthly'
+      left join lateral (
+            select case when k.kind = 'high' then max(o.temp_f) else min(o.temp_f) end as observed
+              from ops.observations o
+             where o.city_code = k.city_code and o.climate_date = k.climate_date and o.observed_at <= p_as_of) obs
+            on k.strategy <> 'Monthly' and k.lead_days <= 0
+      left join ops.monthly_series ms on ms.city_code = k.city_code and ms.kind = k.kind
+),
+sided as (
+    select pr.*,
+           pr.model_p - pr.yes_ask - ops.taker_fee(pr.yes_ask, 1, pr.fee_multiplier) as edge_yes,
+           pr.yes_bid - pr.model_p - ops.taker_fee(pr.yes_bid, 1, pr.fee_multiplier) as edge_no
+      from priced pr
+),
+chosen as (
+    select sd.*,
+           case when sd.edge_no is null or sd.edge_yes >= sd.edge_no then 'bid' else 'ask' end as side_c
+      from sided sd
+),
+judged as (
+    select ch.*,
+           case ch.side_c when 'bid' then ch.yes_ask else ch.yes_bid end as price_c,
+           case ch.side_c when 'bid' then ch.edge_yes else ch.edge_no end as edge_c,
+           case ch.side_c when 'bid' then ch.yes_ask_size else ch.yes_bid_size end as size_c
+      from chosen ch
+),
+verdicts as (
+    select j.*,
+           case when j.strategy = 'Monthly' and not coalesce(j.monthly_enabled, false)
+                then ops.verdict(false, format('Monthly disabled for %s: %s', j.city_code, coalesce(j.monthly_reason, 'no series configured')))
+                else ops.verdict(true, 'strategy enabled') end as g_strategy,
+           ops.gate_timing(p_as_of, j.open_time, j.close_time, j.close_buffer_min,
+                           (select e.exchange_active from exch e), (select e.trading_active from exch e),
+                           (select e.fetched_at from exch e)) as g_timing,
+           ops.gate_staleness(j.weather_at, j.quote_at, p_as_of, j.max_weather_age_min, j.max_quote_age_min) as g_staleness,
+           ops.gate_spread(j.yes_bid, j.yes_ask, j.max_spread) as g_spread,
+           ops.gate_liquidity(j.size_c, j.open_interest, j.volume, j.min_size, j.min_open_interest, j.min_volume) as g_liquidity,
+           ops.gate_sanity(j.model_p, j.price_c, j.price_ranges, j.max_p) as g_sanity,
+           ops.gate_edge(j.edge_c, j.min_edge) as g_edge
+      from judged j
+)
+select v.ticker, v.event_ticker, v.city_code, v.cluster, v.climate_date, v.kind, v.strategy, v.model_p,
+       v.yes_bid, v.yes_ask, v.side_c, v.price_c, v.edge_c::numeric(10,6), v.size_c, v.fee_multiplier,
+       jsonb_build_object('strategy', to_jsonb(v.g_strategy), 'timing', to_jsonb(v.g_timing),
+                          'staleness', to_jsonb(v.g_staleness), 'spread', to_jsonb(v.g_spread),
+                          'liquidity', to_jsonb(v.g_liquidity), 'sanity', to_jsonb(v.g_sanity),
+                          'edge', to_jsonb(v.g_edge)),
+       (v.g_strategy).pass and (v.g_timing).pass and (v.g_staleness).pass and (v.g_spread).pass
+           and (v.g_liquidity).pass and (v.g_sanity).pass and (v.g_edge).pass,
+       coalesce(case when not (v.g_strategy).pass then 'strategy: ' || (v.g_strategy).reason end,
+                case when not (v.g_timing).pass then 'timing: ' || (v.g_timing).reason end,
+                case when not (v.g_staleness).pass then 'staleness: ' || (v.g_staleness).reason end,
+                case when not (v.g_spread).pass then 'spread: ' || (v.g_spread).reason end,
+                case when not (v.g_liquidity).pass then 'liquidity: ' || (v.g_liquidity).reason end,
+                case when not (v.g_sanity).pass then 'sanity: ' || (v.g_sanity).reason end,
+                case when not (v.g_edge).pass then 'edge: ' || (v.g_edge).reason end,
+                'all gates pass'),
+       v.weather_at, v.quote_at
+  from verdicts v;
+end;
+comment on function ops.evaluate_markets(timestamptz) is 'Every open market at p_as_of: model p, chosen side/price/edge and each gate''s verdict. Decides nothing about size or risk.';

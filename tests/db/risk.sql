@@ -1,0 +1,57 @@
+-- Gates one by one, worst-case loss across a ladder, and the breakers.
+begin;
+select plan(23);
+\ir fixtures/nyc_ladder.sql
+
+-- ---- each gate passes and fails for its own reason --------------------------------------------
+select ok((ops.gate_spread(0.40, 0.45, 0.10)).pass, 'spread 0.05 passes max 0.10');
+select is((ops.gate_spread(0.30, 0.45, 0.10)).reason, 'spread 0.15 > max 0.10', 'spread 0.15 fails');
+select is((ops.gate_spread(null, 0.45, 0.10)).reason, 'no two-sided quote', 'a missing side fails the spread gate');
+select ok((ops.gate_liquidity(20, 100, 100, 5, 0, 0)).pass, 'size 20 at best passes min 5');
+select is((ops.gate_liquidity(3, 100, 100, 5, 0, 0)).reason, 'size 3 at best < min 5', 'size 3 fails');
+select is((ops.gate_liquidity(20, 10, 100, 5, 50, 0)).reason, 'open interest 10 < min 50', 'open interest floor');
+select ok((ops.gate_edge(0.05, 0.03)).pass, 'edge 0.05 passes min 0.03');
+select is((ops.gate_edge(0.01, 0.03)).reason, 'edge 0.0100 < min 0.03', 'edge 0.01 fails');
+select ok((ops.gate_staleness('2026-11-25 17:50Z', '2026-11-25 17:58Z', '2026-11-25 18:00Z', 120, 15)).pass, 'fresh inputs pass');
+select is((ops.gate_staleness('2026-11-25 17:50Z', '2026-11-25 17:30Z', '2026-11-25 18:00Z', 120, 15)).reason,
+          'quote is 00:30:00 old (max 15 min)', 'a 30-minute-old quote fails');
+select ok((ops.gate_timing('2026-11-25 18:00Z', '2026-11-25 15:00Z', '2026-11-27 04:59Z', 30, true, true, '2026-11-25 17:59Z')).pass, 'open market passes timing');
+select is((ops.gate_timing('2026-11-27 04:40Z', '2026-11-25 15:00Z', '2026-11-27 04:59Z', 30, true, true, '2026-11-27 04:39Z')).reason,
+          'within 30 min of close (2026-11-27 04:59:00+00)', 'near close fails');
+select is((ops.gate_timing('2026-11-26 09:00Z', '2026-11-25 15:00Z', '2026-11-27 04:59Z', 30, true, true, '2026-11-26 08:59Z')).reason,
+          'weekly maintenance window', 'Thursday 04:00 ET is maintenance');
+select is((ops.gate_timing('2026-11-25 18:00Z', '2026-11-25 15:00Z', '2026-11-27 04:59Z', 30, true, true, null)).reason,
+          'exchange status unknown', 'unknown exchange status fails closed');
+select ok((ops.gate_sanity(0.30, 0.22, '[{"start":"0.01","end":"0.99","step":"0.01"}]', 0.97)).pass, 'price on the cent grid passes');
+select is((ops.gate_sanity(0.30, 0.225, '[{"start":"0.01","end":"0.99","step":"0.01"}]', 0.97)).reason,
+          'price 0.225 is off the market grid', 'a sub-cent price fails on a cent grid');
+select ok(ops.taker_fee(0.50, 1) = 0.02 and ops.taker_fee(0.50, 100) = 1.75 and ops.taker_fee(0.10, 10) = 0.07,
+          'taker fee rounds 0.07·C·P·(1−P) up to the cent');
+
+-- ---- worst-case loss across the ladder, not a sum of per-market losses -------------------------
+-- NO 10 on 48-49 and NO 10 on 50-51, each bought at 0.60 per NO: per-market worst losses sum to 12,
+-- but both can lose only if... they cannot: one bracket wins, so the worst case is losing one: 2.
+insert into ops.fills (fill_id, ticker, side, yes_price, count, is_taker, fee, created_time, mode) values
+    ('f1', 'KXHIGHNY-26NOV26-B48.5', 'ask', 0.40, 10, true, 0, '2026-11-25 16:00Z', 'paper'),
+    ('f2', 'KXHIGHNY-26NOV26-B50.5', 'ask', 0.40, 10, true, 0, '2026-11-25 16:00Z', 'paper');
+select is((select worst_case_loss from ops.event_worst_case_loss('2026-11-25 18:00Z') where event_ticker = 'KXHIGHNY-26NOV26'),
+          2.00::numeric, 'worst-case loss of two NO positions on one ladder is 2, not 12');
+select ok((select max_event_loss_ok from (select ((s->>'intents')::int >= 0) as max_event_loss_ok from ops.run_cycle('2026-11-25 18:00Z') s) x),
+          'the cycle runs with existing exposure');
+select ok((select count from ops.orders where ticker = 'KXHIGHNY-26NOV26-B48.5') <= 50, 'sizing respects the market cap including what we hold');
+
+-- ---- daily loss breaker: halts, and stays halted until an operator clears it ---------------------
+update ops.risk_limits set value = 5 where name = 'daily_loss_limit';
+insert into ops.fills (fill_id, ticker, side, yes_price, count, is_taker, fee, created_time, mode) values
+    ('f3', 'KXHIGHNY-26NOV26-T51', 'bid', 0.50, 40, true, 0.70, '2026-11-25 18:30Z', 'paper');
+-- bought 40 YES at 0.50; the bid is 0.06 -> marked loss ~18
+select ok((select (ops.run_cycle('2026-11-25 18:40Z')->>'state') = 'HALTED'), 'a marked loss beyond the limit halts trading');
+select ok((select state = 'HALTED' and changed_by = 'ops.run_cycle' from ops.trading_state)
+          and exists (select 1 from ops.risk_events where kind = 'daily_loss_breaker' and severity = 'critical'),
+          'the halt is recorded as a critical risk event');
+update ops.risk_limits set value = 1000 where name = 'daily_loss_limit';
+select ops.run_cycle('2026-11-25 18:50Z');
+select is((select state::text from ops.trading_state), 'HALTED', 'the cycle never clears a HALT, even when the loss is back within limits');
+
+select * from finish();
+rollback;
