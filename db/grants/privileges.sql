@@ -55,3 +55,11 @@ grant update (enabled) on ops.cities to milkbot_operator;
 grant insert on ops.control_audit to milkbot_operator;  -- only through the audit trigger (see its guard)
 grant select on all tables in schema analytics to milkbot_operator;
 -- tables dbt builds later are granted to the operator by dbt itself (dbt_project.yml +grants).
+
+-- trading-cycle inputs: ingest writes exchange status and daily precipitation; the operator curates
+-- the Monthly strategy's series and climatology.
+grant select, insert, update on ops.exchange_status to milkbot_ingest;
+grant select, insert on ops.monthly_observed to milkbot_ingest;
+grant update (series_ticker, enabled, reason, checked_at) on ops.monthly_series to milkbot_operator;
+grant insert, update on ops.monthly_climatology to milkbot_operator;
+grant execute on function ops.fit_calibration(timestamptz) to milkbot_operator, milkbot_ingest;
