@@ -1,0 +1,90 @@
+"""Benchmark: one ops.run_cycle over 240 open markets (10 cities x high/low x 2 days x 6 brackets)
+and over 2,400 synthetic ones (20 days). Prints the median and p90 ms per cycle.
+
+Each timed cycle runs in a transaction that is rolled back, so every run sees the same book.
+Run with `make bench` (or `.venv/bin/python bench/cycle.py`).
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+import psycopg
+from psycopg import sql
+
+from milkbot import config
+from milkbot.db import Database
+from milkbot.migrate import migrate
+
+AS_OF = "2026-11-25 18:00Z"
+SEED = """
+insert into ops.exchange_status values (true, true, true, %(as_of)s::timestamptz - interval '1 minute');
+with days as (select d::date as day, row_number() over (order by d) as n
+                from generate_series(date '2026-11-26', date '2026-11-26' + (%(days)s - 1), interval '1 day') d),
+ev as (select c.code, c.high_series, c.low_series, k.kind, d.day,
+              case k.kind when 'high' then c.high_series else c.low_series end || '-' || upper(to_char(d.day, 'YYMONDD')) as event,
+              case k.kind when 'high' then 55 else 40 end + (hashtext(c.code || d.day) %% 5) as centre
+         from ops.cities c cross join (values ('high'), ('low')) k(kind) cross join days d),
+br as (select ev.*, b.i,
+              case when b.i = 0 then 'less' when b.i = 5 then 'greater' else 'between' end as st,
+              case when b.i = 0 then null when b.i = 5 then ev.centre + 3 else ev.centre - 5 + 2 * b.i end as fl,
+              case when b.i = 0 then ev.centre - 4 when b.i = 5 then null else ev.centre - 4 + 2 * b.i end as cp
+         from ev cross join generate_series(0, 5) b(i))
+insert into ops.markets (ticker, event_ticker, series_ticker, city_code, climate_date, kind, strike_type, floor_strike, cap_strike,
+                         open_time, close_time, status, open_interest, volume)
+select event || '-' || case when st = 'between' then 'B' || (fl + 0.5) when st = 'less' then 'T' || cp else 'T' || fl end,
+       event, split_part(event, '-', 1), code, day, kind::ops.market_kind, st, fl, cp,
+       %(as_of)s::timestamptz - interval '1 day', (day + 1)::timestamp + interval '5 hours', 'active', 100, 1000
+  from br;
+insert into ops.weather_snapshots (source, entity, city_code, fetched_at, content_hash, payload)
+select 'nws_gridpoint', 'bench-' || code, code, %(as_of)s::timestamptz - interval '10 minutes', repeat('a', 64), '{}' from ops.cities;
+insert into ops.forecasts (snapshot_id, city_code, climate_date, kind, source, forecast_f, issued_at, fetched_at, grid_id, grid_x, grid_y)
+select w.id, m.city_code, m.climate_date, m.kind::text, 'gridpoint',
+       avg(coalesce(m.floor_strike, m.cap_strike)) + 0.7, w.fetched_at, w.fetched_at, 'OKX', 1, 1
+  from ops.markets m join ops.weather_snapshots w on w.entity = 'bench-' || m.city_code
+ group by w.id, w.fetched_at, m.city_code, m.climate_date, m.kind;
+insert into ops.market_snapshots (source, ticker, fetched_at, yes_bid, yes_bid_size, yes_ask, yes_ask_size, content_hash)
+select 'orderbook', ticker, %(as_of)s::timestamptz - interval '1 minute',
+       0.10 + (abs(hashtext(ticker)) %% 20) / 100.0, 40, 0.14 + (abs(hashtext(ticker)) %% 20) / 100.0, 40, repeat('b', 64)
+  from ops.markets;
+"""
+
+
+def bench(db: Database, days: int, runs: int = 15) -> tuple[int, list[float]]:
+    name = f"mbbench_{days}"
+    with psycopg.connect(db.admin_conninfo("postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    try:
+        migrate(db.admin_conninfo(name))
+        with psycopg.connect(db.admin_conninfo(name)) as conn:
+            for statement in filter(str.strip, SEED.split(";\n")):
+                conn.execute(statement, {"as_of": AS_OF, "days": days})
+            conn.commit()
+            conn.execute("analyze")
+            conn.commit()
+            n = conn.execute("select count(*) from ops.markets").fetchone()[0]
+            times = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                result = conn.execute("select ops.run_cycle(%s)", (AS_OF,)).fetchone()[0]
+                times.append((time.perf_counter() - t0) * 1000)
+                conn.rollback()
+            return n, times, result
+    finally:
+        with psycopg.connect(db.admin_conninfo("postgres"), autocommit=True) as admin:
+            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def main() -> None:
+    db = Database(config.load())
+    for days in (2, 20):
+        n, times, result = bench(db, days)
+        times.sort()
+        print(f"run_cycle over {n:>5} open markets: median {statistics.median(times):7.1f} ms, "
+              f"p90 {times[int(len(times) * 0.9) - 1]:7.1f} ms ({len(times)} runs; last: {result['intents']} intents, "
+              f"{result['signals']} signals)")
+
+
+if __name__ == "__main__":
+    main()
