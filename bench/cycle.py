@@ -27,8 +27,9 @@ ev as (select c.code, c.high_series, c.low_series, k.kind, d.day,
          from ops.cities c cross join (values ('high'), ('low')) k(kind) cross join days d),
 br as (select ev.*, b.i,
               case when b.i = 0 then 'less' when b.i = 5 then 'greater' else 'between' end as st,
-              case when b.i = 0 then null when b.i = 5 then ev.centre + 3 else ev.centre - 5 + 2 * b.i end as fl,
-              case when b.i = 0 then ev.centre - 4 when b.i = 5 then null else ev.centre - 4 + 2 * b.i end as cp
+              -- a complete ladder: <= c-4 | c-3..c-2 | c-1..c | c+1..c+2 | c+3..c+4 | >= c+5
+              case when b.i = 0 then null when b.i = 5 then ev.centre + 4 else ev.centre - 5 + 2 * b.i end as fl,
+              case when b.i = 0 then ev.centre - 3 when b.i = 5 then null else ev.centre - 4 + 2 * b.i end as cp
          from ev cross join generate_series(0, 5) b(i))
 insert into ops.markets (ticker, event_ticker, series_ticker, city_code, climate_date, kind, strike_type, floor_strike, cap_strike,
                          open_time, close_time, status, open_interest, volume)

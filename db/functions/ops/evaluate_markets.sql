@@ -6,19 +6,41 @@ returns table (ticker text, event_ticker text, city_code text, cluster ops.city_
                kind ops.market_kind, strategy ops.strategy, model_p numeric, yes_bid numeric, yes_ask numeric,
                side text, price numeric, edge numeric, size_at_best numeric, fee_multiplier numeric,
                gates jsonb, all_pass boolean, reason text, weather_at timestamptz, quote_at timestamptz)
-language sql stable
--- The SET clause also keeps the planner from inlining this into the caller's INSERT, where the merged
--- plan (nested loops on misestimated lateral joins) ran 20x slower than the function's own plan.
+-- PL/pgSQL rather than a SQL body: its plan is cached for the session (a SQL function re-plans this
+-- query on every call, which cost more than running it), and it is never inlined into the caller.
+language plpgsql stable
 set search_path = pg_catalog, ops
-begin atomic
+as $fn$
+#variable_conflict use_column
+begin
+return query
 with params as (select * from ops.effective_params()),
 exch as (select * from ops.exchange_status),
+-- newest non-stale forecast per city/day/kind (gridpoint preferred at equal times), newest fit per cell
+latest_forecast as (
+    select distinct on (fc.city_code, fc.climate_date, fc.kind) fc.city_code, fc.climate_date, fc.kind, fc.forecast_f, fc.fetched_at
+      from ops.forecasts fc
+     where fc.fetched_at <= p_as_of and not fc.is_stale
+       and fc.climate_date >= (p_as_of at time zone 'UTC')::date - 1
+     order by fc.city_code, fc.climate_date, fc.kind, fc.fetched_at desc, fc.source = 'gridpoint' desc
+),
+latest_calibration as (
+    select distinct on (mc.city_code, mc.kind, mc.lead_days) mc.city_code, mc.kind, mc.lead_days, mc.bias, mc.sigma
+      from ops.model_calibration mc
+     where mc.fitted_on <= p_as_of::date
+     order by mc.city_code, mc.kind, mc.lead_days, mc.fitted_on desc
+),
 mkt as (
     select m.ticker, m.event_ticker, m.city_code, c.cluster, c.std_utc_offset, m.climate_date, m.kind,
            case m.kind when 'high' then 'DailyHigh' when 'low' then 'DailyLow' else 'Monthly' end::ops.strategy as strategy,
            m.strike_type, m.floor_strike, m.cap_strike, m.open_time, m.close_time, m.price_ranges,
            m.fee_multiplier, m.open_interest, m.volume,
            m.climate_date - ops.climate_date(p_as_of, c.std_utc_offset) as lead_days,
+           -- the YES interval of ops.yes_interval, inline (a row-returning function would be a per-row scan)
+           case m.strike_type when 'between' then ceil(m.floor_strike) when 'greater' then floor(m.floor_strike) + 1
+                              when 'greater_or_equal' then ceil(m.floor_strike) end as yes_lo,
+           case m.strike_type when 'between' then floor(m.cap_strike) when 'less' then ceil(m.cap_strike) - 1
+                              when 'less_or_equal' then floor(m.cap_strike) end as yes_hi,
            extract(epoch from ((p_as_of at time zone 'UTC') + c.std_utc_offset) - m.climate_date::timestamp) / 3600.0 as local_hours
       from ops.markets m
       join ops.cities c on c.code = m.city_code and c.enabled
@@ -27,12 +49,13 @@ mkt as (
 priced as materialized (  -- computed once: later CTEs refer to model_p many times
     select k.*, p.max_spread, p.min_size, p.min_open_interest, p.min_volume, p.min_edge, p.max_weather_age_min,
            p.max_quote_age_min, p.close_buffer_min, p.max_p, p.peak_hour, p.observed_ramp_hours, p.max_observed_weight,
+           exch.exchange_active, exch.trading_active, exch.fetched_at as status_at,
            q.yes_bid, q.yes_ask, q.yes_bid_size, q.yes_ask_size, q.fetched_at as quote_at,
            f.forecast_f, f.fetched_at as weather_at, cal.bias, cal.sigma, obs.observed,
            ms.enabled as monthly_enabled, ms.reason as monthly_reason,
            case when k.strategy <> 'Monthly' and f.forecast_f is not null then
                ops.bracket_probability(
-                   (f.forecast_f + cal.bias)::float8, cal.sigma::float8, yi.lo, yi.hi, k.kind::text,
+                   (f.forecast_f + cal.bias)::float8, cal.sigma::float8, k.yes_lo, k.yes_hi, k.kind::text,
                    case when k.lead_days <= 0 then obs.observed end,
                    case when k.lead_days > 0 or obs.observed is null then 0
                         else least(greatest((k.local_hours - p.peak_hour) / p.observed_ramp_hours, 0), 1) * p.max_observed_weight
@@ -40,24 +63,18 @@ priced as materialized (  -- computed once: later CTEs refer to model_p many tim
            end as model_p
       from mkt k
       join params p on p.strategy = k.strategy
-      cross join lateral ops.yes_interval(k.strike_type, k.floor_strike, k.cap_strike) yi
+      -- exchange status as plain columns: sub-selects as gate arguments would stop the gates inlining
+      left join exch on true
       left join lateral (
             select s.yes_bid, s.yes_ask, s.yes_bid_size, s.yes_ask_size, s.fetched_at
               from ops.market_snapshots s
              where s.ticker = k.ticker and s.fetched_at <= p_as_of
              order by s.fetched_at desc limit 1) q on true
-      left join lateral (
-            select fc.forecast_f, fc.fetched_at
-              from ops.forecasts fc
-             where fc.city_code = k.city_code and fc.climate_date = k.climate_date and fc.kind = k.kind::text
-               and fc.fetched_at <= p_as_of and not fc.is_stale
-             order by fc.fetched_at desc, fc.source = 'gridpoint' desc limit 1) f on k.strategy <> 'Monthly'
-      left join lateral (
-            select mc.bias, mc.sigma
-              from ops.model_calibration mc
-             where mc.city_code = k.city_code and mc.kind = k.kind::text
-               and mc.lead_days = least(greatest(k.lead_days, 0), 3) and mc.fitted_on <= p_as_of::date
-             order by mc.fitted_on desc limit 1) cal on k.strategy <> 'Monthly'
+      left join latest_forecast f
+             on k.strategy <> 'Monthly' and f.city_code = k.city_code and f.climate_date = k.climate_date and f.kind = k.kind::text
+      left join latest_calibration cal
+             on k.strategy <> 'Monthly' and cal.city_code = k.city_code and cal.kind = k.kind::text
+            and cal.lead_days = least(greatest(k.lead_days, 0), 3)
       left join lateral (
             select case when k.kind = 'high' then max(o.temp_f) else min(o.temp_f) end as observed
               from ops.observations o
@@ -65,13 +82,13 @@ priced as materialized (  -- computed once: later CTEs refer to model_p many tim
             on k.strategy <> 'Monthly' and k.lead_days <= 0
       left join ops.monthly_series ms on ms.city_code = k.city_code and ms.kind = k.kind
 ),
-sided as (
+sided as materialized (
     select pr.*,
            pr.model_p - pr.yes_ask - ops.taker_fee(pr.yes_ask, 1, pr.fee_multiplier) as edge_yes,
            pr.yes_bid - pr.model_p - ops.taker_fee(pr.yes_bid, 1, pr.fee_multiplier) as edge_no
       from priced pr
 ),
-chosen as (
+chosen as materialized (
     select sd.*,
            case when sd.edge_no is null or sd.edge_yes >= sd.edge_no then 'bid' else 'ask' end as side_c
       from sided sd
@@ -89,8 +106,7 @@ verdicts as materialized (
                 then ops.verdict(false, format('Monthly disabled for %s: %s', j.city_code, coalesce(j.monthly_reason, 'no series configured')))
                 else ops.verdict(true, 'strategy enabled') end as g_strategy,
            ops.gate_timing(p_as_of, j.open_time, j.close_time, j.close_buffer_min,
-                           (select e.exchange_active from exch e), (select e.trading_active from exch e),
-                           (select e.fetched_at from exch e)) as g_timing,
+                           j.exchange_active, j.trading_active, j.status_at) as g_timing,
            ops.gate_staleness(j.weather_at, j.quote_at, p_as_of, j.max_weather_age_min, j.max_quote_age_min) as g_staleness,
            ops.gate_spread(j.yes_bid, j.yes_ask, j.max_spread) as g_spread,
            ops.gate_liquidity(j.size_c, j.open_interest, j.volume, j.min_size, j.min_open_interest, j.min_volume) as g_liquidity,
@@ -116,5 +132,6 @@ select v.ticker, v.event_ticker, v.city_code, v.cluster, v.climate_date, v.kind,
                 'all gates pass'),
        v.weather_at, v.quote_at
   from verdicts v;
-end;
+end
+$fn$;
 comment on function ops.evaluate_markets(timestamptz) is 'Every open market at p_as_of: model p, chosen side/price/edge and each gate''s verdict. Decides nothing about size or risk.';

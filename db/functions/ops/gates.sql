@@ -2,12 +2,12 @@
 -- Parameters come from ops.strategy_params through the caller, so each gate is a pure function.
 
 create or replace function ops.verdict(pass boolean, reason text)
-returns ops.gate_verdict language sql immutable parallel safe
+returns ops.gate_verdict language sql stable parallel safe  -- stable, like format(): lets the planner inline it
 return row(pass, reason)::ops.gate_verdict;
 comment on function ops.verdict(boolean, text) is 'Builds a gate verdict.';
 
 create or replace function ops.gate_spread(yes_bid numeric, yes_ask numeric, max_spread numeric)
-returns ops.gate_verdict language sql immutable parallel safe
+returns ops.gate_verdict language sql stable parallel safe  -- stable, like format(): lets the planner inline it
 return case
     when yes_bid is null or yes_ask is null then ops.verdict(false, 'no two-sided quote')
     when yes_ask - yes_bid > max_spread then ops.verdict(false, format('spread %s > max %s', yes_ask - yes_bid, max_spread))
@@ -17,7 +17,7 @@ comment on function ops.gate_spread(numeric, numeric, numeric) is 'Spread gate: 
 
 create or replace function ops.gate_liquidity(size_at_best numeric, open_interest numeric, volume numeric,
                                               min_size numeric, min_open_interest numeric, min_volume numeric)
-returns ops.gate_verdict language sql immutable parallel safe
+returns ops.gate_verdict language sql stable parallel safe  -- stable, like format(): lets the planner inline it
 return case
     when size_at_best is null then ops.verdict(false, 'no size at the best price')
     when size_at_best < min_size then ops.verdict(false, format('size %s at best < min %s', size_at_best, min_size))
@@ -28,7 +28,7 @@ end;
 comment on function ops.gate_liquidity(numeric, numeric, numeric, numeric, numeric, numeric) is 'Liquidity gate: size at the price we would take, open interest and volume floors.';
 
 create or replace function ops.gate_edge(edge numeric, min_edge numeric)
-returns ops.gate_verdict language sql immutable parallel safe
+returns ops.gate_verdict language sql stable parallel safe  -- stable, like format(): lets the planner inline it
 return case
     when edge is null then ops.verdict(false, 'no edge computable (no model p or no price)')
     when edge < min_edge then ops.verdict(false, format('edge %s < min %s', round(edge, 4), min_edge))
@@ -38,7 +38,7 @@ comment on function ops.gate_edge(numeric, numeric) is 'Edge gate: model p - pri
 
 create or replace function ops.gate_staleness(weather_at timestamptz, quote_at timestamptz, as_of timestamptz,
                                               max_weather_age_min numeric, max_quote_age_min numeric)
-returns ops.gate_verdict language sql immutable parallel safe
+returns ops.gate_verdict language sql stable parallel safe  -- stable, like format(): lets the planner inline it
 return case
     when weather_at is null then ops.verdict(false, 'no non-stale forecast')
     when as_of - weather_at > make_interval(mins => max_weather_age_min::int)
@@ -59,7 +59,7 @@ comment on function ops.in_weekly_maintenance(timestamptz) is 'True during Kalsh
 
 create or replace function ops.gate_timing(as_of timestamptz, open_time timestamptz, close_time timestamptz, close_buffer_min numeric,
                                            exchange_active boolean, trading_active boolean, status_at timestamptz)
-returns ops.gate_verdict language sql immutable parallel safe
+returns ops.gate_verdict language sql stable parallel safe  -- stable, like format(): lets the planner inline it
 return case
     when as_of < open_time then ops.verdict(false, format('market opens at %s', open_time))
     when as_of >= close_time - make_interval(mins => close_buffer_min::int)
@@ -73,7 +73,7 @@ end;
 comment on function ops.gate_timing(timestamptz, timestamptz, timestamptz, numeric, boolean, boolean, timestamptz) is 'Timing gate: open, not near close, exchange known active, not in maintenance.';
 
 create or replace function ops.gate_sanity(model_p numeric, price numeric, price_ranges jsonb, max_p numeric)
-returns ops.gate_verdict language sql immutable parallel safe
+returns ops.gate_verdict language sql stable parallel safe  -- stable, like format(): lets the planner inline it
 return case
     when model_p is null then ops.verdict(false, 'no model probability')
     when model_p < 0 or model_p > 1 then ops.verdict(false, format('model p %s outside [0,1]', model_p))

@@ -48,7 +48,7 @@ begin atomic
          where m.status not in ('finalized') and m.kind in ('high', 'low')
     ),
     gaps as (
-        select l.event_ticker,
+        select l.event_ticker, min(l.cluster) as cluster,
                bool_or(l.lo is null) and bool_or(l.hi is null)
                and bool_and(l.prev_hi is null or l.lo = l.prev_hi + 1) as complete
           from (select ladder.*, lag(ladder.hi) over (partition by ladder.event_ticker order by ladder.lo nulls first) as prev_hi
@@ -58,8 +58,7 @@ begin atomic
     outcomes as (
         select distinct l.event_ticker, l.cluster, l.ticker as outcome_ticker from ladder l
         union all
-        select g.event_ticker, (select l.cluster from ladder l where l.event_ticker = g.event_ticker limit 1), null
-          from gaps g where not g.complete
+        select g.event_ticker, g.cluster, null from gaps g where not g.complete
     )
     select o.event_ticker, o.cluster, o.outcome_ticker,
            sum(case when l.ticker = o.outcome_ticker then l.yes_gross else l.no_gross end - l.cash_spent)

@@ -98,21 +98,22 @@ begin
           left join pos p on p.ticker = r.ticker
           left join open_qty oq on oq.ticker = r.ticker
          where r.rank_in_event = 1),
-    outcomes as (select * from ops.event_outcomes(p_as_of, true)),
-    exposure as (select * from ops.event_worst_case_loss(p_as_of, true)),
+    outcomes as materialized (select * from ops.event_outcomes(p_as_of, true)),
+    exposure as (select o.event_ticker, o.cluster, greatest(0, -min(o.base_payoff)) as worst_case_loss
+                   from outcomes o group by o.event_ticker, o.cluster),
     cluster_exp as (select x.cluster, sum(x.worst_case_loss) as loss from exposure x group by x.cluster),
     per_outcome as (
         select c.ticker,
-               o.base_payoff - coalesce((
-                   select l.remaining * ((case when l.side = 'bid' then (o.outcome_ticker is not distinct from l.ticker)::int
-                                               else (o.outcome_ticker is distinct from l.ticker)::int end)
-                                         - case l.side when 'bid' then l.price else 1 - l.price end)
-                          - ops.taker_fee(l.price, l.remaining, 1)
-                     from own_live l where l.ticker = c.ticker), 0) as base_payoff,
+               o.base_payoff - coalesce(
+                   l.remaining * ((case when l.side = 'bid' then (o.outcome_ticker is not distinct from l.ticker)::int
+                                        else (o.outcome_ticker is distinct from l.ticker)::int end)
+                                  - case l.side when 'bid' then l.price else 1 - l.price end)
+                   - ops.taker_fee(l.price, l.remaining, 1), 0) as base_payoff,
                (case when c.side = 'bid' then (o.outcome_ticker is not distinct from c.ticker)::int
                      else (o.outcome_ticker is distinct from c.ticker)::int end)
                - c.cost - ops.taker_fee(c.price, 1, c.fee_multiplier) as a
-          from cand c join outcomes o on o.event_ticker = c.event_ticker),
+          from cand c join outcomes o on o.event_ticker = c.event_ticker
+          left join own_live l on l.ticker = c.ticker),
     event_room as (
         select c.ticker,
                greatest(0, -min(po.base_payoff)) as loss0,
@@ -131,9 +132,10 @@ begin
         select s.*, least(s.k_kelly, s.k_market, coalesce(s.k_event, s.k_market), s.k_book) as k1
           from sized s),
     incr as (
-        select f.*,
-               greatest(0, (select max(-(po.base_payoff + f.k1 * po.a)) from per_outcome po where po.ticker = f.ticker)) - f.loss0 as incr1
-          from first_pass f),
+        select f.*, greatest(0, w.worst) - f.loss0 as incr1
+          from first_pass f
+          join (select f2.ticker, max(-(po.base_payoff + f2.k1 * po.a)) as worst
+                  from first_pass f2 join per_outcome po on po.ticker = f2.ticker group by f2.ticker) w on w.ticker = f.ticker),
     shared as (
         -- cluster and total caps are shared by this cycle's candidates: best edge first
         select i.*,
@@ -144,10 +146,11 @@ begin
                      - (sum(i.incr1) over (order by i.edge desc, i.ticker) - i.incr1))) as allowed
           from incr i),
     capped as (
-        select sh.*,
-               least(sh.k1, coalesce((select min(case when po.a < 0 then floor(greatest(po.base_payoff + sh.loss0 + sh.allowed, 0) / -po.a) end)
-                                        from per_outcome po where po.ticker = sh.ticker), sh.k1)) as k2
-          from shared sh),
+        select sh.*, least(sh.k1, coalesce(room.k_room, sh.k1)) as k2
+          from shared sh
+          join (select sh2.ticker,
+                       min(case when po.a < 0 then floor(greatest(po.base_payoff + sh2.loss0 + sh2.allowed, 0) / -po.a) end) as k_room
+                  from shared sh2 join per_outcome po on po.ticker = sh2.ticker group by sh2.ticker) room on room.ticker = sh.ticker),
     ruled as (
         select cp.*,
                case
