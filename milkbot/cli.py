@@ -89,6 +89,42 @@ def cmd_db_psql(args) -> int:
     return 0  # not reached
 
 
+def cmd_ingest(args) -> int:
+    from workers.ingest.main import run
+    return run(config.load(), once=args.once, interval=args.interval)
+
+
+def cmd_cli_report(args) -> int:
+    """Print one JSON line per station report in saved CLI bulletins; exit 1 on any unreadable file."""
+    import json
+    from workers.ingest.cli_report import CliParseError, parse_cli_product, parse_cli_text
+    failed = 0
+    for name in args.files:
+        try:
+            text = open(name, encoding="utf-8", errors="strict").read()
+            stripped = text.lstrip()
+            if stripped.startswith("{"):
+                try:
+                    payload = json.loads(text)
+                except ValueError as exc:
+                    raise CliParseError(f"looks like JSON but is not: {exc}") from None
+                reports = parse_cli_product(payload)[0]
+            else:
+                reports = parse_cli_text(text)
+        except (OSError, UnicodeDecodeError, CliParseError) as exc:
+            print(f"milkbot cli-report: {name}: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        for r in reports:
+            print(json.dumps(r.as_dict()))
+    return 1 if failed else 0
+
+
+def cmd_sim_serve(args) -> int:
+    from .sim.serve import serve
+    return serve(config.load().state_dir, args.nws_port, args.kalshi_port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="milkbot", description="Milkbot: Kalshi weather-market trading, Postgres-centric.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -107,6 +143,22 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--role", default="milkbot_operator")
     q.add_argument("psql_args", nargs=argparse.REMAINDER)
     q.set_defaults(func=cmd_db_psql)
+
+    ing = sub.add_parser("ingest", help="pull NWS and Kalshi market data into ops, then run the SQL trading cycle")
+    ing.add_argument("--once", action="store_true", help="one pass, then exit (non-zero if any request failed)")
+    ing.add_argument("--interval", type=float, default=300.0, help="seconds between passes (default 300)")
+    ing.set_defaults(func=cmd_ingest)
+
+    cr = sub.add_parser("cli-report", help="parse saved NWS CLI bulletins (text or /products/{id} JSON)")
+    cr.add_argument("files", nargs="+")
+    cr.set_defaults(func=cmd_cli_report)
+
+    sim = sub.add_parser("sim", help="local fakes of the NWS and Kalshi APIs")
+    sims = sim.add_subparsers(dest="sim_command", required=True)
+    sv = sims.add_parser("serve", help="start both fakes on 127.0.0.1 and print their URLs")
+    sv.add_argument("--nws-port", type=int, default=0)
+    sv.add_argument("--kalshi-port", type=int, default=0)
+    sv.set_defaults(func=cmd_sim_serve)
     return p
 
 

@@ -72,3 +72,11 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is absent")
     return SHARED_DATA
+
+
+@pytest.fixture
+def fakes():
+    from fakes.harness import Fakes
+    f = Fakes()
+    yield f
+    f.stop()

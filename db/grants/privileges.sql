@@ -63,3 +63,4 @@ grant select, insert on ops.monthly_observed to milkbot_ingest;
 grant update (series_ticker, enabled, reason, checked_at) on ops.monthly_series to milkbot_operator;
 grant insert, update on ops.monthly_climatology to milkbot_operator;
 grant execute on function ops.fit_calibration(timestamptz) to milkbot_operator, milkbot_ingest;
+grant execute on function ops.health_event(text, text, text) to milkbot_ingest, milkbot_executor, milkbot_analytics;

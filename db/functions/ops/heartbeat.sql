@@ -21,3 +21,11 @@ begin
 end
 $$;
 comment on function ops.heartbeat(text, boolean, text) is 'Record a heartbeat (ok) or failure for a component: updates ops.health_status and appends ops.health_events.';
+
+create or replace function ops.health_event(p_component text, p_level text, p_message text)
+returns void
+language sql security definer set search_path = pg_catalog, ops
+begin atomic
+    insert into ops.health_events (component, level, message) values (p_component, p_level, left(p_message, 2000));
+end;
+comment on function ops.health_event(text, text, text) is 'Record a health event (e.g. stale data) without counting a failed pass.';

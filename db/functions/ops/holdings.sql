@@ -2,7 +2,8 @@
 -- live orders counted as if filled at their limit (conservative). Gross YES and NO contracts are kept
 -- apart: a YES+NO pair pays exactly $1, so payoff(outcome) = YES contracts if the market wins, NO
 -- contracts if it loses, minus the cash spent — exact without any netting rules.
-create or replace function ops.holdings_at(p_as_of timestamptz, include_open_orders boolean default true)
+create or replace function ops.holdings_at(p_as_of timestamptz, include_open_orders boolean default true,
+                                           include_live_intents boolean default true)
 returns table (ticker text, yes_gross numeric, no_gross numeric, cash_spent numeric, fees numeric)
 language sql stable parallel safe
 begin atomic
@@ -25,15 +26,20 @@ begin atomic
           from ops.orders o
          where include_open_orders and o.as_of <= p_as_of and o.count > o.filled_count
            and o.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN', 'CANCEL_PENDING')
+           -- a live intent (not superseded, no cancel asked) is what the next cycle re-decides; the
+           -- cycle leaves those out so that re-deciding the same inputs gives the same target
+           and (include_live_intents or o.superseded_by is not null or o.cancel_requested_at is not null
+                or o.state = 'CANCEL_PENDING')
       ) t
      group by t.ticker;
 end;
-comment on function ops.holdings_at(timestamptz, boolean) is 'Per market: gross YES and NO contracts, cash spent (incl. fees) from fills up to p_as_of, plus live orders at their limit if asked.';
+comment on function ops.holdings_at(timestamptz, boolean, boolean) is 'Per market: gross YES and NO contracts, cash spent (incl. fees) from fills up to p_as_of, plus live orders at their limit if asked.';
 
 -- Payoff of every event ladder under each of its outcomes. Only one bracket of a city-day can win, so
 -- the worst case is the minimum over outcomes — not the sum of per-market losses. When the ladder's
 -- known markets do not cover every integer (a gap or a missing tail), "none of them" is an outcome too.
-create or replace function ops.event_outcomes(p_as_of timestamptz, include_open_orders boolean default true)
+create or replace function ops.event_outcomes(p_as_of timestamptz, include_open_orders boolean default true,
+                                              include_live_intents boolean default true)
 returns table (event_ticker text, cluster ops.city_cluster, outcome_ticker text, base_payoff numeric)
 language sql stable parallel safe
 begin atomic
@@ -44,7 +50,7 @@ begin atomic
           from ops.markets m
           join ops.cities c on c.code = m.city_code
           cross join lateral ops.yes_interval(m.strike_type, m.floor_strike, m.cap_strike) yi
-          left join ops.holdings_at(p_as_of, include_open_orders) h on h.ticker = m.ticker
+          left join ops.holdings_at(p_as_of, include_open_orders, include_live_intents) h on h.ticker = m.ticker
          where m.status not in ('finalized') and m.kind in ('high', 'low')
     ),
     gaps as (
@@ -65,7 +71,7 @@ begin atomic
       from outcomes o join ladder l on l.event_ticker = o.event_ticker
      group by o.event_ticker, o.cluster, o.outcome_ticker;
 end;
-comment on function ops.event_outcomes(timestamptz, boolean) is 'Payoff of each unsettled daily event ladder under each outcome (which bracket wins; null = none of the known ones).';
+comment on function ops.event_outcomes(timestamptz, boolean, boolean) is 'Payoff of each unsettled daily event ladder under each outcome (which bracket wins; null = none of the known ones).';
 
 create or replace function ops.event_worst_case_loss(p_as_of timestamptz, include_open_orders boolean default true)
 returns table (event_ticker text, cluster ops.city_cluster, worst_case_loss numeric)

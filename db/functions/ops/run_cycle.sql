@@ -74,16 +74,12 @@ begin
     create temp table cycle_decision on commit drop as
     with prm as (select p.strategy, p.kelly_fraction, p.cycle_window_min from ops.effective_params() p),
     pos as (select h.ticker, h.yes_gross, h.no_gross from ops.holdings_at(p_as_of, false) h),
-    -- The market's own live intent is what a new target would replace, so it does not count against
-    -- that target; orders being cancelled (which may still fill) and other markets' orders do.
-    own_live as (
-        select o.ticker, o.side, o.price, o.count - o.filled_count as remaining from ops.orders o
-         where o.superseded_by is null and o.cancel_requested_at is null and o.count > o.filled_count
-           and o.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN')),
+    -- Live intents are re-decided by this very cycle, so sizing starts from fills plus orders that are
+    -- being cancelled (they may still fill); re-running with the same inputs gives the same targets.
     open_qty as (
         select o.ticker, sum(o.count - o.filled_count) as qty from ops.orders o
          where o.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN', 'CANCEL_PENDING')
-           and not exists (select 1 from own_live l where l.ticker = o.ticker and o.superseded_by is null and o.cancel_requested_at is null)
+           and (o.superseded_by is not null or o.cancel_requested_at is not null or o.state = 'CANCEL_PENDING')
          group by o.ticker),
     ranked as (
         select e.*, row_number() over (partition by e.event_ticker order by e.edge desc nulls last, e.ticker) as rank_in_event
@@ -98,22 +94,16 @@ begin
           left join pos p on p.ticker = r.ticker
           left join open_qty oq on oq.ticker = r.ticker
          where r.rank_in_event = 1),
-    outcomes as materialized (select * from ops.event_outcomes(p_as_of, true)),
+    outcomes as materialized (select * from ops.event_outcomes(p_as_of, true, false)),
     exposure as (select o.event_ticker, o.cluster, greatest(0, -min(o.base_payoff)) as worst_case_loss
                    from outcomes o group by o.event_ticker, o.cluster),
     cluster_exp as (select x.cluster, sum(x.worst_case_loss) as loss from exposure x group by x.cluster),
     per_outcome as (
-        select c.ticker,
-               o.base_payoff - coalesce(
-                   l.remaining * ((case when l.side = 'bid' then (o.outcome_ticker is not distinct from l.ticker)::int
-                                        else (o.outcome_ticker is distinct from l.ticker)::int end)
-                                  - case l.side when 'bid' then l.price else 1 - l.price end)
-                   - ops.taker_fee(l.price, l.remaining, 1), 0) as base_payoff,
+        select c.ticker, o.base_payoff,
                (case when c.side = 'bid' then (o.outcome_ticker is not distinct from c.ticker)::int
                      else (o.outcome_ticker is distinct from c.ticker)::int end)
                - c.cost - ops.taker_fee(c.price, 1, c.fee_multiplier) as a
-          from cand c join outcomes o on o.event_ticker = c.event_ticker
-          left join own_live l on l.ticker = c.ticker),
+          from cand c join outcomes o on o.event_ticker = c.event_ticker),
     event_room as (
         select c.ticker,
                greatest(0, -min(po.base_payoff)) as loss0,

@@ -1,0 +1,43 @@
+"""Test wiring for the local fakes (milkbot.sim): start both on 127.0.0.1, build settings and clients
+that point at them, and a signing key the fake exchange trusts."""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from milkbot import config
+from milkbot.sim.kalshi_fake import PREFIX, KalshiFake
+from milkbot.sim.nws_fake import NwsFake
+from milkbot.sim.world import World
+from workers.common.kalshi_auth import KalshiSigner
+from workers.ingest.sources import kalshi_client, nws_client
+
+NOW = datetime(2026, 11, 25, 18, 0, tzinfo=timezone.utc)   # a Wednesday: no maintenance window
+
+
+class Fakes:
+    def __init__(self, now: datetime = NOW):
+        self.world = World(now_fixed=now)
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.nws = NwsFake(self.world)
+        self.kalshi = KalshiFake(self.world, public_key=self.key.public_key())
+        self.nws_url = self.nws.start()
+        self.kalshi_url = self.kalshi.start() + PREFIX
+        base = config.load()
+        self.settings = dataclasses.replace(
+            base, nws_base_url=self.nws_url, kalshi_base_url=self.kalshi_url,
+            extra={**base.extra, "MILKBOT_HTTP_TIMEOUT": "1", "MILKBOT_HTTP_ATTEMPTS": "3",
+                   "MILKBOT_HTTP_BACKOFF": "0.05", "MILKBOT_KALSHI_READS_PER_S": "1000"})
+
+    def signer(self) -> KalshiSigner:
+        return KalshiSigner("fake-key-id", self.key)
+
+    def clients(self, signed: bool = False):
+        return (nws_client(self.settings),
+                kalshi_client(self.settings, signer=self.signer() if signed else None))
+
+    def stop(self):
+        self.nws.stop()
+        self.kalshi.stop()

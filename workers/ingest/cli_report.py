@@ -1,0 +1,131 @@
+"""NWS Daily Climate Report (CLI) bulletins -> observed max/min per station report.
+
+Reads MAXIMUM/MINIMUM only inside the TEMPERATURE (F) section (the normals block further down repeats
+the words), tells the final report (YESTERDAY) from the preliminary one (TODAY), and handles MM
+(missing -> None), record markers (R, as a suffix or a separate token), negative values, both time
+styles (301 PM and 3:53 PM), several stations in one product, and corrections. Anything it cannot read
+raises CliParseError: a settlement number is never guessed.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+
+MONTHS = {m: i for i, m in enumerate(
+    ["JANUARY", "FEBRUARY", "MARCH", "APRIL", "MAY", "JUNE", "JULY", "AUGUST", "SEPTEMBER", "OCTOBER",
+     "NOVEMBER", "DECEMBER"], start=1)}
+HEADLINE = re.compile(
+    r"^\s*\.\.\.\s*THE\s+(?P<name>.+?)\s+CLIMATE\s+SUMMARY\s+(?:FOR|FROM)\s+(?P<month>[A-Z]{3,9})\.?\s+"
+    r"(?P<day>\d{1,2}),?\s+(?P<year>\d{4})(?P<rest>.*)$", re.M)
+SECTION = re.compile(r"^\s*TEMPERATURE\s*\(F\)", re.M)
+NEXT_SECTION = re.compile(r"^\s*(?:[A-Z][A-Z ]+\([A-Z]+\)|\.{10,}|&&)\s*$")
+VALUE = re.compile(r"^(-?\d{1,3})R?$")
+TIME = re.compile(r"^(\d{1,2}:?\d{2})$")
+
+
+class CliParseError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class CliReport:
+    station_name: str
+    climate_date: str
+    report: str            # final | preliminary
+    max_f: int | None
+    min_f: int | None
+    is_correction: bool = False
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("is_correction")
+        return d
+
+
+def _month(name: str) -> int:
+    for full, n in MONTHS.items():
+        if full.startswith(name.upper()) and len(name) >= 3:
+            return n
+    raise CliParseError(f"unknown month {name!r} in headline")
+
+
+def _value(line: str, label: str) -> int | None:
+    tokens = line.split()
+    if not tokens or tokens[0] != label:
+        raise CliParseError(f"expected a {label} line, got {line.strip()!r}")
+    rest = [t for t in tokens[1:] if t != "R"]   # "R 100": record marker before the number
+    if not rest:
+        raise CliParseError(f"{label} line has no observed value: {line.strip()!r}")
+    tok = rest[0]
+    if tok == "MM":
+        return None
+    m = VALUE.match(tok)
+    if not m:
+        raise CliParseError(f"{label} observed value {tok!r} is not a temperature")
+    v = int(m.group(1))
+    if not -80 <= v <= 140:
+        raise CliParseError(f"{label} {v} °F is not a plausible temperature")
+    return v
+
+
+def _parse_one(block: str, headline: re.Match, product_correction: bool) -> CliReport:
+    name = re.sub(r"\s+", " ", headline.group("name")).strip()
+    try:
+        day = date(int(headline.group("year")), _month(headline.group("month")), int(headline.group("day")))
+    except ValueError as exc:
+        raise CliParseError(f"{name}: bad date in headline: {exc}") from None
+    correction = product_correction or "CORRECTION" in headline.group("rest").upper()
+    sec = SECTION.search(block)
+    if not sec:
+        raise CliParseError(f"{name} {day}: no TEMPERATURE (F) section")
+    lines = block[sec.end():].splitlines()[1:]
+    report, max_line, min_line = None, None, None
+    for line in lines:
+        if not line.strip():
+            if max_line and min_line:
+                break
+            continue
+        if NEXT_SECTION.match(line):
+            break
+        word = line.split()[0]
+        if word in ("YESTERDAY", "TODAY") and report is None:
+            report = "final" if word == "YESTERDAY" else "preliminary"
+        elif word == "MAXIMUM" and max_line is None:
+            max_line = line
+        elif word == "MINIMUM" and min_line is None:
+            min_line = line
+    if report is None:
+        raise CliParseError(f"{name} {day}: TEMPERATURE section says neither YESTERDAY nor TODAY")
+    if max_line is None or min_line is None:
+        raise CliParseError(f"{name} {day}: TEMPERATURE section lacks a MAXIMUM or MINIMUM line")
+    return CliReport(name, day.isoformat(), report, _value(max_line, "MAXIMUM"), _value(min_line, "MINIMUM"), correction)
+
+
+def parse_cli_text(text: str) -> list[CliReport]:
+    if not isinstance(text, str) or not text.strip():
+        raise CliParseError("empty bulletin")
+    text = text.replace("\r\n", "\n")
+    heads = list(HEADLINE.finditer(text))
+    if not heads:
+        raise CliParseError("no '...THE <STATION> CLIMATE SUMMARY FOR <DATE>...' headline: not a CLI bulletin")
+    # A corrected product says so in its WMO heading (CCA, CCB, …) or its header lines.
+    header = text[:heads[0].start()]
+    product_correction = bool(re.search(r"^\s*[A-Z]{4}\d{2} [A-Z]{4} \d{6} CC[A-Z]\b", header, re.M)
+                              or re.search(r"\bCORRECT(ED|ION)\b", header))
+    reports = []
+    for i, h in enumerate(heads):
+        end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
+        reports.append(_parse_one(text[h.start():end], h, product_correction))
+    return reports
+
+
+def parse_cli_product(payload: dict) -> tuple[list[CliReport], str, datetime | None]:
+    """A /products/{id} reply -> (reports, product id, issuance time)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("productText"), str):
+        raise CliParseError("not a /products/{id} reply: no productText")
+    if payload.get("productCode") not in (None, "CLI"):
+        raise CliParseError(f"product is {payload.get('productCode')}, not CLI")
+    issued = payload.get("issuanceTime")
+    when = datetime.fromisoformat(issued.replace("Z", "+00:00")) if isinstance(issued, str) else None
+    return parse_cli_text(payload["productText"]), str(payload.get("id") or ""), when

@@ -1,0 +1,144 @@
+"""Kalshi market-data payloads -> plain rows. Pure functions. Current wire shapes only (2026):
+`*_dollars` price strings and `*_fp` count strings, parsed exactly; `orderbook_fp` with bids only."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from workers.common.wire import PayloadError, dollars, fp_count, number, timestamp
+
+STATUSES = {"initialized", "inactive", "active", "closed", "determined", "disputed", "amended", "finalized"}
+STRIKE_TYPES = {"greater", "greater_or_equal", "less", "less_or_equal", "between", "functional", "custom", "structured"}
+FEE_TYPES = {"quadratic", "quadratic_with_maker_fees", "quadratic_with_combo_maker_fees", "flat"}
+MONTHS = {m: i for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1)}
+EVENT_DATE = re.compile(r"-(\d{2})([A-Z]{3})(\d{2})$")
+
+
+@dataclass(frozen=True)
+class Series:
+    ticker: str
+    fee_type: str
+    fee_multiplier: Decimal
+
+
+def parse_series(payload: dict) -> Series:
+    s = payload.get("series") if isinstance(payload, dict) else None
+    if not isinstance(s, dict) or not s.get("ticker"):
+        raise PayloadError("series: no series object")
+    fee_type = s.get("fee_type") or "quadratic"
+    if fee_type not in FEE_TYPES:
+        raise PayloadError(f"series {s['ticker']}: unknown fee_type {fee_type!r}")
+    mult = number(s.get("fee_multiplier", 1), "fee_multiplier")
+    if mult is None or mult < 0:
+        raise PayloadError(f"series {s['ticker']}: bad fee_multiplier {s.get('fee_multiplier')!r}")
+    return Series(str(s["ticker"]), fee_type, mult)
+
+
+def event_date(event_ticker: str) -> date:
+    """KXHIGHNY-26SEP23 -> 2026-09-23."""
+    m = EVENT_DATE.search(event_ticker or "")
+    if not m or m.group(2) not in MONTHS:
+        raise PayloadError(f"event ticker {event_ticker!r} carries no YYMONDD date")
+    try:
+        return date(2000 + int(m.group(1)), MONTHS[m.group(2)], int(m.group(3)))
+    except ValueError:
+        raise PayloadError(f"event ticker {event_ticker!r} has an impossible date") from None
+
+
+def parse_price_ranges(value, ticker: str) -> list[dict]:
+    if not isinstance(value, list) or not value:
+        raise PayloadError(f"{ticker}: price_ranges missing")
+    out = []
+    for i, r in enumerate(value):
+        if not isinstance(r, dict):
+            raise PayloadError(f"{ticker}: price_ranges[{i}] is not an object")
+        start, end = dollars(r.get("start"), "price_ranges.start"), dollars(r.get("end"), "price_ranges.end")
+        step = dollars(r.get("step"), "price_ranges.step")
+        if step <= 0 or start > end:
+            raise PayloadError(f"{ticker}: price_ranges[{i}] is not a grid: {r}")
+        out.append({"start": str(start), "end": str(end), "step": str(step)})
+    return out
+
+
+def parse_market(m: dict, *, series: Series, city_code: str, kind: str) -> dict:
+    """One market object -> an ops.markets row (dict)."""
+    if not isinstance(m, dict) or not m.get("ticker"):
+        raise PayloadError("market without a ticker")
+    t = str(m["ticker"])
+    event = str(m.get("event_ticker") or "")
+    if not t.startswith(event + "-") or not event.startswith(series.ticker + "-"):
+        raise PayloadError(f"{t}: ticker, event {event!r} and series {series.ticker!r} do not nest")
+    status = m.get("status")
+    if status not in STATUSES:
+        raise PayloadError(f"{t}: unknown status {status!r}")
+    strike_type = m.get("strike_type")
+    if strike_type not in STRIKE_TYPES:
+        raise PayloadError(f"{t}: unknown strike_type {strike_type!r}")
+    floor_strike, cap_strike = number(m.get("floor_strike"), "floor_strike"), number(m.get("cap_strike"), "cap_strike")
+    if strike_type == "between" and (floor_strike is None or cap_strike is None or floor_strike > cap_strike):
+        raise PayloadError(f"{t}: between market needs floor <= cap (got {floor_strike}, {cap_strike})")
+    if strike_type in ("greater", "greater_or_equal") and floor_strike is None:
+        raise PayloadError(f"{t}: {strike_type} market without floor_strike")
+    if strike_type in ("less", "less_or_equal") and cap_strike is None:
+        raise PayloadError(f"{t}: {strike_type} market without cap_strike")
+    result = m.get("result") or ""
+    if result not in ("", "yes", "no", "scalar"):
+        raise PayloadError(f"{t}: unknown result {result!r}")
+    open_time, close_time = timestamp(m.get("open_time"), "open_time"), timestamp(m.get("close_time"), "close_time")
+    if close_time <= open_time:
+        raise PayloadError(f"{t}: close_time is not after open_time")
+    return {
+        "ticker": t, "event_ticker": event, "series_ticker": series.ticker, "city_code": city_code,
+        "climate_date": event_date(event), "kind": kind, "strike_type": strike_type,
+        "floor_strike": floor_strike, "cap_strike": cap_strike, "open_time": open_time, "close_time": close_time,
+        "expiration_time": timestamp(m.get("expected_expiration_time") or m.get("latest_expiration_time")
+                                     or m.get("expiration_time"), "expiration_time", allow_none=True),
+        "status": status, "result": result,
+        "price_ranges": json.dumps(parse_price_ranges(m.get("price_ranges"), t)),
+        "fee_type": series.fee_type, "fee_multiplier": series.fee_multiplier,
+        "volume": fp_count(m.get("volume_fp"), "volume_fp", allow_none=True),
+        "open_interest": fp_count(m.get("open_interest_fp"), "open_interest_fp", allow_none=True),
+    }
+
+
+@dataclass(frozen=True)
+class Book:
+    yes_bid: Decimal | None
+    yes_bid_size: Decimal | None
+    yes_ask: Decimal | None
+    yes_ask_size: Decimal | None
+
+    def content_hash(self) -> str:
+        return hashlib.sha256(repr((self.yes_bid, self.yes_bid_size, self.yes_ask, self.yes_ask_size)).encode()).hexdigest()
+
+
+def _best(levels, side: str, ticker: str) -> tuple[Decimal | None, Decimal | None]:
+    if levels is None:
+        return None, None
+    if not isinstance(levels, list):
+        raise PayloadError(f"{ticker}: orderbook {side} is not a list")
+    best = None
+    for i, lvl in enumerate(levels):
+        if not (isinstance(lvl, list) and len(lvl) == 2):
+            raise PayloadError(f"{ticker}: orderbook {side}[{i}] is not a [price, count] pair")
+        price, qty = dollars(lvl[0], f"{side}[{i}].price"), fp_count(lvl[1], f"{side}[{i}].count")
+        if qty > 0 and (best is None or price > best[0]):
+            best = (price, qty)   # levels come ascending; take the max anyway
+    return best if best else (None, None)
+
+
+def parse_orderbook(payload: dict, ticker: str) -> Book:
+    """orderbook_fp -> best YES bid and ask (YES ask = 1 - best NO bid). An empty side is no quote."""
+    ob = payload.get("orderbook_fp") if isinstance(payload, dict) else None
+    if not isinstance(ob, dict):
+        raise PayloadError(f"{ticker}: no orderbook_fp object")
+    yb, ybs = _best(ob.get("yes_dollars"), "yes_dollars", ticker)
+    nb, nbs = _best(ob.get("no_dollars"), "no_dollars", ticker)
+    ya = (Decimal(1) - nb) if nb is not None else None
+    if yb is not None and ya is not None and yb > ya:
+        raise PayloadError(f"{ticker}: crossed book (YES bid {yb} > YES ask {ya})")
+    return Book(yb, ybs, ya, nbs)

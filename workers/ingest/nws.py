@@ -1,0 +1,237 @@
+"""NWS (api.weather.gov) payloads -> plain rows. Pure functions: no HTTP, no database.
+
+Every value is assigned to the city's climate day in LOCAL STANDARD TIME (the fixed offset, never DST).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+from workers.common.wire import PayloadError, c_to_f, number, timestamp
+
+# MADIS quality-control codes we reject: X failed, Q questioned, B subjectively bad.
+REJECTED_QC = {"X", "Q", "B"}
+_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+
+
+def climate_date(at: datetime, std_offset: timedelta) -> date:
+    return (at.astimezone(timezone.utc) + std_offset).date()
+
+
+def climate_day_start(day: date, std_offset: timedelta) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc) - std_offset
+
+
+def parse_duration(text: str) -> timedelta:
+    m = _DURATION.match(text)
+    if not m or not any(m.groups()):
+        raise PayloadError(f"not an ISO-8601 duration: {text!r}")
+    d, h, mi, s = (int(g or 0) for g in m.groups())
+    return timedelta(days=d, hours=h, minutes=mi, seconds=s)
+
+
+def parse_interval(valid_time: str) -> tuple[datetime, datetime]:
+    """`start/duration` (what NWS sends), `start/end` or `duration/end`."""
+    if not isinstance(valid_time, str) or "/" not in valid_time:
+        raise PayloadError(f"validTime is not an interval: {valid_time!r}")
+    a, b = valid_time.split("/", 1)
+    if a.startswith("P"):
+        end = timestamp(b, "validTime")
+        return end - parse_duration(a), end
+    start = timestamp(a, "validTime")
+    return (start, start + parse_duration(b)) if b.startswith("P") else (start, timestamp(b, "validTime"))
+
+
+def props_of(payload) -> dict | None:
+    """GeoJSON keeps fields under `properties`; JSON-LD (application/ld+json) puts them at the top."""
+    if not isinstance(payload, dict):
+        return None
+    inner = payload.get("properties")
+    return inner if isinstance(inner, dict) else payload
+
+
+def unit(code: str | None) -> str:
+    """'wmoUnit:degC' / 'unit:degC' / 'degC' -> 'degC' (namespaced units are deprecated)."""
+    return (code or "").rsplit(":", 1)[-1]
+
+
+def to_f(value: Decimal, unit_code: str | None, field: str) -> Decimal:
+    u = unit(unit_code)
+    if u in ("degC", "Cel"):
+        return c_to_f(value)
+    if u in ("degF", "[degF]"):
+        return value.quantize(Decimal("0.01"))
+    raise PayloadError(f"{field}: unexpected temperature unit {unit_code!r}")
+
+
+@dataclass(frozen=True)
+class Grid:
+    grid_id: str
+    grid_x: int
+    grid_y: int
+    forecast_url: str
+    hourly_url: str
+    grid_url: str
+    time_zone: str | None
+
+
+def parse_points(payload: dict) -> Grid:
+    props = props_of(payload)
+    if props is None:
+        raise PayloadError("points: not a JSON object")
+    try:
+        grid = Grid(str(props["gridId"]), int(props["gridX"]), int(props["gridY"]),
+                    str(props["forecast"]), str(props["forecastHourly"]), str(props["forecastGridData"]),
+                    props.get("timeZone"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PayloadError(f"points: missing or bad field {exc}") from None
+    if not re.match(r"^[A-Z]{3}$", grid.grid_id) or grid.grid_x < 0 or grid.grid_y < 0:
+        raise PayloadError(f"points: bad grid {grid.grid_id}/{grid.grid_x},{grid.grid_y}")
+    return grid
+
+
+@dataclass(frozen=True)
+class ForecastValue:
+    climate_date: date
+    kind: str          # high | low
+    forecast_f: Decimal
+
+
+def _issued(props: dict, what: str) -> tuple[datetime, datetime | None]:
+    issued = timestamp(props.get("updateTime") or props.get("updated"), f"{what}.updateTime")
+    generated = timestamp(props.get("generatedAt"), f"{what}.generatedAt", allow_none=True)
+    return issued, generated
+
+
+def parse_gridpoint(payload: dict, std_offset: timedelta) -> tuple[datetime, list[ForecastValue]]:
+    """Raw grid maxTemperature/minTemperature (°C, intervals) -> high/low per climate day.
+
+    Each interval goes to the climate day of its midpoint: the daytime max (≈7am-8pm) and the overnight
+    min (≈7pm-9am, i.e. the morning of the next day) both land on the day they describe."""
+    props = props_of(payload)
+    if props is None:
+        raise PayloadError("gridpoint: not a JSON object")
+    issued, _ = _issued(props, "gridpoint")
+    out: dict[tuple[date, str], Decimal] = {}
+    for layer, kind in (("maxTemperature", "high"), ("minTemperature", "low")):
+        data = props.get(layer)
+        if not isinstance(data, dict) or not isinstance(data.get("values"), list):
+            raise PayloadError(f"gridpoint: {layer} layer missing")
+        for i, v in enumerate(data["values"]):
+            if not isinstance(v, dict):
+                raise PayloadError(f"gridpoint: {layer}[{i}] is not an object")
+            raw = number(v.get("value"), f"{layer}[{i}].value")
+            if raw is None:
+                continue  # no data for that interval
+            start, end = parse_interval(v.get("validTime"))
+            f = to_f(raw, data.get("uom"), layer)
+            if not Decimal(-80) <= f <= Decimal(140):
+                raise PayloadError(f"gridpoint: {layer}[{i}] = {f} °F is not a plausible temperature")
+            day = climate_date(start + (end - start) / 2, std_offset)
+            key = (day, kind)
+            # two intervals on one day: keep the extreme the day would settle on
+            out[key] = f if key not in out else (max(out[key], f) if kind == "high" else min(out[key], f))
+    return issued, [ForecastValue(d, k, f) for (d, k), f in sorted(out.items())]
+
+
+def _period_temp_f(p: dict, i: int) -> Decimal | None:
+    t = p.get("temperature")
+    if isinstance(t, dict):  # Feature-Flags: forecast_temperature_qv
+        v = number(t.get("value"), f"periods[{i}].temperature.value")
+        return None if v is None else to_f(v, t.get("unitCode"), f"periods[{i}].temperature")
+    v = number(t, f"periods[{i}].temperature")
+    if v is None:
+        return None
+    return to_f(v, "degC" if p.get("temperatureUnit") == "C" else "degF", f"periods[{i}].temperature")
+
+
+def parse_forecast_12h(payload: dict, std_offset: timedelta) -> tuple[datetime, datetime | None, list[ForecastValue]]:
+    """12-hour periods: a daytime period's temperature is that day's high; a night period's is the low
+    of the morning it ends in."""
+    props = props_of(payload)
+    if props is None or not isinstance(props.get("periods"), list):
+        raise PayloadError("forecast: no periods")
+    issued, generated = _issued(props, "forecast")
+    out = []
+    for i, p in enumerate(props["periods"]):
+        f = _period_temp_f(p, i)
+        if f is None:
+            continue
+        start = timestamp(p.get("startTime"), f"periods[{i}].startTime")
+        end = timestamp(p.get("endTime"), f"periods[{i}].endTime")
+        if p.get("isDaytime") is True:
+            out.append(ForecastValue(climate_date(start, std_offset), "high", f))
+        elif p.get("isDaytime") is False:
+            out.append(ForecastValue(climate_date(end, std_offset), "low", f))
+        else:
+            raise PayloadError(f"forecast: periods[{i}].isDaytime missing")
+    return issued, generated, out
+
+
+def parse_hourly(payload: dict, std_offset: timedelta) -> tuple[datetime, datetime | None, list[ForecastValue]]:
+    """Hourly periods -> max/min over each climate day they cover completely (selected by instant
+    against the local-standard-time window, not by the civil date in startTime)."""
+    props = props_of(payload)
+    if props is None or not isinstance(props.get("periods"), list):
+        raise PayloadError("hourly: no periods")
+    issued, generated = _issued(props, "hourly")
+    by_day: dict[date, list[Decimal]] = {}
+    for i, p in enumerate(props["periods"]):
+        f = _period_temp_f(p, i)
+        if f is None:
+            continue
+        start = timestamp(p.get("startTime"), f"periods[{i}].startTime")
+        by_day.setdefault(climate_date(start, std_offset), []).append(f)
+    out = []
+    for day, temps in sorted(by_day.items()):
+        if len(temps) >= 24:  # a partial day's max is not the day's max
+            out += [ForecastValue(day, "high", max(temps)), ForecastValue(day, "low", min(temps))]
+    return issued, generated, out
+
+
+@dataclass(frozen=True)
+class Observation:
+    observed_at: datetime
+    temp_c: Decimal
+    temp_f: Decimal
+    qc: str | None
+
+
+def parse_observations(payload: dict) -> tuple[list[Observation], int]:
+    """Station observations -> usable temperatures; returns (rows, skipped nulls/failed QC)."""
+    feats = (payload.get("features") if "features" in payload else payload.get("@graph")) if isinstance(payload, dict) else None
+    if not isinstance(feats, list):
+        raise PayloadError("observations: no features list")
+    out, skipped = [], 0
+    for i, feat in enumerate(feats):
+        props = props_of(feat)
+        if props is None:
+            raise PayloadError(f"observations: features[{i}] has no properties")
+        t = props.get("temperature") or {}
+        value = number(t.get("value"), f"features[{i}].temperature.value")
+        qc = (t.get("qualityControl") or "").rsplit(":", 1)[-1] or None
+        if value is None or qc in REJECTED_QC:
+            skipped += 1
+            continue
+        if unit(t.get("unitCode")) not in ("degC", "Cel"):
+            raise PayloadError(f"observations: features[{i}] temperature unit {t.get('unitCode')!r}")
+        if not Decimal(-70) <= value <= Decimal(60):
+            raise PayloadError(f"observations: features[{i}] temperature {value} °C is not plausible")
+        out.append(Observation(timestamp(props.get("timestamp"), f"features[{i}].timestamp"),
+                               value.quantize(Decimal("0.01")), c_to_f(value), qc))
+    return out, skipped
+
+
+def parse_cli_list(payload: dict) -> list[tuple[str, datetime]]:
+    """/products/types/CLI/locations/{code} -> [(product id, issuance time)], newest first."""
+    graph = payload.get("@graph") if isinstance(payload, dict) else None
+    if not isinstance(graph, list):
+        raise PayloadError("CLI list: no @graph")
+    items = []
+    for i, g in enumerate(graph):
+        if not isinstance(g, dict) or not g.get("id"):
+            raise PayloadError(f"CLI list: @graph[{i}] has no id")
+        items.append((str(g["id"]), timestamp(g.get("issuanceTime"), f"@graph[{i}].issuanceTime")))
+    return sorted(items, key=lambda x: x[1], reverse=True)

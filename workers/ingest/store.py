@@ -1,0 +1,195 @@
+"""Landing ingest data in ops (as milkbot_ingest). Each write is its own small transaction, so a bad
+payload never leaves half a row behind; snapshots are written only when their content changed."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from workers.common.wire import excerpt
+
+
+@dataclass(frozen=True)
+class City:
+    code: str
+    latitude: Decimal
+    longitude: Decimal
+    std_offset: timedelta
+    station_icao: str
+    cli_location: str
+    high_series: str
+    low_series: str
+
+
+def load_cities(conn: psycopg.Connection) -> list[City]:
+    rows = conn.execute("""select code, latitude, longitude, std_utc_offset, station_icao, cli_location,
+                                  high_series, low_series from ops.cities where enabled order by code""").fetchall()
+    conn.commit()
+    return [City(*r) for r in rows]
+
+
+def content_hash(payload) -> str:
+    """Hash of the content, leaving out the fields that change on every fetch without new information."""
+    def strip(obj):
+        if isinstance(obj, dict):
+            return {k: strip(v) for k, v in obj.items() if k not in ("generatedAt", "@id", "id") or not isinstance(v, str)}
+        if isinstance(obj, list):
+            return [strip(v) for v in obj]
+        return obj
+    return hashlib.sha256(json.dumps(strip(payload), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def record_error(conn, source: str, url: str, status: int | None, error: str, body=None, city: str | None = None):
+    with conn.transaction():
+        conn.execute("""insert into ops.ingest_errors (source, url, http_status, error, excerpt, city_code)
+                        values (%s, %s, %s, %s, %s, %s)""",
+                     (source, url, status, error[:2000], excerpt(body), city))
+
+
+def health(conn, component: str, ok: bool, message: str):
+    with conn.transaction():
+        conn.execute("select ops.heartbeat(%s, %s, %s)", (component, ok, message))
+
+
+def health_event(conn, component: str, level: str, message: str):
+    with conn.transaction():
+        conn.execute("select ops.health_event(%s, %s, %s)", (component, level, message))
+
+
+# -- NWS ---------------------------------------------------------------------------------------------
+def cached_grid(conn, city: str):
+    row = conn.execute("""select grid_id, grid_x, grid_y, forecast_url, hourly_url, grid_url, resolved_at
+                            from ops.nws_grids where city_code = %s""", (city,)).fetchone()
+    conn.commit()
+    return row
+
+
+def save_grid(conn, city: str, grid, at: datetime):
+    with conn.transaction():
+        conn.execute("""insert into ops.nws_grids (city_code, grid_id, grid_x, grid_y, forecast_url, hourly_url, grid_url, resolved_at)
+                        values (%s, %s, %s, %s, %s, %s, %s, %s)
+                        on conflict (city_code) do update set grid_id = excluded.grid_id, grid_x = excluded.grid_x,
+                          grid_y = excluded.grid_y, forecast_url = excluded.forecast_url, hourly_url = excluded.hourly_url,
+                          grid_url = excluded.grid_url, resolved_at = excluded.resolved_at""",
+                     (city, grid.grid_id, grid.grid_x, grid.grid_y, grid.forecast_url, grid.hourly_url, grid.grid_url, at))
+
+
+def last_issued(conn, source: str, entity: str) -> datetime | None:
+    row = conn.execute("""select issued_at from ops.weather_snapshots where source = %s and entity = %s
+                          order by fetched_at desc limit 1""", (source, entity)).fetchone()
+    conn.commit()
+    return row[0] if row else None
+
+
+def save_weather(conn, *, source: str, entity: str, city: str, fetched_at: datetime, payload,
+                 issued_at=None, generated_at=None, grid=None, is_stale=False, children=None) -> int | None:
+    """Insert a snapshot unless the latest one for source+entity has the same content; then run
+    `children(snapshot_id)` (the parsed rows) in the same transaction. Returns the id, or None."""
+    digest = content_hash(payload)
+    with conn.transaction():
+        prev = conn.execute("""select content_hash from ops.weather_snapshots where source = %s and entity = %s
+                               order by fetched_at desc limit 1""", (source, entity)).fetchone()
+        if prev and prev[0] == digest:
+            return None
+        row = conn.execute(
+            """insert into ops.weather_snapshots (source, entity, city_code, fetched_at, issued_at, generated_at,
+                                                  grid_id, grid_x, grid_y, is_stale, content_hash, payload)
+               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+               on conflict (source, entity, fetched_at) do nothing returning id""",
+            (source, entity, city, fetched_at, issued_at, generated_at,
+             grid.grid_id if grid else None, grid.grid_x if grid else None, grid.grid_y if grid else None,
+             is_stale, digest, Jsonb(payload))).fetchone()
+        if row is None:
+            return None   # already have a snapshot of this entity at this instant
+        sid = row[0]
+        if children:
+            children(sid)
+    return sid
+
+
+def insert_forecasts(conn, sid: int, city: str, source: str, values, issued_at, fetched_at, grid, is_stale):
+    with conn.cursor() as cur:
+        cur.executemany(
+            """insert into ops.forecasts (snapshot_id, city_code, climate_date, kind, source, forecast_f, issued_at,
+                                          fetched_at, grid_id, grid_x, grid_y, is_stale)
+               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) on conflict do nothing""",
+            [(sid, city, v.climate_date, v.kind, source, v.forecast_f, issued_at, fetched_at,
+              grid.grid_id, grid.grid_x, grid.grid_y, is_stale) for v in values])
+
+
+def insert_observations(conn, sid: int, city, obs):
+    from .nws import climate_date
+    with conn.cursor() as cur:
+        cur.executemany(
+            """insert into ops.observations (station_icao, observed_at, city_code, climate_date, temp_c, temp_f, qc, snapshot_id)
+               values (%s, %s, %s, %s, %s, %s, %s, %s) on conflict do nothing""",
+            [(city.station_icao, o.observed_at, city.code, climate_date(o.observed_at, city.std_offset),
+              o.temp_c, o.temp_f, o.qc, sid) for o in obs])
+
+
+def known_products(conn, city: str) -> set[str]:
+    rows = conn.execute("select distinct product_id from ops.climate_reports where city_code = %s", (city,)).fetchall()
+    conn.commit()
+    return {r[0] for r in rows}
+
+
+def insert_climate_report(conn, city: str, report, product_id: str, issued_at, raw_text: str, fetched_at):
+    conn.execute("""insert into ops.climate_reports (city_code, climate_date, product_id, is_final, issued_at, max_f,
+                                                     min_f, is_correction, raw_text, fetched_at)
+                    values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) on conflict do nothing""",
+                 (city, report.climate_date, product_id, report.report == "final", issued_at, report.max_f,
+                  report.min_f, report.is_correction, raw_text, fetched_at))
+
+
+# -- Kalshi ------------------------------------------------------------------------------------------
+MARKET_COLUMNS = ("ticker", "event_ticker", "series_ticker", "city_code", "climate_date", "kind", "strike_type",
+                  "floor_strike", "cap_strike", "open_time", "close_time", "expiration_time", "status", "result",
+                  "price_ranges", "fee_type", "fee_multiplier", "volume", "open_interest")
+
+
+def upsert_market(conn, row: dict) -> None:
+    cols = ", ".join(MARKET_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in MARKET_COLUMNS if c != "ticker")
+    with conn.transaction():
+        conn.execute(
+            f"""insert into ops.markets ({cols}) values ({", ".join(["%s"] * len(MARKET_COLUMNS))})
+                on conflict (ticker) do update set {updates}, updated_at = now()
+                where (ops.markets.status, ops.markets.result, ops.markets.close_time, ops.markets.volume,
+                       ops.markets.open_interest, ops.markets.price_ranges, ops.markets.fee_type, ops.markets.fee_multiplier)
+                      is distinct from (excluded.status, excluded.result, excluded.close_time, excluded.volume,
+                       excluded.open_interest, excluded.price_ranges, excluded.fee_type, excluded.fee_multiplier)""",
+            [row[c] for c in MARKET_COLUMNS])
+
+
+def save_book(conn, ticker: str, book, fetched_at: datetime, source: str = "orderbook") -> bool:
+    digest = book.content_hash()
+    with conn.transaction():
+        prev = conn.execute("""select content_hash from ops.market_snapshots where ticker = %s and source = %s
+                               order by fetched_at desc limit 1""", (ticker, source)).fetchone()
+        if prev and prev[0] == digest:
+            return False
+        conn.execute("""insert into ops.market_snapshots (source, ticker, fetched_at, yes_bid, yes_bid_size, yes_ask,
+                                                          yes_ask_size, content_hash)
+                        values (%s, %s, %s, %s, %s, %s, %s, %s)""",
+                     (source, ticker, fetched_at, book.yes_bid, book.yes_bid_size, book.yes_ask, book.yes_ask_size, digest))
+    return True
+
+
+def set_exchange_status(conn, exchange_active: bool, trading_active: bool, at: datetime):
+    with conn.transaction():
+        conn.execute("""insert into ops.exchange_status (exchange_active, trading_active, fetched_at) values (%s, %s, %s)
+                        on conflict (singleton) do update set exchange_active = excluded.exchange_active,
+                          trading_active = excluded.trading_active, fetched_at = excluded.fetched_at""",
+                     (exchange_active, trading_active, at))
+
+
+def open_tickers_past_close(conn, at: datetime) -> list[str]:
+    rows = conn.execute("""select ticker from ops.markets where status not in ('finalized') and close_time < %s
+                           order by ticker""", (at,)).fetchall()
+    conn.commit()
+    return [r[0] for r in rows]
