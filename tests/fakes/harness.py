@@ -17,10 +17,20 @@ from workers.ingest.sources import kalshi_client, nws_client
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=timezone.utc)   # a Wednesday: no maintenance window
 
 
+_KEYS: list = []
+
+
+def _key():
+    """One RSA key per test session: generating one costs ~0.1 s."""
+    if not _KEYS:
+        _KEYS.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    return _KEYS[0]
+
+
 class Fakes:
     def __init__(self, now: datetime = NOW):
         self.world = World(now_fixed=now)
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.key = _key()
         self.nws = NwsFake(self.world)
         self.kalshi = KalshiFake(self.world, public_key=self.key.public_key())
         self.nws_url = self.nws.start()
@@ -30,6 +40,12 @@ class Fakes:
             base, nws_base_url=self.nws_url, kalshi_base_url=self.kalshi_url,
             extra={**base.extra, "MILKBOT_HTTP_TIMEOUT": "1", "MILKBOT_HTTP_ATTEMPTS": "3",
                    "MILKBOT_HTTP_BACKOFF": "0.05", "MILKBOT_KALSHI_READS_PER_S": "1000"})
+
+    def ticker(self, city: str = "NYC", day=None, kind: str = "high", i: int = 2) -> str:
+        """The i-th bracket of a city's ladder in the fake world (default: today's NYC high)."""
+        from milkbot.sim.world import BY_CODE
+        c = BY_CODE[city]
+        return self.world.ladder(c, day or self.world.today(c), kind)[i]["ticker"]
 
     def signer(self) -> KalshiSigner:
         return KalshiSigner("fake-key-id", self.key)

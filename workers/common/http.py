@@ -91,7 +91,7 @@ class Client:
         url = self.url(path)
 
         @retry(retry=retry_if_exception(_is_retryable), stop=stop_after_attempt(self.attempts),
-               wait=wait_exponential_jitter(initial=self.backoff, max=8 * self.backoff), reraise=True)
+               wait=wait_exponential_jitter(multiplier=self.backoff, max=8 * self.backoff, jitter=self.backoff), reraise=True)
         def attempt() -> Reply:
             if self.bucket:
                 self.bucket.take()

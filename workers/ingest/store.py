@@ -175,7 +175,8 @@ def save_book(conn, ticker: str, book, fetched_at: datetime, source: str = "orde
             return False
         conn.execute("""insert into ops.market_snapshots (source, ticker, fetched_at, yes_bid, yes_bid_size, yes_ask,
                                                           yes_ask_size, content_hash)
-                        values (%s, %s, %s, %s, %s, %s, %s, %s)""",
+                        values (%s, %s, %s, %s, %s, %s, %s, %s)
+                        on conflict (source, ticker, fetched_at) do nothing""",
                      (source, ticker, fetched_at, book.yes_bid, book.yes_bid_size, book.yes_ask, book.yes_ask_size, digest))
     return True
 

@@ -1,0 +1,126 @@
+"""The CLI bulletin parser: real bulletins (../shared) and our own edge-case fixtures."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workers.ingest.cli_report import CliParseError, parse_cli_product, parse_cli_text
+
+MILKBOT = str(Path(sys.executable).parent / "milkbot")
+
+
+def bulletin(temp_block: str, headline: str = "...THE CENTRAL PARK NY CLIMATE SUMMARY FOR NOVEMBER 24 2026...",
+             wmo: str = "CDUS41 KOKX 250616") -> str:
+    return f"""
+000
+{wmo}
+CLINYC
+
+CLIMATE REPORT
+NATIONAL WEATHER SERVICE NEW YORK NY
+116 AM EST WED NOV 25 2026
+
+{headline}
+
+WEATHER ITEM   OBSERVED TIME   RECORD YEAR NORMAL DEPARTURE LAST
+                VALUE   (LST)  VALUE       VALUE  FROM      YEAR
+..................................................................
+TEMPERATURE (F)
+{temp_block}
+
+PRECIPITATION (IN)
+  YESTERDAY        0.00          1.92 1925   0.12  -0.12     0.00
+..................................................................
+
+... CLIMATE NORMALS FOR TODAY
+                         NORMAL    RECORD    YEAR
+ MAXIMUM TEMPERATURE (F)   75        94      2019
+ MINIMUM TEMPERATURE (F)   58        40      1950
+"""
+
+
+def test_real_central_park_bulletin(shared_data):
+    [r] = parse_cli_text((shared_data / "recordings/cli/CLINYC_2013-01-02.txt").read_text())
+    assert r.as_dict() == {"station_name": "CENTRAL PARK NY", "climate_date": "2013-01-02", "report": "final",
+                           "max_f": 33, "min_f": 22}
+
+
+def test_real_sfo_product_json_with_colon_times(shared_data):
+    payload = json.loads((shared_data / "recordings/cli/cli_product_CLISFO_8c7457d2_20260924T224339Z.json").read_text())
+    reports, pid, issued = parse_cli_product(payload)
+    assert [r.as_dict() for r in reports] == [{"station_name": "SAN FRANCISCO AIRPORT", "climate_date": "2026-09-23",
+                                              "report": "final", "max_f": 78, "min_f": 55}]
+    assert pid == "8c7457d2-7454-4817-b173-cb5cc80329bf" and issued.isoformat() == "2026-09-24T08:40:00+00:00"
+
+
+def test_preliminary_today_report():
+    [r] = parse_cli_text(bulletin(" TODAY\n  MAXIMUM         51    1:12 PM  68    1876  49      2       50\n"
+                                  "  MINIMUM         40    6:43 AM   2    1918  38      2       33\n"))
+    assert (r.report, r.max_f, r.min_f) == ("preliminary", 51, 40)
+
+
+def test_missing_values_are_null_not_the_normals_below():
+    [r] = parse_cli_text(bulletin(" YESTERDAY\n  MAXIMUM         MM                 68    1876  49\n"
+                                  "  MINIMUM         40    743 AM   2    1918  38      2       33\n"))
+    assert r.max_f is None and r.min_f == 40       # not 75 from "MAXIMUM TEMPERATURE (F)   75" below
+
+
+def test_record_markers_and_negative_values():
+    [r] = parse_cli_text(bulletin(" YESTERDAY\n  MAXIMUM         R 100   301 PM  99    1876  49     51       50\n"
+                                  "  MINIMUM         -12R   743 AM  -10   1918  28    -40       33\n"))
+    assert (r.max_f, r.min_f) == (100, -12)
+
+
+def test_both_time_formats():
+    old = parse_cli_text(bulletin(" YESTERDAY\n  MAXIMUM         33    301 PM  68    1876  39     -6       50\n"
+                                  "  MINIMUM         22    743 AM   2    1918  28     -6       33\n"))[0]
+    new = parse_cli_text(bulletin(" YESTERDAY\n  MAXIMUM         33   3:01 PM  68    1876  39     -6       50\n"
+                                  "  MINIMUM         22   7:43 AM   2    1918  28     -6       33\n"))[0]
+    assert (old.max_f, old.min_f) == (new.max_f, new.min_f) == (33, 22)
+
+
+def test_corrections_are_flagged():
+    block = " YESTERDAY\n  MAXIMUM         33    301 PM\n  MINIMUM         22    743 AM\n"
+    assert parse_cli_text(bulletin(block, wmo="CDUS41 KOKX 250616 CCA"))[0].is_correction
+    assert parse_cli_text(bulletin(block, headline="...THE CENTRAL PARK NY CLIMATE SUMMARY FOR NOVEMBER 24 2026... CORRECTION"))[0].is_correction
+    assert not parse_cli_text(bulletin(block))[0].is_correction
+
+
+def test_several_stations_in_one_product():
+    one = bulletin(" YESTERDAY\n  MAXIMUM         33    301 PM\n  MINIMUM         22    743 AM\n")
+    two = one.replace("CENTRAL PARK NY", "LAGUARDIA").replace("33 ", "35 ")
+    reports = parse_cli_text(one + "\n&&\n" + two[two.index("...THE"):])
+    assert [(r.station_name, r.max_f) for r in reports] == [("CENTRAL PARK NY", 33), ("LAGUARDIA", 35)]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "empty"),
+    ("HELLO WORLD", "not a CLI bulletin"),
+    (bulletin("").replace("TEMPERATURE (F)", "TEMPS"), "no TEMPERATURE"),
+    (bulletin(" YESTERDAY\n  MAXIMUM         33    301 PM\n"), "lacks a MAXIMUM or MINIMUM"),
+    (bulletin(" YESTERDAY\n  MAXIMUM         3X3   301 PM\n  MINIMUM   22\n"), "not a temperature"),
+    (bulletin("  MAXIMUM         33    301 PM\n  MINIMUM   22\n"), "neither YESTERDAY nor TODAY"),
+])
+def test_unreadable_bulletins_raise_never_guess(text, message):
+    with pytest.raises(CliParseError, match=message):
+        parse_cli_text(text)
+
+
+def test_cli_report_command(tmp_path, shared_data):
+    good = tmp_path / "good.txt"
+    good.write_text(bulletin(" YESTERDAY\n  MAXIMUM         MM\n  MINIMUM         22    743 AM\n"))
+    out = subprocess.run([MILKBOT, "cli-report", str(good), str(shared_data / "recordings/cli/CLINYC_2013-01-02.txt")],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(l) for l in out.stdout.splitlines()]
+    assert lines[0] == {"station_name": "CENTRAL PARK NY", "climate_date": "2026-11-24", "report": "final",
+                        "max_f": None, "min_f": 22}
+    assert lines[1]["max_f"] == 33
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"productText": 5}')
+    out = subprocess.run([MILKBOT, "cli-report", str(bad)], capture_output=True, text=True)
+    assert out.returncode == 1 and "no productText" in out.stderr and out.stdout == ""
