@@ -94,6 +94,11 @@ def cmd_ingest(args) -> int:
     return run(config.load(), once=args.once, interval=args.interval)
 
 
+def cmd_execute(args) -> int:
+    from workers.executor.main import run
+    return run(config.load(), once=args.once)
+
+
 def cmd_cli_report(args) -> int:
     """Print one JSON line per station report in saved CLI bulletins; exit 1 on any unreadable file."""
     import json
@@ -148,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--once", action="store_true", help="one pass, then exit (non-zero if any request failed)")
     ing.add_argument("--interval", type=float, default=300.0, help="seconds between passes (default 300)")
     ing.set_defaults(func=cmd_ingest)
+
+    ex = sub.add_parser("execute", help="send queued order intents to the exchange (paper by default) and reconcile")
+    ex.add_argument("--once", action="store_true", help="drain the queue once, reconcile, exit")
+    ex.set_defaults(func=cmd_execute)
 
     cr = sub.add_parser("cli-report", help="parse saved NWS CLI bulletins (text or /products/{id} JSON)")
     cr.add_argument("files", nargs="+")

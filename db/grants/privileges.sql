@@ -64,3 +64,6 @@ grant update (series_ticker, enabled, reason, checked_at) on ops.monthly_series 
 grant insert, update on ops.monthly_climatology to milkbot_operator;
 grant execute on function ops.fit_calibration(timestamptz) to milkbot_operator, milkbot_ingest;
 grant execute on function ops.health_event(text, text, text) to milkbot_ingest, milkbot_executor, milkbot_analytics;
+grant update (paper_book_id) on ops.orders to milkbot_executor;
+grant execute on function ops.taker_fee(numeric, numeric, numeric) to milkbot_executor;
+grant execute on function ops.refresh_positions(timestamptz), ops.report_exchange_positions(timestamptz, jsonb) to milkbot_executor;

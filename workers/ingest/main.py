@@ -270,6 +270,9 @@ class Ingest:
                          f"{self.report.markets} markets, {self.report.books} new books, {self.report.errors - errors0} errors")
         if cycle:
             try:
+                host = "paper" if self.settings.mode == "paper" else self.settings.kalshi_base_url.split("/")[2]
+                self.conn.execute("select set_config('milkbot.mode', %s, false), set_config('milkbot.host', %s, false)",
+                                  (self.settings.mode, host))
                 self.report.cycle = self.conn.execute("select ops.run_cycle(%s)", (self.now(),)).fetchone()[0]
                 self.conn.commit()
             except psycopg.Error as exc:

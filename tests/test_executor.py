@@ -1,0 +1,238 @@
+"""The executor against the fake exchange: every reply ends in the right state with a recorded event,
+kills at each step converge to exactly one order per intent, fills are counted once, HALTED stops
+sends, paper mode never touches a trading endpoint or a key."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from fakes.harness import NOW
+from workers.executor.brokers import KalshiBroker, PaperBroker
+from workers.executor.main import ConfigError, Executor, make_broker
+from workers.ingest.main import Ingest
+
+MILKBOT = str(Path(sys.executable).parent / "milkbot")
+
+
+@pytest.fixture
+def exchange(db, fakes):
+    """Markets from the fake exchange in the test database, and a demo-mode executor wired to it."""
+    n, k = fakes.clients()
+    conn = db.connect("milkbot_ingest", autocommit=False)
+    Ingest(fakes.settings, conn, n, k, now=lambda: NOW).run_once(weather=False, cycle=False)
+    settings = dataclasses.replace(fakes.settings, mode="demo")
+    return settings
+
+
+def executor(db, fakes, settings) -> Executor:
+    from workers.common.http import Client
+    client = Client(settings.kalshi_base_url, {"Accept": "application/json"}, timeout=1.0, attempts=1, signer=fakes.signer())
+    conn = db.connect("milkbot_executor", autocommit=False)
+    return Executor(settings, conn, KalshiBroker(client, "fake"), "fake")
+
+
+def intent(db, ticker: str, price: str, count: int = 5, side: str = "bid", mode: str = "demo") -> int:
+    oid = db.admin.execute(
+        """insert into ops.orders (intent_key, client_order_id, ticker, strategy, side, price, count, mode, host, as_of)
+           values (%s, %s, %s, 'DailyHigh', %s, %s, %s, %s, 'fake', %s) returning id""",
+        (f"test|{ticker}|{price}|{count}", f"mb-test-{abs(hash((ticker, price, count))) % 10**12:012d}", ticker, side,
+         Decimal(price), count, mode, NOW)).fetchone()[0]
+    db.admin.execute("select pgmq.send('order_intents', jsonb_build_object('action', 'submit', 'order_id', %s::bigint))", (oid,))
+    return oid
+
+
+def order(db, oid):
+    return db.admin.execute("select state::text, exchange_order_id, filled_count, last_error from ops.orders where id = %s", (oid,)).fetchone()
+
+
+def history(db, oid):
+    return [r[0] for r in db.admin.execute("select to_state::text from ops.order_events where order_id = %s order by id", (oid,))]
+
+
+def ask_of(fakes, ticker):
+    found = fakes.world.find_bracket(ticker)
+    return fakes.world.quote(ticker, found[3])
+
+
+def test_accepted_order_fills_and_reconciles(db, fakes, exchange):
+    t = fakes.ticker()
+    bid, ask = ask_of(fakes, t)
+    oid = intent(db, t, str(ask))                     # crosses: fills at once
+    ex = executor(db, fakes, exchange)
+    assert ex.drain() == 1
+    state, xid, filled, _ = order(db, oid)
+    assert state == "FILLED" and xid and filled == 5
+    rep = ex.reconcile()
+    assert rep["fills"] == 1 and rep["mismatches"] == 0
+    assert db.admin.execute("select order_id, count from ops.fills").fetchall() == [(oid, Decimal("5.00"))]
+    assert ex.reconcile()["fills"] == 0               # the ledger never counts a fill twice
+    assert db.admin.execute("select ours, exchange, difference from ops.v_positions").fetchall() == [(5, 5, 0)]
+    assert history(db, oid) == ["PENDING", "SUBMITTING", "FILLED"]
+    assert db.admin.execute("select count(*) from pgmq.q_order_intents").fetchone()[0] == 0
+
+
+def test_resting_order_then_superseded_is_cancelled(db, fakes, exchange):
+    t = fakes.ticker()
+    bid, ask = ask_of(fakes, t)
+    oid = intent(db, t, str(bid))                     # rests below the ask
+    ex = executor(db, fakes, exchange)
+    ex.drain()
+    assert order(db, oid)[0] == "RESTING"
+    db.admin.execute("update ops.orders set cancel_requested_at = %s where id = %s", (NOW, oid))
+    assert ex.cancel_sweep() == 1
+    assert history(db, oid)[-2:] == ["CANCEL_PENDING", "CANCELED"]
+    assert [o["status"] for o in fakes.kalshi.orders.values()] == ["canceled"]
+
+
+def test_409_adopts_the_existing_order(db, fakes, exchange):
+    t = fakes.ticker()
+    bid, _ = ask_of(fakes, t)
+    oid = intent(db, t, str(bid))
+    coid = db.admin.execute("select client_order_id from ops.orders where id = %s", (oid,)).fetchone()[0]
+    fakes.kalshi.create_order({"ticker": t, "side": "bid", "count": "5.00", "price": f"{bid:.4f}", "client_order_id": coid,
+                               "time_in_force": "good_till_canceled", "self_trade_prevention_type": "taker_at_cross"})
+    executor(db, fakes, exchange).drain()
+    state, xid, _, _ = order(db, oid)
+    assert state == "RESTING" and xid == fakes.kalshi.by_client[coid] and len(fakes.kalshi.orders) == 1
+    assert "adopted" in db.admin.execute("select reason from ops.order_events where order_id = %s order by id desc limit 1", (oid,)).fetchone()[0]
+
+
+def test_400_is_rejected_with_the_exchange_code(db, fakes, exchange):
+    oid = intent(db, fakes.ticker(), "0.2250")        # off the cent grid
+    executor(db, fakes, exchange).drain()
+    state, _, _, err = order(db, oid)
+    assert state == "REJECTED" and "invalid_price" in err and fakes.kalshi.orders == {}
+
+
+@pytest.mark.parametrize("fault, placed", [("500", False), ("429", False), ("timeout", True),
+                                           ("drop", False), ("accept_then_drop", True), ("accept_then_timeout", True),
+                                           ("malformed", False)])
+def test_unclear_replies_become_unknown_then_resolve(db, fakes, exchange, fault, placed):
+    t = fakes.ticker()
+    bid, _ = ask_of(fakes, t)
+    oid = intent(db, t, str(bid))
+    fakes.kalshi.fault(fault, r"/portfolio/events/orders$", times=1, delay=1.5)
+    ex = executor(db, fakes, exchange)
+    ex.drain()
+    state, _, _, err = order(db, oid)
+    assert state == "UNKNOWN" and err, (state, err)
+    assert db.admin.execute("select count(*) from ops.order_events where order_id = %s and to_state = 'UNKNOWN'", (oid,)).fetchone()[0] == 1
+    time.sleep(1.6)                                   # let a slow request land before we look
+    ex.reconcile()                                    # resolves from GET /portfolio/orders; never re-sends
+    assert order(db, oid)[0] == ("RESTING" if placed else "CANCELED")
+    assert len(fakes.kalshi.orders) == (1 if placed else 0)
+    assert sum(1 for m, p in fakes.kalshi.requests if m == "POST") == 1
+
+
+def test_out_of_band_fill_is_picked_up_and_positions_reconcile(db, fakes, exchange):
+    t = fakes.ticker()
+    fakes.kalshi.create_order({"ticker": t, "side": "ask", "count": "3.00", "price": "0.01",
+                               "time_in_force": "good_till_canceled", "self_trade_prevention_type": "taker_at_cross"})
+    ex = executor(db, fakes, exchange)
+    rep = ex.reconcile()
+    assert rep["fills"] == 1 and rep["mismatches"] == 0
+    assert db.admin.execute("select out_of_band, side, count from ops.v_fills").fetchall() == [(True, "ask", Decimal("3.00"))]
+    assert db.admin.execute("select ours, exchange from ops.v_positions").fetchall() == [(-3, -3)]
+
+
+def test_position_mismatch_is_a_risk_event_and_reduces(db, fakes, exchange):
+    t = fakes.ticker()
+    fakes.kalshi.create_order({"ticker": t, "side": "ask", "count": "3.00", "price": "0.01",
+                               "time_in_force": "good_till_canceled", "self_trade_prevention_type": "taker_at_cross"})
+    fakes.kalshi.fills.clear()                        # the exchange forgets the fill but keeps a position
+    fakes.kalshi.positions = lambda: [{"ticker": t, "position_fp": "-3.00"}, {"ticker": fakes.ticker(i=3), "position_fp": "7.00"}]
+    rep = executor(db, fakes, exchange).reconcile()
+    assert rep["mismatches"] == 2
+    assert db.admin.execute("select state::text from ops.trading_state").fetchone()[0] == "REDUCING"
+    assert db.admin.execute("select kind, severity from ops.risk_events").fetchall() == [("position_mismatch", "critical")]
+    assert db.admin.execute("select error_count > 0 from ops.health_status where component = 'reconciler'").fetchone()[0]
+
+
+def test_halted_stops_submission_before_the_next_send(db, fakes, exchange):
+    t = fakes.ticker()
+    bid, _ = ask_of(fakes, t)
+    oid = intent(db, t, str(bid))
+    db.admin.execute("update ops.trading_state set state = 'HALTED', reason = 'test'")
+    executor(db, fakes, exchange).drain()
+    assert order(db, oid)[0] == "CANCELED" and fakes.kalshi.orders == {}
+    assert not any(m == "POST" for m, p in fakes.kalshi.requests)
+
+
+def test_paper_mode_never_touches_trading_endpoints_or_keys(db, fakes, monkeypatch):
+    n, k = fakes.clients()
+    Ingest(fakes.settings, db.connect("milkbot_ingest", autocommit=False), n, k, now=lambda: NOW).run_once(weather=False, cycle=False)
+    fakes.kalshi.requests.clear()
+    from workers.common import kalshi_auth
+    monkeypatch.setattr(kalshi_auth.KalshiSigner, "from_file", lambda *a, **kw: pytest.fail("paper mode read a key"))
+    settings = dataclasses.replace(fakes.settings, mode="paper",
+                                   extra={**fakes.settings.extra, "MILKBOT_KALSHI_KEY_ID": "x", "MILKBOT_KALSHI_KEY_FILE": "/nonexistent"})
+    conn = db.connect("milkbot_executor", autocommit=False)
+    broker, host = make_broker(settings, conn)
+    assert isinstance(broker, PaperBroker) and host == "paper" and not hasattr(broker, "http")
+    t = fakes.ticker()
+    bid, ask = ask_of(fakes, t)
+    oid = intent(db, t, str(ask), count=80, mode="paper")       # more than the 50 displayed
+    ex = Executor(settings, conn, broker, host)
+    ex.drain()
+    ex.reconcile()
+    state, _, filled, _ = order(db, oid)
+    assert (state, filled) == ("PARTIALLY_FILLED", 50)          # only the displayed size, at the book's price
+    assert db.admin.execute("select yes_price from ops.fills").fetchall() == [(ask,)]
+    ex.reconcile()
+    assert order(db, oid)[2] == 50                              # the same book is not used twice
+    assert fakes.kalshi.requests == []
+
+
+def test_mode_guards(fakes, tmp_path):
+    base = fakes.settings
+    with pytest.raises(ConfigError, match="needs MILKBOT_KALSHI_KEY_ID"):
+        make_broker(dataclasses.replace(base, mode="demo"), None)
+    key = tmp_path / "k.pem"
+    key.write_bytes(fakes.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    creds = {**base.extra, "MILKBOT_KALSHI_KEY_ID": "id", "MILKBOT_KALSHI_KEY_FILE": str(key)}
+    with pytest.raises(ConfigError, match="MILKBOT_LIVE_CONFIRM"):
+        make_broker(dataclasses.replace(base, mode="live", extra=creds), None)
+    live = {**creds, "MILKBOT_LIVE_CONFIRM": "I-understand-this-trades-real-money"}
+    with pytest.raises(ConfigError, match="configured for demo"):
+        make_broker(dataclasses.replace(base, mode="live", extra=live), None)
+    with pytest.raises(ConfigError, match="configured for demo"):
+        make_broker(dataclasses.replace(base, mode="live", kalshi_base_url="https://demo-api.kalshi.co/trade-api/v2",
+                                        extra={**live, "MILKBOT_KALSHI_KEY_ENVIRONMENT": "live"}), None)
+    broker, host = make_broker(dataclasses.replace(base, mode="demo", extra=creds), None)
+    assert host == "127.0.0.1:" + base.kalshi_base_url.split(":")[2].split("/")[0]
+    assert "BEGIN" not in repr(broker.http.signer)
+
+
+@pytest.mark.parametrize("step", ["before_post", "after_post", "after_record"])
+def test_sigkill_at_each_step_converges_to_one_order(db, fakes, exchange, tmp_path, step):
+    t = fakes.ticker()
+    bid, ask = ask_of(fakes, t)
+    oid = intent(db, t, str(ask))                     # fills at once, so fills are checked too
+    key = tmp_path / "k.pem"
+    key.write_bytes(fakes.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MILKBOT_")}
+    env.update(MILKBOT_ENV_FILE="/nonexistent", MILKBOT_DB_NAME=db.name, MILKBOT_MODE="demo",
+               MILKBOT_KALSHI_BASE_URL=fakes.kalshi_url, MILKBOT_KALSHI_KEY_ID="fake", MILKBOT_KALSHI_KEY_FILE=str(key),
+               MILKBOT_EXECUTOR_VT="1", MILKBOT_HTTP_TIMEOUT="2")
+    for k in ("MILKBOT_PG_PORT", "MILKBOT_STATE_DIR", "MILKBOT_DATABASE_URL"):
+        if k in os.environ:
+            env[k] = os.environ[k]
+    crashed = subprocess.run([MILKBOT, "execute", "--once"], env={**env, "MILKBOT_EXECUTOR_CRASH_AT": step},
+                             capture_output=True, text=True, timeout=60)
+    assert crashed.returncode == -9, crashed.stdout + crashed.stderr
+    time.sleep(1.2)                                   # the unarchived message becomes visible again
+    again = subprocess.run([MILKBOT, "execute", "--once"], env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert len(fakes.kalshi.orders) == 1              # exactly one order at the exchange for the intent
+    state, xid, filled, _ = order(db, oid)
+    assert state == "FILLED" and xid == next(iter(fakes.kalshi.orders)) and filled == 5
+    assert db.admin.execute("select count(*), sum(count) from ops.fills").fetchone() == (1, Decimal("5.00"))
+    assert db.admin.execute("select count(*) from pgmq.q_order_intents").fetchone()[0] == 0

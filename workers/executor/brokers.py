@@ -1,0 +1,176 @@
+"""Where orders go. KalshiBroker speaks the V2 order endpoints (signed); PaperBroker never opens a
+connection or reads a key: it fills against the latest stored orderbook, conservatively."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from workers.common.http import Client, HttpError
+from workers.common.wire import PayloadError, dollars, excerpt, fp_count, timestamp
+
+
+@dataclass
+class Submitted:
+    outcome: str                     # accepted | duplicate | rejected | unknown
+    exchange_order_id: str | None = None
+    fill_count: Decimal = Decimal(0)
+    remaining: Decimal | None = None
+    code: str | None = None
+    excerpt: str | None = None
+
+
+@dataclass
+class ExchangeOrder:
+    exchange_order_id: str
+    client_order_id: str
+    ticker: str
+    status: str                      # resting | canceled | executed
+    fill_count: Decimal
+    remaining: Decimal
+
+
+def _error_code(body: bytes | None) -> str:
+    try:
+        data = json.loads(body or b"")
+    except ValueError:
+        return "unparseable_error"
+    if isinstance(data, dict):
+        err = data.get("error")
+        if isinstance(err, dict):
+            return str(err.get("code") or "error")
+        if isinstance(err, str):
+            return err
+        return str(data.get("code") or "error")
+    return "error"
+
+
+class KalshiBroker:
+    def __init__(self, client: Client, host: str):
+        self.http, self.host = client, host
+
+    def submit(self, *, ticker: str, side: str, price: Decimal, count: Decimal, client_order_id: str,
+               time_in_force: str) -> Submitted:
+        body = {"ticker": ticker, "side": side, "price": f"{price:.4f}", "count": f"{count:.2f}",
+                "client_order_id": client_order_id, "time_in_force": time_in_force,
+                "self_trade_prevention_type": "taker_at_cross"}
+        try:
+            # one attempt only: a retry after a lost reply is exactly the blind retry we must not do
+            reply = self.http.request("POST", "/portfolio/events/orders", json=body, ok=(201,), sign=True)
+        except HttpError as exc:
+            text = excerpt(exc.body)
+            if exc.status == 409:
+                return Submitted("duplicate", code=_error_code(exc.body), excerpt=text)
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (408, 429):
+                return Submitted("rejected", code=f"{exc.status} {_error_code(exc.body)}", excerpt=text)
+            return Submitted("unknown", code=f"{exc.status or 'no reply'} {exc.message}", excerpt=text)
+        try:
+            data = reply.json()
+            oid = data.get("order_id")
+            if not isinstance(oid, str) or not oid:
+                raise PayloadError("201 without an order_id")
+            filled = fp_count(data.get("fill_count"), "fill_count")
+            remaining = fp_count(data.get("remaining_count"), "remaining_count")
+        except (PayloadError, AttributeError) as exc:
+            # accepted, but we cannot read what happened: resolve it from GET /portfolio/orders
+            return Submitted("unknown", code=f"malformed 201: {exc}", excerpt=excerpt(reply.body))
+        return Submitted("accepted", oid, filled, remaining, excerpt=excerpt(reply.body))
+
+    def cancel(self, exchange_order_id: str) -> tuple[bool, str]:
+        try:
+            reply = self.http.request("DELETE", f"/portfolio/events/orders/{exchange_order_id}", ok=(200,), sign=True)
+            return True, excerpt(reply.body) or ""
+        except HttpError as exc:
+            return False, f"{exc.status} {_error_code(exc.body)}"
+
+    def _pages(self, path: str, key: str, params: dict | None = None):
+        cursor = None
+        while True:
+            p = dict(params or {}, limit=1000)
+            if cursor:
+                p["cursor"] = cursor
+            data = self.http.get(path, params=p, sign=True).json()
+            items = data.get(key)
+            if not isinstance(items, list):
+                raise PayloadError(f"{path}: no {key} list")
+            yield from items
+            cursor = data.get("cursor")
+            if not cursor:
+                return
+
+    def orders(self) -> dict[str, ExchangeOrder]:
+        """Every order the exchange knows, by client_order_id."""
+        out = {}
+        for o in self._pages("/portfolio/orders", "orders"):
+            coid = o.get("client_order_id")
+            if not coid:
+                continue
+            out[coid] = ExchangeOrder(str(o["order_id"]), coid, str(o.get("ticker")), str(o.get("status")),
+                                      fp_count(o.get("fill_count_fp"), "fill_count_fp"),
+                                      fp_count(o.get("remaining_count_fp"), "remaining_count_fp"))
+        return out
+
+    def fills(self) -> list[dict]:
+        out = []
+        for f in self._pages("/portfolio/fills", "fills"):
+            side = f.get("book_side") or ("bid" if f.get("side") == "yes" else "ask")
+            if side not in ("bid", "ask"):
+                raise PayloadError(f"fill {f.get('fill_id')}: unknown side")
+            out.append({"fill_id": str(f.get("fill_id") or f.get("trade_id")), "exchange_order_id": f.get("order_id"),
+                        "ticker": str(f.get("market_ticker") or f.get("ticker")), "side": side,
+                        "yes_price": dollars(f.get("yes_price_dollars"), "yes_price_dollars"),
+                        "count": fp_count(f.get("count_fp"), "count_fp"), "is_taker": bool(f.get("is_taker")),
+                        "fee": Decimal(str(f.get("fee_cost") or "0")),
+                        "created_time": timestamp(f.get("created_time"), "created_time")})
+        return out
+
+    def positions(self) -> dict[str, Decimal]:
+        return {str(p["ticker"]): fp_count(str(p.get("position_fp", "0")).lstrip("-"), "position_fp")
+                * (-1 if str(p.get("position_fp", "0")).startswith("-") else 1)
+                for p in self._pages("/portfolio/positions", "market_positions")}
+
+
+class PaperBroker:
+    """Simulated fills from our own stored books: a buy fills only up to the displayed size at or better
+    than its limit, at the book's price (never better than the book), and each book is used once."""
+
+    host = "paper"
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def submit(self, **kw) -> Submitted:
+        return Submitted("accepted", f"paper-{kw['client_order_id']}", Decimal(0), kw["count"])
+
+    def cancel(self, exchange_order_id: str) -> tuple[bool, str]:
+        return True, "paper cancel"
+
+    def match(self, now: datetime) -> int:
+        """Fill resting paper orders against books newer than the last one each saw."""
+        rows = self.conn.execute(
+            """select o.id, o.ticker, o.side, o.price, o.count - o.filled_count, o.exchange_order_id, s.id,
+                      s.yes_bid, s.yes_bid_size, s.yes_ask, s.yes_ask_size
+                 from ops.orders o
+                 join lateral (select * from ops.market_snapshots s where s.ticker = o.ticker
+                                order by s.fetched_at desc limit 1) s on true
+                where o.mode = 'paper' and o.state in ('RESTING', 'PARTIALLY_FILLED') and o.cancel_requested_at is null
+                  and o.superseded_by is null and s.id is distinct from o.paper_book_id
+                  and s.fetched_at >= o.created_at - interval '1 minute'
+                for update of o""").fetchall()
+        filled = 0
+        for oid, ticker, side, limit, left, xid, book_id, bid, bid_size, ask, ask_size in rows:
+            # buying YES takes the ask; buying NO (side ask) takes the YES bid
+            px, size = (ask, ask_size) if side == "bid" else (bid, bid_size)
+            crosses = px is not None and ((side == "bid" and px <= limit) or (side == "ask" and px >= limit))
+            qty = min(left, size) if crosses else Decimal(0)
+            if qty > 0:
+                fee = self.conn.execute("select ops.taker_fee(%s, %s, 1)", (px, qty)).fetchone()[0]
+                self.conn.execute(
+                    """insert into ops.fills (fill_id, exchange_order_id, order_id, ticker, side, yes_price, count,
+                                              is_taker, fee, created_time, mode)
+                       values (%s, %s, %s, %s, %s, %s, %s, true, %s, %s, 'paper')""",
+                    (f"paper-{oid}-{book_id}", xid, oid, ticker, side, px, qty, fee, now))
+                filled += 1
+            self.conn.execute("update ops.orders set paper_book_id = %s where id = %s", (book_id, oid))
+        return filled
