@@ -99,6 +99,16 @@ def cmd_execute(args) -> int:
     return run(config.load(), once=args.once)
 
 
+def cmd_analytics(args) -> int:
+    from .analytics import build
+    return build(config.load())
+
+
+def cmd_api(args) -> int:
+    from .api import serve
+    return serve(config.load())
+
+
 def cmd_cli_report(args) -> int:
     """Print one JSON line per station report in saved CLI bulletins; exit 1 on any unreadable file."""
     import json
@@ -157,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("execute", help="send queued order intents to the exchange (paper by default) and reconcile")
     ex.add_argument("--once", action="store_true", help="drain the queue once, reconcile, exit")
     ex.set_defaults(func=cmd_execute)
+
+    an = sub.add_parser("analytics", help="dbt build of the rollups and public metric views")
+    an.set_defaults(func=cmd_analytics)
+
+    ap = sub.add_parser("api", help="the Analytics API: PostgREST on 127.0.0.1 and nginx /v1/ on 127.0.0.1:MILKBOT_API_PORT")
+    ap.set_defaults(func=cmd_api)
 
     cr = sub.add_parser("cli-report", help="parse saved NWS CLI bulletins (text or /products/{id} JSON)")
     cr.add_argument("files", nargs="+")

@@ -13,6 +13,7 @@ revoke all on all functions in schema pgmq from public, web_anon, milkbot_ingest
 -- web_anon (PostgREST): the api views and nothing else.
 grant usage on schema api to web_anon;
 grant select on all tables in schema api to web_anon;
+grant execute on function api.pre_request() to web_anon;   -- PostgREST runs it before every request
 
 -- ingest: lands snapshots and market metadata; reads what it needs to deduplicate. No order rights.
 grant usage on schema ops to milkbot_ingest;
@@ -67,3 +68,8 @@ grant execute on function ops.health_event(text, text, text) to milkbot_ingest, 
 grant update (paper_book_id) on ops.orders to milkbot_executor;
 grant execute on function ops.taker_fee(numeric, numeric, numeric) to milkbot_executor;
 grant execute on function ops.refresh_positions(timestamptz), ops.report_exchange_positions(timestamptz, jsonb) to milkbot_executor;
+
+-- dbt (milkbot_analytics) builds the metric views of api too, and grants web_anon SELECT on them itself.
+grant usage, create on schema api to milkbot_analytics;
+grant select on all tables in schema analytics to milkbot_analytics;
+grant execute on function ops.heartbeat(text, boolean, text) to milkbot_analytics;

@@ -1,0 +1,1 @@
+select code as city, cluster::text as cluster, std_utc_offset from {{ source('ops', 'cities') }}

@@ -1,0 +1,1 @@
+select name, value from {{ source('ops', 'risk_limits') }}
