@@ -1,5 +1,6 @@
 # Milkbot: two commands do everything on a fresh machine.
-#   make run   - set up, bring the system up (database migrated; more services as they land), print status
+#   make run   - set up, bring the database up (one status line), then run ingest+cycle, executor and API
+#                in the foreground (MILKBOT_SIM=1: against the local fakes; MILKBOT_NO_SERVICES=1: database only)
 #   make test  - set up, then run every test (pytest: Python, SQL and pgTAP suites)
 #   make bench - benchmarks that print their figures
 # Set-up steps are stamped in .milkbot/stamps, so a second run with nothing changed skips them.
@@ -40,6 +41,9 @@ $(STAMPS)/npm: package.json package-lock.json
 
 run: setup
 	@$(BIN)/milkbot db up
+	@if [ -n "$${MILKBOT_NO_SERVICES:-}" ]; then exit 0; fi; \
+	  echo "starting ingest (+ SQL cycle), executor and the Analytics API; Ctrl-C stops all"; \
+	  exec $(BIN)/milkbot up $${MILKBOT_SIM:+--sim}
 
 test: setup
 	@$(BIN)/milkbot db up >/dev/null

@@ -109,6 +109,11 @@ def cmd_api(args) -> int:
     return serve(config.load())
 
 
+def cmd_up(args) -> int:
+    from .supervisor import up
+    return up(sim=args.sim)
+
+
 def cmd_cli_report(args) -> int:
     """Print one JSON line per station report in saved CLI bulletins; exit 1 on any unreadable file."""
     import json
@@ -170,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     an = sub.add_parser("analytics", help="dbt build of the rollups and public metric views")
     an.set_defaults(func=cmd_analytics)
+
+    upp = sub.add_parser("up", help="run the whole system in the foreground (database, ingest+cycle, executor, API)")
+    upp.add_argument("--sim", action="store_true", help="against the local fakes of NWS and Kalshi (offline demo, paper mode)")
+    upp.set_defaults(func=cmd_up)
 
     ap = sub.add_parser("api", help="the Analytics API: PostgREST on 127.0.0.1 and nginx /v1/ on 127.0.0.1:MILKBOT_API_PORT")
     ap.set_defaults(func=cmd_api)

@@ -183,3 +183,19 @@ def test_fake_exchange_replies_match_the_openapi_fragments(fakes, shared_data):
     _validate(shared_data, "market__get-market-orderbook.yaml", "GetMarketOrderbookResponse",
               httpx.get(f"{base}/markets/{fakes.ticker()}/orderbook").json())
     _validate(shared_data, "market__get-series.yaml", "GetSeriesResponse", httpx.get(f"{base}/series/KXHIGHNY").json())
+
+
+def test_unchanged_polls_keep_data_fresh_without_new_rows(db, fakes):
+    """An unchanged book or a 304 grid writes no row but moves last_seen_at, so the cycle's staleness
+    gate sees the data as confirmed current rather than hours old."""
+    run_pass(db, fakes, cycle=False)
+    later = NOW + timedelta(hours=3)
+    fakes.world.now_fixed = NOW        # the fake's content stays the same
+    before = counts(db)
+    run_pass(db, fakes, now=later, cycle=False)
+    assert counts(db) == before
+    q = db.admin.execute
+    assert q("select count(*) from ops.market_snapshots where last_seen_at = %s", (later,)).fetchone()[0] == 240
+    assert q("select count(*) from ops.weather_snapshots where source = 'nws_gridpoint' and last_seen_at = %s", (later,)).fetchone()[0] == 10
+    stale = q("select count(*) from ops.evaluate_markets(%s) where not (gates->'staleness'->>'pass')::boolean", (later,)).fetchone()[0]
+    assert stale == 0

@@ -22,7 +22,8 @@ grant select on ops.cities, ops.markets, ops.nws_grids, ops.market_snapshots, op
 grant insert, update on ops.markets, ops.nws_grids to milkbot_ingest;
 grant insert on ops.market_snapshots, ops.weather_snapshots, ops.forecasts, ops.observations,
                 ops.climate_reports, ops.ingest_errors to milkbot_ingest;
-grant update (is_stale) on ops.weather_snapshots to milkbot_ingest;
+grant update (is_stale, last_seen_at) on ops.weather_snapshots to milkbot_ingest;
+grant update (last_seen_at) on ops.market_snapshots to milkbot_ingest;
 grant execute on function ops.heartbeat(text, boolean, text) to milkbot_ingest;
 grant execute on function ops.run_cycle(timestamptz) to milkbot_ingest;  -- the ingest loop calls the cycle after each pass
 

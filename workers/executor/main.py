@@ -200,7 +200,9 @@ class Executor:
             self.sync_fills_into_orders()
         report["cancels"] = self.cancel_sweep()
         with self.conn.transaction():
+            before = self.conn.execute("select count(*) from ops.positions where settled_at is not null").fetchone()[0]
             self.conn.execute("select ops.refresh_positions(%s)", (now,))
+            report["settled"] = self.conn.execute("select count(*) from ops.positions where settled_at is not null").fetchone()[0] - before
         if isinstance(self.broker, KalshiBroker):
             positions = self.broker.positions()
             with self.conn.transaction():
@@ -308,6 +310,9 @@ def run(settings: Settings, *, once: bool, poll: float = 2.0) -> int:
             try:
                 n = ex.drain()
                 rec = ex.reconcile()
+                if rec["fills"] or rec.get("settled"):
+                    from milkbot.analytics import build   # the rollups follow new fills and settlements
+                    build(settings, quiet=True)
                 with conn.transaction():
                     conn.execute("select ops.heartbeat('executor', true, %s)", (f"{n} messages; {json.dumps(rec)}",))
             except (HttpError, PayloadError, psycopg.Error) as exc:

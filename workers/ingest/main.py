@@ -78,8 +78,8 @@ class Ingest:
             if last:
                 headers["If-Modified-Since"] = format_datetime(last, usegmt=True)
         reply = self._get(self.nws, url, headers=headers, ok=(200, 304))
-        if reply.status == 304:
-            return  # nothing new since the grid we hold
+        if reply.status == 304:   # nothing new since the grid we hold: it is confirmed current
+            return store.confirm_unchanged(self.conn, source, f"{grid.grid_id}/{grid.grid_x},{grid.grid_y}", self.now())
         payload = reply.json()
         fetched = self.now()
         parsed = parse(payload, city.std_offset)

@@ -79,6 +79,14 @@ def save_grid(conn, city: str, grid, at: datetime):
                      (city, grid.grid_id, grid.grid_x, grid.grid_y, grid.forecast_url, grid.hourly_url, grid.grid_url, at))
 
 
+def confirm_unchanged(conn, source: str, entity: str, at: datetime) -> None:
+    """A 304 Not Modified: the newest snapshot of this entity is still current."""
+    with conn.transaction():
+        conn.execute("""update ops.weather_snapshots set last_seen_at = %s
+                         where id = (select id from ops.weather_snapshots where source = %s and entity = %s
+                                      order by fetched_at desc limit 1)""", (at, source, entity))
+
+
 def last_issued(conn, source: str, entity: str) -> datetime | None:
     row = conn.execute("""select issued_at from ops.weather_snapshots where source = %s and entity = %s
                           order by fetched_at desc limit 1""", (source, entity)).fetchone()
@@ -92,9 +100,11 @@ def save_weather(conn, *, source: str, entity: str, city: str, fetched_at: datet
     `children(snapshot_id)` (the parsed rows) in the same transaction. Returns the id, or None."""
     digest = content_hash(payload)
     with conn.transaction():
-        prev = conn.execute("""select content_hash from ops.weather_snapshots where source = %s and entity = %s
+        prev = conn.execute("""select content_hash, id from ops.weather_snapshots where source = %s and entity = %s
                                order by fetched_at desc limit 1""", (source, entity)).fetchone()
         if prev and prev[0] == digest:
+            conn.execute("update ops.weather_snapshots set last_seen_at = %s where id = %s and (last_seen_at is null or last_seen_at < %s)",
+                         (fetched_at, prev[1], fetched_at))
             return None
         row = conn.execute(
             """insert into ops.weather_snapshots (source, entity, city_code, fetched_at, issued_at, generated_at,
@@ -169,9 +179,11 @@ def upsert_market(conn, row: dict) -> None:
 def save_book(conn, ticker: str, book, fetched_at: datetime, source: str = "orderbook") -> bool:
     digest = book.content_hash()
     with conn.transaction():
-        prev = conn.execute("""select content_hash from ops.market_snapshots where ticker = %s and source = %s
+        prev = conn.execute("""select content_hash, id from ops.market_snapshots where ticker = %s and source = %s
                                order by fetched_at desc limit 1""", (ticker, source)).fetchone()
         if prev and prev[0] == digest:
+            conn.execute("update ops.market_snapshots set last_seen_at = %s where id = %s and (last_seen_at is null or last_seen_at < %s)",
+                         (fetched_at, prev[1], fetched_at))
             return False
         conn.execute("""insert into ops.market_snapshots (source, ticker, fetched_at, yes_bid, yes_bid_size, yes_ask,
                                                           yes_ask_size, content_hash)

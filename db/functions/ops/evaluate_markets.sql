@@ -18,8 +18,10 @@ with params as (select * from ops.effective_params()),
 exch as (select * from ops.exchange_status),
 -- newest non-stale forecast per city/day/kind (gridpoint preferred at equal times), newest fit per cell
 latest_forecast as (
-    select distinct on (fc.city_code, fc.climate_date, fc.kind) fc.city_code, fc.climate_date, fc.kind, fc.forecast_f, fc.fetched_at
-      from ops.forecasts fc
+    -- fresh as of the last fetch that confirmed the same content (bounded by the decision time)
+    select distinct on (fc.city_code, fc.climate_date, fc.kind) fc.city_code, fc.climate_date, fc.kind, fc.forecast_f,
+           greatest(fc.fetched_at, case when ws.last_seen_at is not null then least(ws.last_seen_at, p_as_of) end) as fetched_at
+      from ops.forecasts fc join ops.weather_snapshots ws on ws.id = fc.snapshot_id
      where fc.fetched_at <= p_as_of and not fc.is_stale
        and fc.climate_date >= (p_as_of at time zone 'UTC')::date - 1
      order by fc.city_code, fc.climate_date, fc.kind, fc.fetched_at desc, fc.source = 'gridpoint' desc
@@ -66,7 +68,8 @@ priced as materialized (  -- computed once: later CTEs refer to model_p many tim
       -- exchange status as plain columns: sub-selects as gate arguments would stop the gates inlining
       left join exch on true
       left join lateral (
-            select s.yes_bid, s.yes_ask, s.yes_bid_size, s.yes_ask_size, s.fetched_at
+            select s.yes_bid, s.yes_ask, s.yes_bid_size, s.yes_ask_size,
+                   greatest(s.fetched_at, case when s.last_seen_at is not null then least(s.last_seen_at, p_as_of) end) as fetched_at
               from ops.market_snapshots s
              where s.ticker = k.ticker and s.fetched_at <= p_as_of
              order by s.fetched_at desc limit 1) q on true
