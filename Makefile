@@ -10,7 +10,7 @@ SHELL      := /bin/bash
 VENV       := .venv
 BIN        := $(VENV)/bin
 STAMPS     := .milkbot/stamps
-APT_PKGS   := postgresql-15 postgresql-client-15 postgresql-15-pgtap nginx-light chromium
+APT_PKGS   := postgresql-15 postgresql-client-15 postgresql-15-pgtap nginx-light
 PYTHON     ?= python3
 
 .PHONY: run test bench setup clean distclean db-down
