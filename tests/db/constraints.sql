@@ -3,10 +3,7 @@
 begin;
 select plan(17);
 
-insert into ops.markets (ticker, event_ticker, series_ticker, city_code, climate_date, kind, strike_type,
-                         floor_strike, cap_strike, open_time, close_time, status)
-values ('KXHIGHNY-26NOV26-B50.5', 'KXHIGHNY-26NOV26', 'KXHIGHNY', 'NYC', '2026-11-26', 'high', 'between',
-        50, 51, '2026-11-25 15:00Z', '2026-11-27 04:59Z', 'active');
+\ir fixtures/one_market.sql
 
 select throws_ok($$insert into ops.markets (ticker, event_ticker, series_ticker, city_code, climate_date, kind, strike_type, open_time, close_time, status)
                    values ('KXHIGHNY-26NOV26-B52.5', 'KXHIGHNY-26NOV26', 'KXHIGHNY', 'NYC', '2026-11-26', 'high', 'between', now(), now() + interval '1 day', 'active')$$,
