@@ -31,7 +31,7 @@ $(STAMPS)/apt: Makefile
 $(STAMPS)/venv: pyproject.toml
 	@mkdir -p $(STAMPS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	@$(BIN)/pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | { grep -v -e '^WARNING: Location' -e 'BuildBackendWarning' || true; }
 	@touch $@
 
 $(STAMPS)/npm: package.json package-lock.json
