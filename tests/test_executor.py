@@ -236,3 +236,23 @@ def test_sigkill_at_each_step_converges_to_one_order(db, fakes, exchange, tmp_pa
     assert state == "FILLED" and xid == next(iter(fakes.kalshi.orders)) and filled == 5
     assert db.admin.execute("select count(*), sum(count) from ops.fills").fetchone() == (1, Decimal("5.00"))
     assert db.admin.execute("select count(*) from pgmq.q_order_intents").fetchone()[0] == 0
+
+
+def test_settlement_closes_positions_at_one_or_zero_net_of_fees(db, fakes, exchange):
+    t_win, t_lose = fakes.ticker(i=2), fakes.ticker(i=3)
+    for t in (t_win, t_lose):
+        _, ask = ask_of(fakes, t)
+        intent(db, t, str(ask), count=10)
+    ex = executor(db, fakes, exchange)
+    ex.drain()
+    ex.reconcile()
+    cost = dict(db.admin.execute("select ticker, sum(yes_price * count) from ops.fills group by ticker").fetchall())
+    fees = dict(db.admin.execute("select ticker, sum(fee) from ops.fills group by ticker").fetchall())
+    db.admin.execute("update ops.markets set status = 'finalized', result = case when ticker = %s then 'yes' else 'no' end where ticker in (%s, %s)",
+                     (t_win, t_win, t_lose))
+    fakes.kalshi.settled.update({t_win: "yes", t_lose: "no"})
+    fakes.kalshi.positions = lambda: []          # the exchange closes settled positions
+    ex.reconcile()
+    rows = dict((r[0], r[1:]) for r in db.admin.execute("select ticker, ours, realized_pnl, settled_at is not null from ops.v_positions"))
+    assert rows[t_win] == (0, 10 - cost[t_win] - fees[t_win], True)
+    assert rows[t_lose] == (0, -cost[t_lose] - fees[t_lose], True)

@@ -20,12 +20,12 @@ begin
                case m.result when 'yes' then l.yes_gross when 'no' then l.no_gross end as payout
           from led l join ops.markets m on m.ticker = l.ticker
     )
-    -- Open positions carry their cost; P&L is realised when the market settles (payout - cost).
+    -- Open positions carry their cost; P&L is realised when the market settles (payout - cost - fees).
     insert into ops.positions as p (ticker, position, cost_basis, realized_pnl, fees_paid, updated_at, settled_at)
     select v.ticker,
            case when v.settled then 0 else v.net end,
            case when v.settled then 0 else v.cost end,
-           case when v.settled then v.payout - v.cost else 0 end,
+           case when v.settled then v.payout - v.cost - v.fees else 0 end,
            v.fees, p_as_of,
            case when v.settled then p_as_of end
       from valued v
@@ -40,7 +40,7 @@ begin
     return v_rows;
 end
 $$;
-comment on function ops.refresh_positions(timestamptz) is 'Derive ops.positions from the fill ledger; settled markets close at 1/0 with realised P&L (before fees; fees_paid apart).';
+comment on function ops.refresh_positions(timestamptz) is 'Derive ops.positions from the fill ledger; settled markets close at 1/0 with realised P&L net of fees.';
 
 -- The reconciler reports the exchange's positions; mismatches become risk events, and past the limit
 -- trading goes REDUCING (never back to ACTIVE: that is an operator's call).
