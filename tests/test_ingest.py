@@ -199,3 +199,13 @@ def test_unchanged_polls_keep_data_fresh_without_new_rows(db, fakes):
     assert q("select count(*) from ops.weather_snapshots where source = 'nws_gridpoint' and last_seen_at = %s", (later,)).fetchone()[0] == 10
     stale = q("select count(*) from ops.evaluate_markets(%s) where not (gates->'staleness'->>'pass')::boolean", (later,)).fetchone()[0]
     assert stale == 0
+
+
+def test_a_grid_that_answers_404_is_re_resolved(db, fakes):
+    run_pass(db, fakes, markets=False, cycle=False)
+    points_before = sum(1 for m, p in fakes.nws.requests if p.startswith("/points/"))
+    fakes.nws.fault("404", r"^/gridpoints/OKX/34,45/forecast$", times=1)
+    report = run_pass(db, fakes, markets=False, cycle=False, now=NOW + timedelta(minutes=5))
+    assert report.errors == 0 and errors(db) == []
+    assert sum(1 for m, p in fakes.nws.requests if p.startswith("/points/")) == points_before + 1
+    assert db.admin.execute("select resolved_at from ops.nws_grids where city_code = 'NYC'").fetchone()[0] == NOW + timedelta(minutes=5)

@@ -41,6 +41,8 @@ class NwsFake(FakeServer):
                            "The requested forecast grid was issued 2026-11-20T00:00:00+00:00 and has expired.")
         if fault.kind == "500":
             return problem(500, "UnexpectedProblem", "Unexpected Problem", "An unexpected problem has occurred.")
+        if fault.kind == "404":
+            return problem(404, "NotFound", "Not Found", "The requested grid does not exist.")
         return super().fault_response(fault)
 
     def grid_city(self, wfo: str, x: int, y: int):

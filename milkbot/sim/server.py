@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 @dataclass
 class Fault:
-    kind: str          # 500 | 503_grid_expired | 429 | timeout | drop | malformed | stale | null_temps
+    kind: str          # 500 | 503_grid_expired | 429 | 404 | timeout | drop | malformed | stale | null_temps | accept_then_drop | accept_then_timeout
     path: str          # regex matched against the request path
     times: int | None  # how many requests it hits (None = until cleared)
     delay: float = 3.0
@@ -105,7 +105,7 @@ class FakeServer:
                         return
                     time.sleep(fault.delay)
                     resp = Response(201, {})
-                elif fault and fault.kind in ("500", "503_grid_expired", "429", "malformed"):
+                elif fault and fault.kind in ("500", "503_grid_expired", "429", "malformed", "404"):
                     resp = server.fault_response(fault)
                 else:
                     try:

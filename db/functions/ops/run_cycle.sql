@@ -67,6 +67,7 @@ begin
     -- 2. Signals: every open market, every gate.
     if to_regclass('pg_temp.cycle_eval') is not null then drop table pg_temp.cycle_eval; end if;
     create temp table cycle_eval on commit drop as select * from ops.evaluate_markets(p_as_of);
+    analyze cycle_eval;   -- a fresh temp table has no statistics: without them the sizing joins go quadratic
 
     -- 3. Sizing: fractional Kelly, then every cap. One new order per event ladder per cycle (its best
     --    edge), which keeps the ladder's worst-case arithmetic exact.
