@@ -94,17 +94,26 @@ def last_issued(conn, source: str, entity: str) -> datetime | None:
     return row[0] if row else None
 
 
+def _unchanged(conn, table: str, key: str, source: str, entity: str, digest: str, fetched_at: datetime) -> bool:
+    """True when the newest snapshot of source+entity has this content; then it is only confirmed
+    (last_seen_at moves) and no row is written: tables grow with information, not with polls."""
+    from psycopg import sql
+    prev = conn.execute(sql.SQL("select content_hash, id from ops.{} where source = %s and {} = %s order by fetched_at desc limit 1")
+                        .format(sql.Identifier(table), sql.Identifier(key)), (source, entity)).fetchone()
+    if not prev or prev[0] != digest:
+        return False
+    conn.execute(sql.SQL("update ops.{} set last_seen_at = %s where id = %s and (last_seen_at is null or last_seen_at < %s)")
+                 .format(sql.Identifier(table)), (fetched_at, prev[1], fetched_at))
+    return True
+
+
 def save_weather(conn, *, source: str, entity: str, city: str, fetched_at: datetime, payload,
                  issued_at=None, generated_at=None, grid=None, is_stale=False, children=None) -> int | None:
     """Insert a snapshot unless the latest one for source+entity has the same content; then run
     `children(snapshot_id)` (the parsed rows) in the same transaction. Returns the id, or None."""
     digest = content_hash(payload)
     with conn.transaction():
-        prev = conn.execute("""select content_hash, id from ops.weather_snapshots where source = %s and entity = %s
-                               order by fetched_at desc limit 1""", (source, entity)).fetchone()
-        if prev and prev[0] == digest:
-            conn.execute("update ops.weather_snapshots set last_seen_at = %s where id = %s and (last_seen_at is null or last_seen_at < %s)",
-                         (fetched_at, prev[1], fetched_at))
+        if _unchanged(conn, "weather_snapshots", "entity", source, entity, digest, fetched_at):
             return None
         row = conn.execute(
             """insert into ops.weather_snapshots (source, entity, city_code, fetched_at, issued_at, generated_at,
@@ -179,11 +188,7 @@ def upsert_market(conn, row: dict) -> None:
 def save_book(conn, ticker: str, book, fetched_at: datetime, source: str = "orderbook") -> bool:
     digest = book.content_hash()
     with conn.transaction():
-        prev = conn.execute("""select content_hash, id from ops.market_snapshots where ticker = %s and source = %s
-                               order by fetched_at desc limit 1""", (ticker, source)).fetchone()
-        if prev and prev[0] == digest:
-            conn.execute("update ops.market_snapshots set last_seen_at = %s where id = %s and (last_seen_at is null or last_seen_at < %s)",
-                         (fetched_at, prev[1], fetched_at))
+        if _unchanged(conn, "market_snapshots", "ticker", source, ticker, digest, fetched_at):
             return False
         conn.execute("""insert into ops.market_snapshots (source, ticker, fetched_at, yes_bid, yes_bid_size, yes_ask,
                                                           yes_ask_size, content_hash)
