@@ -55,7 +55,19 @@ priced as materialized (  -- computed once: later CTEs refer to model_p many tim
            q.yes_bid, q.yes_ask, q.yes_bid_size, q.yes_ask_size, q.fetched_at as quote_at,
            f.forecast_f, f.fetched_at as weather_at, cal.bias, cal.sigma, obs.observed,
            ms.enabled as monthly_enabled, ms.reason as monthly_reason,
-           case when k.strategy <> 'Monthly' and f.forecast_f is not null then
+           case when k.strategy = 'Monthly' and ms.enabled and mcl.mean_in is not null then
+               ops.monthly_probability(
+                   coalesce(mto.total, 0),
+                   case k.strike_type when 'greater' then k.floor_strike + 0.01 when 'greater_or_equal' then k.floor_strike
+                                      when 'between' then k.floor_strike end,
+                   case k.strike_type when 'less' then k.cap_strike - 0.01 when 'less_or_equal' then k.cap_strike
+                                      when 'between' then k.cap_strike end,
+                   -- days still to come, today included (the month-to-date total stops at yesterday)
+                   greatest((date_trunc('month', k.climate_date) + interval '1 month')::date
+                            - ops.climate_date(p_as_of, k.std_utc_offset), 0),
+                   extract(day from (date_trunc('month', k.climate_date) + interval '1 month - 1 day'))::int,
+                   mcl.mean_in, mcl.sd_in)::numeric(10,9)
+                when k.strategy <> 'Monthly' and f.forecast_f is not null then
                ops.bracket_probability(
                    (f.forecast_f + cal.bias)::float8, cal.sigma::float8, k.yes_lo, k.yes_hi, k.kind::text,
                    case when k.lead_days <= 0 then obs.observed end,
@@ -84,6 +96,15 @@ priced as materialized (  -- computed once: later CTEs refer to model_p many tim
              where o.city_code = k.city_code and o.climate_date = k.climate_date and o.observed_at <= p_as_of) obs
             on k.strategy <> 'Monthly' and k.lead_days <= 0
       left join ops.monthly_series ms on ms.city_code = k.city_code and ms.kind = k.kind
+      left join ops.monthly_climatology mcl
+             on k.strategy = 'Monthly' and mcl.city_code = k.city_code and mcl.kind = k.kind
+            and mcl.month = extract(month from k.climate_date)
+      left join lateral (
+            -- month-to-date observed total: CLI days of this month before the decision day
+            select sum(mo.amount_in) as total from ops.monthly_observed mo
+             where mo.city_code = k.city_code and mo.kind = k.kind
+               and mo.climate_date >= date_trunc('month', k.climate_date)
+               and mo.climate_date < ops.climate_date(p_as_of, k.std_utc_offset)) mto on k.strategy = 'Monthly' 
 ),
 sided as materialized (
     select pr.*,
@@ -107,6 +128,8 @@ verdicts as materialized (
     select j.*,
            case when j.strategy = 'Monthly' and not coalesce(j.monthly_enabled, false)
                 then ops.verdict(false, format('Monthly disabled for %s: %s', j.city_code, coalesce(j.monthly_reason, 'no series configured')))
+                when j.strategy = 'Monthly' and j.model_p is null
+                then ops.verdict(false, format('Monthly: no climatology for %s in month %s', j.city_code, extract(month from j.climate_date)))
                 else ops.verdict(true, 'strategy enabled') end as g_strategy,
            ops.gate_timing(p_as_of, j.open_time, j.close_time, j.close_buffer_min,
                            j.exchange_active, j.trading_active, j.status_at) as g_timing,
