@@ -256,3 +256,18 @@ def test_settlement_closes_positions_at_one_or_zero_net_of_fees(db, fakes, excha
     rows = dict((r[0], r[1:]) for r in db.admin.execute("select ticker, ours, realized_pnl, settled_at is not null from ops.v_positions"))
     assert rows[t_win] == (0, 10 - cost[t_win] - fees[t_win], True)
     assert rows[t_lose] == (0, -cost[t_lose] - fees[t_lose], True)
+
+
+def test_a_cancel_that_does_not_land_is_resolved(db, fakes, exchange):
+    t = fakes.ticker()
+    bid, _ = ask_of(fakes, t)
+    oid = intent(db, t, str(bid))
+    ex = executor(db, fakes, exchange)
+    ex.drain()
+    db.admin.execute("update ops.orders set cancel_requested_at = %s where id = %s", (NOW, oid))
+    fakes.kalshi.fault("500", r"/portfolio/events/orders/[0-9a-f-]+$", times=1)
+    assert ex.cancel_sweep() == 0
+    assert order(db, oid)[0] == "CANCEL_PENDING" and "500" in order(db, oid)[3]
+    ex.reconcile()                                     # sees it still resting at the exchange: cancels again
+    assert order(db, oid)[0] == "CANCELED"
+    assert [o["status"] for o in fakes.kalshi.orders.values()] == ["canceled"]

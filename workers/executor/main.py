@@ -221,19 +221,29 @@ class Executor:
         with self.conn.transaction():
             rows = self.conn.execute(
                 """select id, state, client_order_id, count from ops.orders
-                    where mode = %s and (state = 'UNKNOWN' or (state = 'SUBMITTING' and updated_at < %s))""",
+                    where mode = %s and (state in ('UNKNOWN', 'CANCEL_PENDING')
+                                         or (state = 'SUBMITTING' and updated_at < %s))""",
                 (self.mode, now - STALE_SUBMITTING)).fetchall()
         if not rows:
             return 0
         known = self.broker.orders()
         resolved = 0
         for oid, state, coid, count in rows:
-            if coid in known:
+            if state == "CANCEL_PENDING" and coid in known and known[coid].status == "resting":
+                ok, detail = self.broker.cancel(known[coid].exchange_order_id)   # the cancel did not land: again
+                with self.conn.transaction():
+                    if ok:
+                        self.move(oid, "CANCELED", "reconciler: cancel re-sent and confirmed", detail)
+                        resolved += 1
+                    else:
+                        self.conn.execute("update ops.orders set last_error = %s where id = %s", (detail[:2000], oid))
+            elif coid in known:
                 self.adopt(oid, count, known[coid], f"reconciler: found at the exchange ({known[coid].status})")
                 resolved += 1
-            elif state == "UNKNOWN":
+            elif state in ("UNKNOWN", "CANCEL_PENDING"):
                 with self.conn.transaction():
-                    self.move(oid, "CANCELED", "reconciler: not at the exchange, so never placed (not retried)")
+                    self.move(oid, "CANCELED", "reconciler: not at the exchange, so never placed (not retried)"
+                              if state == "UNKNOWN" else "reconciler: no longer at the exchange")
                 resolved += 1
         return resolved
 
