@@ -125,7 +125,7 @@ def test_unclear_replies_become_unknown_then_resolve(db, fakes, exchange, fault,
     state, _, _, err = order(db, oid)
     assert state == "UNKNOWN" and err, (state, err)
     assert db.admin.execute("select count(*) from ops.order_events where order_id = %s and to_state = 'UNKNOWN'", (oid,)).fetchone()[0] == 1
-    time.sleep(1.6)                                   # let a slow request land before we look
+    time.sleep(2.5)                                   # let a slow request land before we look
     ex.reconcile()                                    # resolves from GET /portfolio/orders; never re-sends
     assert order(db, oid)[0] == ("RESTING" if placed else "CANCELED")
     assert len(fakes.kalshi.orders) == (1 if placed else 0)
@@ -228,7 +228,7 @@ def test_sigkill_at_each_step_converges_to_one_order(db, fakes, exchange, tmp_pa
     crashed = subprocess.run([MILKBOT, "execute", "--once"], env={**env, "MILKBOT_EXECUTOR_CRASH_AT": step},
                              capture_output=True, text=True, timeout=60)
     assert crashed.returncode == -9, crashed.stdout + crashed.stderr
-    time.sleep(1.2)                                   # the unarchived message becomes visible again
+    time.sleep(2.0)                                   # the unarchived message becomes visible again (vt 1 s)
     again = subprocess.run([MILKBOT, "execute", "--once"], env=env, capture_output=True, text=True, timeout=60)
     assert again.returncode == 0, again.stdout + again.stderr
     assert len(fakes.kalshi.orders) == 1              # exactly one order at the exchange for the intent
