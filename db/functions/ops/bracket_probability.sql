@@ -61,20 +61,26 @@ comment on function ops.bracket_probability(double precision, double precision, 
 
 -- Kalshi strike semantics -> inclusive integer interval of settlement values that resolve YES.
 --   between [floor, cap] inclusive; greater: > floor (strict); greater_or_equal: >= floor;
---   less: < cap (strict); less_or_equal: <= cap.
+--   less: < cap (strict); less_or_equal: <= cap. Null = unbounded.
+-- Two scalar expressions (inlined by the planner into set-based queries) and one row-valued wrapper.
+create or replace function ops.yes_lo(strike_type text, floor_strike numeric, cap_strike numeric)
+returns numeric language sql immutable parallel safe
+return case strike_type when 'between' then ceil(floor_strike)
+                        when 'greater' then floor(floor_strike) + 1
+                        when 'greater_or_equal' then ceil(floor_strike) end;
+comment on function ops.yes_lo(text, numeric, numeric) is 'Lowest whole-degree settlement that resolves YES (null = unbounded below).';
+
+create or replace function ops.yes_hi(strike_type text, floor_strike numeric, cap_strike numeric)
+returns numeric language sql immutable parallel safe
+return case strike_type when 'between' then floor(cap_strike)
+                        when 'less' then ceil(cap_strike) - 1
+                        when 'less_or_equal' then floor(cap_strike) end;
+comment on function ops.yes_hi(text, numeric, numeric) is 'Highest whole-degree settlement that resolves YES (null = unbounded above).';
+
 create or replace function ops.yes_interval(strike_type text, floor_strike numeric, cap_strike numeric,
                                             out lo numeric, out hi numeric)
 language sql immutable parallel safe
 begin atomic
-    select case strike_type
-               when 'between' then ceil(floor_strike)
-               when 'greater' then floor(floor_strike) + 1
-               when 'greater_or_equal' then ceil(floor_strike)
-           end,
-           case strike_type
-               when 'between' then floor(cap_strike)
-               when 'less' then ceil(cap_strike) - 1
-               when 'less_or_equal' then floor(cap_strike)
-           end;
+    select ops.yes_lo(strike_type, floor_strike, cap_strike), ops.yes_hi(strike_type, floor_strike, cap_strike);
 end;
 comment on function ops.yes_interval(text, numeric, numeric) is 'Inclusive integer settlement interval [lo, hi] (null = unbounded) that resolves YES, per Kalshi strike_type (greater/less are strict).';

@@ -38,11 +38,8 @@ mkt as (
            m.strike_type, m.floor_strike, m.cap_strike, m.open_time, m.close_time, m.price_ranges,
            m.fee_multiplier, m.open_interest, m.volume,
            m.climate_date - ops.climate_date(p_as_of, c.std_utc_offset) as lead_days,
-           -- the YES interval of ops.yes_interval, inline (a row-returning function would be a per-row scan)
-           case m.strike_type when 'between' then ceil(m.floor_strike) when 'greater' then floor(m.floor_strike) + 1
-                              when 'greater_or_equal' then ceil(m.floor_strike) end as yes_lo,
-           case m.strike_type when 'between' then floor(m.cap_strike) when 'less' then ceil(m.cap_strike) - 1
-                              when 'less_or_equal' then floor(m.cap_strike) end as yes_hi,
+           ops.yes_lo(m.strike_type, m.floor_strike, m.cap_strike) as yes_lo,
+           ops.yes_hi(m.strike_type, m.floor_strike, m.cap_strike) as yes_hi,
            extract(epoch from ((p_as_of at time zone 'UTC') + c.std_utc_offset) - m.climate_date::timestamp) / 3600.0 as local_hours
       from ops.markets m
       join ops.cities c on c.code = m.city_code and c.enabled

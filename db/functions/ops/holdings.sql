@@ -44,12 +44,13 @@ returns table (event_ticker text, cluster ops.city_cluster, outcome_ticker text,
 language sql stable parallel safe
 begin atomic
     with ladder as (
-        select m.event_ticker, c.cluster, m.ticker, yi.lo, yi.hi,
+        select m.event_ticker, c.cluster, m.ticker,
+               ops.yes_lo(m.strike_type, m.floor_strike, m.cap_strike) as lo,
+               ops.yes_hi(m.strike_type, m.floor_strike, m.cap_strike) as hi,
                coalesce(h.yes_gross, 0) as yes_gross, coalesce(h.no_gross, 0) as no_gross,
                coalesce(h.cash_spent, 0) as cash_spent
           from ops.markets m
           join ops.cities c on c.code = m.city_code
-          cross join lateral ops.yes_interval(m.strike_type, m.floor_strike, m.cap_strike) yi
           left join ops.holdings_at(p_as_of, include_open_orders, include_live_intents) h on h.ticker = m.ticker
          where m.status not in ('finalized') and m.kind in ('high', 'low')
     ),
