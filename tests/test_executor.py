@@ -271,3 +271,18 @@ def test_a_cancel_that_does_not_land_is_resolved(db, fakes, exchange):
     ex.reconcile()                                     # sees it still resting at the exchange: cancels again
     assert order(db, oid)[0] == "CANCELED"
     assert [o["status"] for o in fakes.kalshi.orders.values()] == ["canceled"]
+
+
+def test_fill_pulls_start_from_what_the_ledger_holds(db, fakes, exchange):
+    t = fakes.ticker()
+    _, ask = ask_of(fakes, t)
+    intent(db, t, str(ask))
+    ex = executor(db, fakes, exchange)
+    ex.drain()
+    ex.reconcile()
+    fakes.kalshi.requests.clear()
+    ex.reconcile()
+    assert any(p.endswith("/portfolio/fills") for m, p in fakes.kalshi.requests)
+    since = int(fakes.kalshi.queries["/trade-api/v2/portfolio/fills"]["min_ts"])
+    assert since == int(NOW.timestamp()) - 3600          # the newest recorded fill, less an hour of overlap
+    assert db.admin.execute("select count(*) from ops.fills").fetchone()[0] == 1

@@ -112,10 +112,10 @@ class KalshiFake(FakeServer):
         return {"yes_dollars": yes, "no_dollars": no}
 
     # -- matching ------------------------------------------------------------------------------
-    def fill(self, order: dict, qty: Decimal, price: Decimal, taker: bool = True, external: bool = False) -> dict:
+    def fill(self, order: dict, qty: Decimal, price: Decimal, taker: bool = True) -> dict:
         fee = (Decimal("0.07") * qty * price * (1 - price) * 100).to_integral_value(rounding="ROUND_CEILING") / 100
         fid = str(uuid.uuid4())
-        now = self.world.now() if not external else datetime.now(timezone.utc)
+        now = self.world.now()
         f = {"fill_id": fid, "trade_id": fid, "order_id": order["order_id"], "ticker": order["ticker"],
              "market_ticker": order["ticker"], "book_side": order["side"],
              "outcome_side": "yes" if order["side"] == "bid" else "no",
@@ -297,7 +297,10 @@ class KalshiFake(FakeServer):
         self.route("GET", P + r"/portfolio/orders")(signed(get_orders))
 
         def get_fills(m, q, h, b):
-            return self.page(list(self.fills), q, "fills")
+            items = list(self.fills)
+            if q.get("min_ts"):
+                items = [f for f in items if f["ts"] >= int(q["min_ts"])]
+            return self.page(items, q, "fills")
         get_fills.method = "GET"
         self.route("GET", P + r"/portfolio/fills")(signed(get_fills))
 

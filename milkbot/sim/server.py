@@ -30,6 +30,7 @@ class FakeServer:
         self.routes: list[tuple[str, re.Pattern, callable]] = []
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str]] = []
+        self.queries: dict[str, dict] = {}      # last query string seen per path
         self.lock = threading.Lock()
         self.httpd: ThreadingHTTPServer | None = None
 
@@ -89,6 +90,7 @@ class FakeServer:
                 body = self.rfile.read(length) if length else b""
                 with server.lock:
                     server.requests.append((method, parts.path))
+                    server.queries[parts.path] = {k: v[-1] for k, v in parse_qs(parts.query).items()}
                 fault = server._take_fault(parts.path)
                 if fault and fault.kind == "drop":
                     self.connection.shutdown(socket.SHUT_RDWR)

@@ -111,9 +111,11 @@ class KalshiBroker:
                                       fp_count(o.get("remaining_count_fp"), "remaining_count_fp"))
         return out
 
-    def fills(self) -> list[dict]:
+    def fills(self, since: datetime | None = None) -> list[dict]:
+        """Fills by cursor; `since` (min_ts, Unix seconds) skips what the ledger already holds."""
         out = []
-        for f in self._pages("/portfolio/fills", "fills"):
+        params = {"min_ts": int(since.timestamp())} if since else None
+        for f in self._pages("/portfolio/fills", "fills", params):
             side = f.get("book_side") or ("bid" if f.get("side") == "yes" else "ask")
             if side not in ("bid", "ask"):
                 raise PayloadError(f"fill {f.get('fill_id')}: unknown side")

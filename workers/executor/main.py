@@ -248,7 +248,11 @@ class Executor:
         return resolved
 
     def pull_fills(self) -> int:
-        fills = self.broker.fills()
+        # an hour's overlap with what the ledger holds: late-reported fills are caught, the unique fill id
+        # keeps the overlap from counting twice
+        with self.conn.transaction():
+            last = self.conn.execute("select max(created_time) from ops.fills where mode = %s", (self.mode,)).fetchone()[0]
+        fills = self.broker.fills(since=last - timedelta(hours=1) if last else None)
         new = 0
         with self.conn.transaction():
             for f in fills:
