@@ -27,10 +27,16 @@ REQUESTS = 4000
 THREADS = 4
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n: int = 2) -> list[int]:
+    """n distinct free ports (all bound at once, so the OS cannot hand out the same one twice)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def load(port: int, path: str) -> tuple[float, list[float]]:
@@ -88,7 +94,8 @@ def main() -> None:
                               from generate_series(1, 2000) i""")
         if build(settings, dbname=name, quiet=True) != 0:
             raise SystemExit("dbt build failed")
-        procs = start(settings, dbname=name, postgrest_port=free_port(), api_port=free_port(), state=state)
+        ports = free_ports()
+        procs = start(settings, dbname=name, postgrest_port=ports[0], api_port=ports[1], state=state)
         port = int(procs.url.split(":")[2].split("/")[0])
         for path in ("/v1/trades", "/v1/metrics", "/v1/health"):
             load(port, path)  # warm-up

@@ -86,7 +86,7 @@ def _wait(url: str, proc: subprocess.Popen, log: Path, timeout: float = 20) -> N
         if proc.poll() is not None:
             raise RuntimeError(f"{Path(proc.args[0]).name} exited ({proc.returncode}); see {log}")
         try:
-            if httpx.get(url, timeout=1).status_code < 500:
+            if httpx.get(url, timeout=1).status_code == 200:   # the health view itself, not any answer
                 return
         except httpx.HTTPError:
             pass

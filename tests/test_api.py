@@ -19,17 +19,24 @@ from milkbot.analytics import build
 from milkbot.api import start
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n: int = 2) -> list[int]:
+    """n distinct free ports (all bound at once, so the OS cannot hand out the same one twice)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 @pytest.fixture
 def api(db):
     state = Path(tempfile.mkdtemp(prefix="mbapi-", dir="/var/tmp"))
     os.chmod(state, 0o755)
-    procs = start(SETTINGS, dbname=db.name, postgrest_port=free_port(), api_port=free_port(), state=state)
+    ports = free_ports()
+    procs = start(SETTINGS, dbname=db.name, postgrest_port=ports[0], api_port=ports[1], state=state)
     yield procs
     procs.stop()
     shutil.rmtree(state, ignore_errors=True)
