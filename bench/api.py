@@ -7,8 +7,8 @@ from __future__ import annotations
 import http.client
 import os
 import shutil
-import socket
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -17,7 +17,10 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from milkbot import config
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from fakes.ports import free_ports  # noqa: E402
+
+from milkbot import config  # noqa: E402
 from milkbot.analytics import build
 from milkbot.api import start
 from milkbot.db import Database
@@ -27,16 +30,6 @@ REQUESTS = 4000
 THREADS = 4
 
 
-def free_ports(n: int = 2) -> list[int]:
-    """n distinct free ports (all bound at once, so the OS cannot hand out the same one twice)."""
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def load(port: int, path: str) -> tuple[float, list[float]]:
@@ -94,7 +87,7 @@ def main() -> None:
                               from generate_series(1, 2000) i""")
         if build(settings, dbname=name, quiet=True) != 0:
             raise SystemExit("dbt build failed")
-        ports = free_ports()
+        ports = free_ports(2)
         procs = start(settings, dbname=name, postgrest_port=ports[0], api_port=ports[1], state=state)
         port = int(procs.url.split(":")[2].split("/")[0])
         for path in ("/v1/trades", "/v1/metrics", "/v1/health"):

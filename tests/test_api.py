@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
@@ -15,27 +14,18 @@ import pytest
 
 from conftest import SETTINGS
 from fakes.harness import NOW
+from fakes.ports import free_ports
 from milkbot.analytics import build
 from milkbot.api import start
 
 
-def free_ports(n: int = 2) -> list[int]:
-    """n distinct free ports (all bound at once, so the OS cannot hand out the same one twice)."""
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 @pytest.fixture
 def api(db):
     state = Path(tempfile.mkdtemp(prefix="mbapi-", dir="/var/tmp"))
     os.chmod(state, 0o755)
-    ports = free_ports()
+    ports = free_ports(2)
     procs = start(SETTINGS, dbname=db.name, postgrest_port=ports[0], api_port=ports[1], state=state)
     yield procs
     procs.stop()

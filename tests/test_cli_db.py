@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,14 +14,11 @@ import psycopg
 import pytest
 
 from conftest import DATABASE
+from fakes.ports import free_ports
 
 MILKBOT = [str(Path(sys.executable).parent / "milkbot")]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run(args, env, check=True):
@@ -37,7 +33,7 @@ def own_cluster_env():
     state = Path(tempfile.mkdtemp(prefix="mbcluster-", dir="/var/tmp"))
     os.chmod(state, 0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MILKBOT_")}
-    env.update(MILKBOT_STATE_DIR=str(state), MILKBOT_PG_PORT=str(free_port()), MILKBOT_ENV_FILE="/nonexistent")
+    env.update(MILKBOT_STATE_DIR=str(state), MILKBOT_PG_PORT=str(free_ports()[0]), MILKBOT_ENV_FILE="/nonexistent")
     yield env
     run(["db", "down"], env, check=False)
     shutil.rmtree(state, ignore_errors=True)

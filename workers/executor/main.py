@@ -230,13 +230,8 @@ class Executor:
         resolved = 0
         for oid, state, coid, count in rows:
             if state == "CANCEL_PENDING" and coid in known and known[coid].status == "resting":
-                ok, detail = self.broker.cancel(known[coid].exchange_order_id)   # the cancel did not land: again
-                with self.conn.transaction():
-                    if ok:
-                        self.move(oid, "CANCELED", "reconciler: cancel re-sent and confirmed", detail)
-                        resolved += 1
-                    else:
-                        self.conn.execute("update ops.orders set last_error = %s where id = %s", (detail[:2000], oid))
+                # the cancel did not land: send it again
+                resolved += self.send_cancel(oid, known[coid].exchange_order_id, "reconciler: cancel re-sent and confirmed")
             elif coid in known:
                 self.adopt(oid, count, known[coid], f"reconciler: found at the exchange ({known[coid].status})")
                 resolved += 1
@@ -299,14 +294,19 @@ class Executor:
         for oid, xid, state in rows:
             with self.conn.transaction():
                 self.move(oid, "CANCEL_PENDING", "cancel sent")
-            ok, detail = self.broker.cancel(xid)
-            with self.conn.transaction():
-                if ok:
-                    self.move(oid, "CANCELED", "cancel confirmed", detail)
-                    done += 1
-                else:
-                    self.conn.execute("update ops.orders set last_error = %s where id = %s", (detail[:2000], oid))
+            done += self.send_cancel(oid, xid, "cancel confirmed")
         return done
+
+    def send_cancel(self, oid: int, exchange_order_id: str, reason: str) -> int:
+        """DELETE at the exchange; confirmed -> CANCELED (1), else the order stays CANCEL_PENDING with the
+        error recorded, for the reconciler to resolve (0)."""
+        ok, detail = self.broker.cancel(exchange_order_id)
+        with self.conn.transaction():
+            if ok:
+                self.move(oid, "CANCELED", reason, detail)
+                return 1
+            self.conn.execute("update ops.orders set last_error = %s where id = %s", (detail[:2000], oid))
+            return 0
 
 
 def run(settings: Settings, *, once: bool, poll: float = 2.0) -> int:
