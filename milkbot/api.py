@@ -15,6 +15,7 @@ from string import Template
 import httpx
 from psycopg.conninfo import conninfo_to_dict
 
+from .cluster import server_state_dir
 from .config import PROJECT_ROOT, Settings
 from .db import Database
 
@@ -52,7 +53,7 @@ def start(settings: Settings, *, dbname: str | None = None, postgrest_port: int 
           api_port: int | None = None, state: Path | None = None, with_nginx: bool = True) -> ApiProcesses:
     db = Database(settings)
     pport, aport = postgrest_port or settings.postgrest_port, api_port or settings.api_port
-    state = state or settings.state_dir / "api"
+    state = state or server_state_dir(settings) / "api"   # nginx workers (unprivileged under root) use it
     (state / "tmp").mkdir(parents=True, exist_ok=True)
     conf = state / "postgrest.conf"
     conf.write_text(Template((PROJECT_ROOT / "deploy/postgrest.conf").read_text()).substitute(db_uri=_uri(db, dbname), port=pport))

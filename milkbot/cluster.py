@@ -54,6 +54,40 @@ def find_pg_bin(explicit: str | None = None) -> Path:
     )
 
 
+def ensure_os_user(user: str) -> None:
+    """The unprivileged OS user the server runs as under root (created once, no login, no home)."""
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                        "--shell", "/usr/sbin/nologin", user], check=True, capture_output=True)
+
+
+def _os_user_can_traverse(user: str, path: Path) -> bool:
+    """Whether `user` can reach `path` (checked on its deepest existing ancestor)."""
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    ensure_os_user(user)
+    return subprocess.run(["runuser", "-u", user, "--", "test", "-x", str(probe)], capture_output=True).returncode == 0
+
+
+def server_state_dir(settings: Settings, wanted: Path | None = None) -> Path:
+    """Where files the server-side processes (Postgres, nginx workers) use live: the repo's state folder,
+    unless its socket path would be too long for a unix socket, or — when invoked as root — the
+    unprivileged server user cannot reach it (a checkout under a 0700 folder, e.g. `mktemp -d`).
+    Then a folder under /var/tmp named after the checkout, so each checkout keeps its own cluster."""
+    wanted = wanted or settings.state_dir
+    too_long = len(str(wanted / "run")) + _SOCKET_NAME_LEN > _MAX_SOCKET_PATH
+    unreachable = os.geteuid() == 0 and not _os_user_can_traverse(settings.pg_os_user, wanted)
+    if not (too_long or unreachable):
+        return wanted
+    digest = hashlib.sha256(str(wanted.resolve()).encode()).hexdigest()[:10]
+    fallback = Path("/var/tmp") / f"milkbot-{digest}"
+    fallback.mkdir(mode=0o755, exist_ok=True)
+    return fallback
+
+
 class Cluster:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -68,11 +102,7 @@ class Cluster:
 
     # -- locations -------------------------------------------------------------------------------
     def _choose_state_dir(self, wanted: Path) -> Path:
-        """The repo's state folder, unless its socket path would be too long for a unix socket."""
-        if len(str(wanted / "run")) + _SOCKET_NAME_LEN <= _MAX_SOCKET_PATH:
-            return wanted
-        digest = hashlib.sha256(str(PROJECT_ROOT).encode()).hexdigest()[:10]
-        return Path("/var/tmp") / f"milkbot-{digest}"
+        return server_state_dir(self.settings, wanted)
 
     @property
     def bin(self) -> Path:
@@ -100,14 +130,8 @@ class Cluster:
         return proc
 
     def _ensure_os_user(self) -> None:
-        if not self.as_root:
-            return
-        try:
-            pwd.getpwnam(self.os_user)
-        except KeyError:
-            subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
-                            "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", self.os_user],
-                           check=True, capture_output=True)
+        if self.as_root:
+            ensure_os_user(self.os_user)
 
     def _prepare_dirs(self) -> None:
         for d in (self.state, self.data, self.run_dir, self.log.parent):

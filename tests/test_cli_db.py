@@ -65,6 +65,25 @@ def test_embedded_cluster_lifecycle(own_cluster_env):
     assert status.returncode == 1 and "down" in status.stdout
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the unreachable-folder fallback only applies when invoked as root")
+def test_checkout_the_server_user_cannot_reach_falls_back_to_var_tmp():
+    """A checkout under a 0700 folder (e.g. `mktemp -d`, as root): the cluster lives under /var/tmp."""
+    private = Path(tempfile.mkdtemp(prefix="mbprivate-"))          # 0700, root's
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MILKBOT_")}
+    env.update(MILKBOT_STATE_DIR=str(private / "checkout" / ".milkbot"), MILKBOT_PG_PORT=str(free_ports()[0]),
+               MILKBOT_ENV_FILE="/nonexistent")
+    try:
+        out = run(["db", "up"], env).stdout
+        assert "embedded cluster /var/tmp/milkbot-" in out and "0 pending" in out
+    finally:
+        status = run(["db", "status"], env, check=False).stdout
+        run(["db", "down"], env, check=False)
+        shutil.rmtree(private, ignore_errors=True)
+        fallback = status.split("embedded cluster ")[1].split("/pgdata")[0] if "embedded cluster " in status else None
+        if fallback and fallback.startswith("/var/tmp/milkbot-"):
+            shutil.rmtree(fallback, ignore_errors=True)
+
+
 def test_managed_server_with_non_superuser_app(db):
     """MILKBOT_DATABASE_URL: migrations run as an app user with CREATEROLE but no superuser."""
     app = f"mb_app_{uuid.uuid4().hex[:8]}"
