@@ -36,7 +36,7 @@ def executor(db, fakes, settings) -> Executor:
     from workers.common.http import Client
     client = Client(settings.kalshi_base_url, {"Accept": "application/json"}, timeout=1.0, attempts=1, signer=fakes.signer())
     conn = db.connect("milkbot_executor", autocommit=False)
-    return Executor(settings, conn, KalshiBroker(client, "fake"), "fake")
+    return Executor(settings, conn, KalshiBroker(client, "fake"), "fake", now=lambda: NOW)
 
 
 def intent(db, ticker: str, price: str, count: int = 5, side: str = "bid", mode: str = "demo") -> int:
@@ -180,7 +180,7 @@ def test_paper_mode_never_touches_trading_endpoints_or_keys(db, fakes, monkeypat
     t = fakes.ticker()
     bid, ask = ask_of(fakes, t)
     oid = intent(db, t, str(ask), count=80, mode="paper")       # more than the 50 displayed
-    ex = Executor(settings, conn, broker, host)
+    ex = Executor(settings, conn, broker, host, now=lambda: NOW)
     ex.drain()
     ex.reconcile()
     state, _, filled, _ = order(db, oid)
@@ -221,7 +221,7 @@ def test_sigkill_at_each_step_converges_to_one_order(db, fakes, exchange, tmp_pa
     env = {k: v for k, v in os.environ.items() if not k.startswith("MILKBOT_")}
     env.update(MILKBOT_ENV_FILE="/nonexistent", MILKBOT_DB_NAME=db.name, MILKBOT_MODE="demo",
                MILKBOT_KALSHI_BASE_URL=fakes.kalshi_url, MILKBOT_KALSHI_KEY_ID="fake", MILKBOT_KALSHI_KEY_FILE=str(key),
-               MILKBOT_EXECUTOR_VT="1", MILKBOT_HTTP_TIMEOUT="2")
+               MILKBOT_EXECUTOR_VT="1", MILKBOT_HTTP_TIMEOUT="2", MILKBOT_CLOCK=NOW.isoformat())
     for k in ("MILKBOT_PG_PORT", "MILKBOT_STATE_DIR", "MILKBOT_DATABASE_URL"):
         if k in os.environ:
             env[k] = os.environ[k]

@@ -39,20 +39,20 @@ def test_one_pass_fills_the_operator_views_for_all_cities(db, fakes):
     assert report.errors == 0 and errors(db) == []
     q = db.admin.execute
     assert q("select count(distinct city) from ops.v_latest_forecast where not is_stale").fetchone()[0] == 10
-    assert q("select count(distinct city) from ops.v_observed_extremes where climate_date = '2026-11-25'").fetchone()[0] == 10
+    assert q("select count(distinct city) from ops.v_observed_extremes where climate_date = %s", (NOW.date(),)).fetchone()[0] == 10
     assert q("select count(distinct city) from ops.v_climate_reports where is_final").fetchone()[0] == 10
     assert q("select count(*), count(yes_bid), count(yes_ask) from ops.v_market_quotes").fetchone() == (240, 240, 240)
     assert q("select count(*) from ops.nws_grids").fetchone()[0] == 10
     # the forecast matches the fake's world, on the right climate day, with its grid
     nyc = fakes.world
     from milkbot.sim.world import BY_CODE
-    from datetime import date
+    tomorrow, yesterday = NOW.date() + timedelta(days=1), NOW.date() - timedelta(days=1)
     row = q("""select forecast_f, grid from ops.v_latest_forecast
-                where city = 'NYC' and climate_date = '2026-11-26' and kind = 'high' and source = 'gridpoint'""").fetchone()
-    assert row == (nyc.high(BY_CODE["NYC"], date(2026, 11, 26)), "OKX/34,45")
+                where city = 'NYC' and climate_date = %s and kind = 'high' and source = 'gridpoint'""", (tomorrow,)).fetchone()
+    assert row == (nyc.high(BY_CODE["NYC"], tomorrow), "OKX/34,45")
     # the CLI final for yesterday is the world's value
-    assert q("select value_f from ops.v_climate_reports where city = 'CHI' and climate_date = '2026-11-24' and kind = 'low' and is_final").fetchone()[0] \
-        == nyc.low(BY_CODE["CHI"], date(2026, 11, 24))
+    assert q("select value_f from ops.v_climate_reports where city = 'CHI' and climate_date = %s and kind = 'low' and is_final",
+             (yesterday,)).fetchone()[0] == nyc.low(BY_CODE["CHI"], yesterday)
     assert q("select count(*) from ops.health_status where component in ('nws_ingest', 'kalshi_ingest', 'cycle') and last_ok_at is not null").fetchone()[0] == 3
     assert report.cycle["markets"] == 240 and report.cycle["signals"] == 240
 

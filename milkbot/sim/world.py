@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
+from milkbot import clock
+
 
 @dataclass(frozen=True)
 class SimCity:
@@ -59,7 +61,7 @@ class World:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def now(self) -> datetime:
-        return self.now_fixed or datetime.now(timezone.utc).replace(microsecond=0)
+        return self.now_fixed or clock.now().replace(microsecond=0)
 
     def std_offset(self, city: SimCity) -> timedelta:
         return timedelta(hours=city.std_hours)

@@ -3,7 +3,7 @@ that point at them, and a signing key the fake exchange trusts."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -14,7 +14,20 @@ from milkbot.sim.world import World
 from workers.common.kalshi_auth import KalshiSigner
 from workers.ingest.sources import kalshi_client, nws_client
 
-NOW = datetime(2026, 11, 25, 18, 0, tzinfo=timezone.utc)   # a Wednesday: no maintenance window
+
+
+def recent_afternoon(at: datetime) -> datetime:
+    """The latest 18:00 UTC at least two hours before `at`.
+
+    The fake world and every test that drives time use this instant, so the suite follows the real date
+    (the database's `now()` and dbt's delayed views agree with it) instead of a date that falls behind.
+    18:00 UTC is the early afternoon in every Milkbot city, is never inside Kalshi's Thursday
+    03:00-05:00 ET maintenance, and two hours back its fills are already public (60-minute delay)."""
+    day = (at - timedelta(hours=20)).date()
+    return datetime(day.year, day.month, day.day, 18, tzinfo=timezone.utc)
+
+
+NOW = recent_afternoon(datetime.now(timezone.utc))
 
 
 _KEYS: list = []

@@ -158,7 +158,7 @@ class PaperBroker:
                                 order by s.fetched_at desc limit 1) s on true
                 where o.mode = 'paper' and o.state in ('RESTING', 'PARTIALLY_FILLED') and o.cancel_requested_at is null
                   and o.superseded_by is null and s.id is distinct from o.paper_book_id
-                  and s.fetched_at >= o.created_at - interval '1 minute'
+                  and s.fetched_at >= o.as_of - interval '1 minute'   -- books from the intent's decision time on
                 for update of o""").fetchall()
         filled = 0
         for oid, ticker, side, limit, left, xid, book_id, bid, bid_size, ask, ask_size in rows:

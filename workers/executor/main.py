@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import psycopg
 
+from milkbot import clock
 from milkbot.config import KALSHI_HOSTS, Settings
 from workers.common.http import Client, HttpError
 from workers.common.kalshi_auth import CredentialsError, KalshiSigner
@@ -68,7 +69,7 @@ def make_broker(settings: Settings, conn) -> tuple[object, str]:
 
 class Executor:
     def __init__(self, settings: Settings, conn: psycopg.Connection, broker, host: str,
-                 now=lambda: datetime.now(timezone.utc)):
+                 now=clock.now):
         self.settings, self.conn, self.broker, self.host, self.now = settings, conn, broker, host, now
         self.mode = settings.mode
 
@@ -222,8 +223,8 @@ class Executor:
             rows = self.conn.execute(
                 """select id, state, client_order_id, count from ops.orders
                     where mode = %s and (state in ('UNKNOWN', 'CANCEL_PENDING')
-                                         or (state = 'SUBMITTING' and updated_at < %s))""",
-                (self.mode, now - STALE_SUBMITTING)).fetchall()
+                                         or (state = 'SUBMITTING' and updated_at < now() - %s))""",
+                (self.mode, STALE_SUBMITTING)).fetchall()   # updated_at is the database's clock: age it on that
         if not rows:
             return 0
         known = self.broker.orders()

@@ -4,7 +4,7 @@ calls the SQL trading cycle.
     for each city:  grid (cached /points) -> raw grid, 12-h and hourly forecasts -> observations -> CLI
     exchange status; for each city series: series -> open markets (cursor) -> orderbooks
     markets past close -> settlement status
-    heartbeats; ops.run_cycle(now())
+    heartbeats; ops.run_cycle(clock.now())
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from email.utils import format_datetime
 
 import psycopg
 
+from milkbot import clock
 from milkbot.config import Settings
 from workers.common.http import Client, HttpError, OutageError
 from workers.common.wire import PayloadError
@@ -40,7 +41,7 @@ class PassReport:
 
 class Ingest:
     def __init__(self, settings: Settings, conn: psycopg.Connection, nws_http: Client, kalshi_http: Client,
-                 *, now=lambda: datetime.now(timezone.utc)):
+                 *, now=clock.now):
         self.settings, self.conn, self.nws, self.kalshi, self.now = settings, conn, nws_http, kalshi_http, now
         self.stale_after = timedelta(hours=float(settings.extra.get("MILKBOT_NWS_STALE_HOURS", "6")))
         self.obs_limit = int(settings.extra.get("MILKBOT_NWS_OBS_LIMIT", "48"))

@@ -1,0 +1,37 @@
+"""The one clock every Milkbot component reads (ingest, cycle as_of, executor, reconciler, paper broker,
+the local fakes).
+
+Unset `MILKBOT_CLOCK`: the system clock (UTC). `MILKBOT_CLOCK=2026-11-25T18:00:00Z`: the clock starts at
+that instant when the process first asks and runs on at real speed (replays, demos, fault drills in a
+subprocess). Components take a `now` callable defaulting to `clock.now`, so tests inject their own.
+
+Two things deliberately stay on the wall clock: Kalshi request signatures (the exchange checks the
+timestamp against its own clock) and the database's `now()`, which the public delay is measured
+against. To move everything together, run under `faketime` (README, "Tests on other dates").
+"""
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timedelta, timezone
+
+_start: tuple[str, datetime, float] | None = None
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 instant with a zone (`Z` accepted); a naive one is refused rather than guessed."""
+    at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if at.tzinfo is None:
+        raise ValueError(f"MILKBOT_CLOCK needs a time zone (e.g. 2026-11-25T18:00:00Z), got {text!r}")
+    return at.astimezone(timezone.utc)
+
+
+def now() -> datetime:
+    """The current instant, in UTC."""
+    global _start
+    spec = os.environ.get("MILKBOT_CLOCK", "").strip()
+    if not spec:
+        return datetime.now(timezone.utc)
+    if _start is None or _start[0] != spec:
+        _start = (spec, parse_instant(spec), time.monotonic())
+    return _start[1] + timedelta(seconds=time.monotonic() - _start[2])
