@@ -46,14 +46,14 @@ PRECIPITATION (IN)
 def test_real_central_park_bulletin(shared_data):
     [r] = parse_cli_text((shared_data / "recordings/cli/CLINYC_2013-01-02.txt").read_text())
     assert r.as_dict() == {"station_name": "CENTRAL PARK NY", "climate_date": "2013-01-02", "report": "final",
-                           "max_f": 33, "min_f": 22}
+                           "max_f": 33, "min_f": 22, "estimated": False}
 
 
 def test_real_sfo_product_json_with_colon_times(shared_data):
     payload = json.loads((shared_data / "recordings/cli/cli_product_CLISFO_8c7457d2_20260924T224339Z.json").read_text())
     reports, pid, issued = parse_cli_product(payload)
     assert [r.as_dict() for r in reports] == [{"station_name": "SAN FRANCISCO AIRPORT", "climate_date": "2026-09-23",
-                                              "report": "final", "max_f": 78, "min_f": 55}]
+                                              "report": "final", "max_f": 78, "min_f": 55, "estimated": False}]
     assert pid == "8c7457d2-7454-4817-b173-cb5cc80329bf" and issued.isoformat() == "2026-09-24T08:40:00+00:00"
 
 
@@ -67,6 +67,38 @@ def test_missing_values_are_null_not_the_normals_below():
     [r] = parse_cli_text(bulletin(" YESTERDAY\n  MAXIMUM         MM                 68    1876  49\n"
                                   "  MINIMUM         40    743 AM   2    1918  38      2       33\n"))
     assert r.max_f is None and r.min_f == 40       # not 75 from "MAXIMUM TEMPERATURE (F)   75" below
+
+
+@pytest.mark.parametrize("block, expected", [
+    # the MAXIMUM line is missing altogether: the minimum still settles a low market
+    (" YESTERDAY\n  MINIMUM         40    743 AM   2    1918  38      2       33\n  AVERAGE         46\n", (None, 40)),
+    # and the reverse
+    (" YESTERDAY\n  MAXIMUM         51    1:12 PM  68    1876  49      2       50\n  AVERAGE         46\n", (51, None)),
+])
+def test_one_missing_line_reports_the_other(block, expected):
+    [r] = parse_cli_text(bulletin(block))
+    assert (r.max_f, r.min_f) == expected and r.report == "final" and not r.estimated
+
+
+@pytest.mark.parametrize("max_tok, min_tok, flags", [
+    ("57(E)", "41", (True, False)),          # estimated, attached
+    ("57", "41 (E)", (False, True)),         # estimated, its own token
+    ("57R(E)", "41(E)", (True, True)),       # record and estimated
+])
+def test_estimated_values_are_read_and_flagged(max_tok, min_tok, flags):
+    [r] = parse_cli_text(bulletin(f" YESTERDAY\n  MAXIMUM         {max_tok}   2:01 PM  68    1876  49\n"
+                                  f"  MINIMUM         {min_tok}   6:43 AM   2    1918  38\n"))
+    assert (r.max_f, r.min_f) == (57, 41) and (r.max_estimated, r.min_estimated) == flags
+    assert r.as_dict()["estimated"] is True
+
+
+def test_estimated_value_reaches_the_operator_view(db):
+    from workers.ingest.store import insert_climate_report
+    [r] = parse_cli_text(bulletin(" YESTERDAY\n  MAXIMUM         57(E)   2:01 PM\n"))
+    conn = db.connect("milkbot_ingest")
+    insert_climate_report(conn, "NYC", r, "p-1", "2026-11-25T06:16:00Z", "text", "2026-11-25T06:20:00Z")
+    rows = db.admin.execute("select kind, value_f, is_estimated from ops.v_climate_reports order by kind").fetchall()
+    assert rows == [("high", 57, True), ("low", None, False)]
 
 
 def test_record_markers_and_negative_values():
@@ -101,7 +133,13 @@ def test_several_stations_in_one_product():
     ("", "empty"),
     ("HELLO WORLD", "not a CLI bulletin"),
     (bulletin("").replace("TEMPERATURE (F)", "TEMPS"), "no TEMPERATURE"),
-    (bulletin(" YESTERDAY\n  MAXIMUM         33    301 PM\n"), "lacks a MAXIMUM or MINIMUM"),
+    (bulletin(" YESTERDAY\n  AVERAGE         28\n"), "lacks both MAXIMUM and MINIMUM"),
+    (bulletin(" YESTERDAY\n  MAXIMUM         MM\n  MINIMUM         5X\n"), "not a temperature"),
+    (bulletin(" YESTERDAY\n  MAXIMUM         57(E  301 PM\n  MINIMUM   22\n"), "not a temperature"),
+    # Alaska-style rows (label, then columns in another order): refused with the reason, never guessed
+    (bulletin("                   YESTERDAY   NORMAL   RECORD\n  MAX TEMP           38          30       48\n"
+              "  MIN TEMP           25          17       -9\n"), "laid out differently .'MAX TEMP"),
+    (bulletin(" YESTERDAY\n  MAXIMUM         38    243 PM\n  LOW             25\n"), "laid out differently .'LOW"),
     (bulletin(" YESTERDAY\n  MAXIMUM         3X3   301 PM\n  MINIMUM   22\n"), "not a temperature"),
     (bulletin("  MAXIMUM         33    301 PM\n  MINIMUM   22\n"), "neither YESTERDAY nor TODAY"),
 ])
@@ -118,7 +156,7 @@ def test_cli_report_command(tmp_path, shared_data):
     assert out.returncode == 0, out.stderr
     lines = [json.loads(l) for l in out.stdout.splitlines()]
     assert lines[0] == {"station_name": "CENTRAL PARK NY", "climate_date": "2026-11-24", "report": "final",
-                        "max_f": None, "min_f": 22}
+                        "max_f": None, "min_f": 22, "estimated": False}
     assert lines[1]["max_f"] == 33
     bad = tmp_path / "bad.json"
     bad.write_text('{"productText": 5}')

@@ -7,6 +7,9 @@ then review the diff of the expected file in the commit.
 from __future__ import annotations
 
 import os
+
+import psycopg
+import pytest
 from pathlib import Path
 
 EXPECTED = Path(__file__).parent / "db" / "expected_privileges.txt"
@@ -78,3 +81,22 @@ def test_widening_a_grant_is_detected(db):
     db.admin.execute("grant select on ops.orders to milkbot_ingest")
     after = set(privilege_matrix(db.admin))
     assert after - before == {"milkbot_ingest table ops.orders SELECT"}
+
+
+def test_operator_runs_the_read_only_functions_but_none_that_write(db):
+    op = db.connect("milkbot_operator")
+    assert abs(op.execute("select ops.norm_cdf(1.0)").fetchone()[0] - 0.8413447460685429) < 1e-12
+    assert op.execute("select ops.climate_date('2026-11-25 04:59:00Z', interval '-5 hours')").fetchone()[0].isoformat() == "2026-11-24"
+    assert op.execute("select ops.taker_fee(0.50, 10, 1)").fetchone()[0] > 0
+    op.execute("select * from ops.event_worst_case_loss(now(), true)").fetchall()
+    for call in ("select ops.run_cycle(now())", "select ops.refresh_positions(now())",
+                 "select ops.heartbeat('executor', true, 'x')", "select ops.report_exchange_positions(now(), '{}')"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            op.execute(call)
+    # structurally: what the operator may execute is immutable or stable, except the calibration re-fit,
+    # which is an operator action by design
+    volatile = db.admin.execute(
+        """select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+            where n.nspname in ('ops', 'analytics', 'api', 'pgmq') and p.provolatile = 'v'
+              and has_function_privilege('milkbot_operator', p.oid, 'EXECUTE')""").fetchall()
+    assert volatile == [("ops.fit_calibration(timestamp with time zone)",)], volatile

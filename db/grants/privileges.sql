@@ -74,3 +74,24 @@ grant execute on function ops.refresh_positions(timestamptz), ops.report_exchang
 grant usage, create on schema api to milkbot_analytics;
 grant select on all tables in schema analytics to milkbot_analytics;
 grant execute on function ops.heartbeat(text, boolean, text) to milkbot_analytics;
+
+-- The operator works in SQL: the read-only functions (the model, probabilities, fees, climate day,
+-- gates, exposure and equity helpers) are theirs to call. None of these writes (all immutable or
+-- stable; tests/test_privileges.py checks that); the writing ones (run_cycle, refresh_positions,
+-- heartbeat, ...) stay with the workers.
+grant execute on function
+    ops.climate_date(timestamptz, interval), ops.climate_day_start(date, interval), ops.trading_day_start(timestamptz),
+    ops.norm_cdf(double precision),
+    ops.bracket_probability(double precision, double precision, numeric, numeric, text, numeric, double precision),
+    ops.yes_lo(text, numeric, numeric), ops.yes_hi(text, numeric, numeric), ops.yes_interval(text, numeric, numeric),
+    ops.monthly_probability(numeric, numeric, numeric, integer, integer, numeric, numeric),
+    ops.taker_fee(numeric, numeric, numeric), ops.maker_fee(numeric, numeric, text, numeric),
+    ops.on_price_grid(numeric, jsonb), ops.in_weekly_maintenance(timestamptz),
+    ops.verdict(boolean, text), ops.gate_spread(numeric, numeric, numeric),
+    ops.gate_liquidity(numeric, numeric, numeric, numeric, numeric, numeric), ops.gate_edge(numeric, numeric),
+    ops.gate_staleness(timestamptz, timestamptz, timestamptz, numeric, numeric),
+    ops.gate_timing(timestamptz, timestamptz, timestamptz, numeric, boolean, boolean, timestamptz),
+    ops.gate_sanity(numeric, numeric, jsonb, numeric), ops.effective_params(),
+    ops.holdings_at(timestamptz, boolean, boolean), ops.event_outcomes(timestamptz, boolean, boolean),
+    ops.event_worst_case_loss(timestamptz, boolean), ops.equity_at(timestamptz), ops.evaluate_markets(timestamptz)
+  to milkbot_operator;

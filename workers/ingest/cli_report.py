@@ -2,9 +2,12 @@
 
 Reads MAXIMUM/MINIMUM only inside the TEMPERATURE (F) section (the normals block further down repeats
 the words), tells the final report (YESTERDAY) from the preliminary one (TODAY), and handles MM
-(missing -> None), record markers (R, as a suffix or a separate token), negative values, both time
-styles (301 PM and 3:53 PM), several stations in one product, and corrections. Anything it cannot read
-raises CliParseError: a settlement number is never guessed.
+(missing -> None), record markers (R, as a suffix or a separate token), estimated values (57(E) ->
+estimated), negative values, both time styles (301 PM and 3:53 PM), several stations in one product, and
+corrections. A bulletin with only one of MAXIMUM / MINIMUM reports that one and null for the other (a low
+market still settles). Anything it cannot read -- no value at all, or a temperature section laid out in
+a way it does not know (some Alaska offices write MAX/MIN or HIGH/LOW rows) -- raises CliParseError with
+the reason: a settlement number is never guessed.
 """
 from __future__ import annotations
 
@@ -20,7 +23,10 @@ HEADLINE = re.compile(
     r"(?P<day>\d{1,2}),?\s+(?P<year>\d{4})(?P<rest>.*)$", re.M)
 SECTION = re.compile(r"^\s*TEMPERATURE\s*\(F\)", re.M)
 NEXT_SECTION = re.compile(r"^\s*(?:[A-Z][A-Z ]+\([A-Z]+\)|\.{10,}|&&)\s*$")
-VALUE = re.compile(r"^(-?\d{1,3})R?$")
+VALUE = re.compile(r"^(-?\d{1,3})R?(\(E\))?R?$")
+ESTIMATED = "(E)"
+# Row labels some offices use instead of MAXIMUM / MINIMUM: seen, never read (their columns differ).
+FOREIGN_LABELS = re.compile(r"^\s*(MAX|MIN|MAXIMUM TEMP|MINIMUM TEMP|HIGH|LOW|HI|LO)\b", re.I)
 TIME = re.compile(r"^(\d{1,2}:?\d{2})$")
 
 
@@ -36,10 +42,19 @@ class CliReport:
     max_f: int | None
     min_f: int | None
     is_correction: bool = False
+    max_estimated: bool = False
+    min_estimated: bool = False
+
+    @property
+    def estimated(self) -> bool:
+        """True when a value read was marked estimated (E) by the office."""
+        return self.max_estimated or self.min_estimated
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        d.pop("is_correction")
+        for k in ("is_correction", "max_estimated", "min_estimated"):
+            d.pop(k)
+        d["estimated"] = self.estimated
         return d
 
 
@@ -50,7 +65,10 @@ def _month(name: str) -> int:
     raise CliParseError(f"unknown month {name!r} in headline")
 
 
-def _value(line: str, label: str) -> int | None:
+def _value(line: str | None, label: str) -> tuple[int | None, bool]:
+    """(°F or None for MM / no such line, estimated?)"""
+    if line is None:
+        return None, False
     tokens = line.split()
     if not tokens or tokens[0] != label:
         raise CliParseError(f"expected a {label} line, got {line.strip()!r}")
@@ -59,14 +77,15 @@ def _value(line: str, label: str) -> int | None:
         raise CliParseError(f"{label} line has no observed value: {line.strip()!r}")
     tok = rest[0]
     if tok == "MM":
-        return None
+        return None, False
     m = VALUE.match(tok)
     if not m:
         raise CliParseError(f"{label} observed value {tok!r} is not a temperature")
     v = int(m.group(1))
     if not -80 <= v <= 140:
         raise CliParseError(f"{label} {v} °F is not a plausible temperature")
-    return v
+    estimated = bool(m.group(2)) or (len(rest) > 1 and rest[1] == ESTIMATED)   # "57(E)" or "57 (E)"
+    return v, estimated
 
 
 def _parse_one(block: str, headline: re.Match, product_correction: bool) -> CliReport:
@@ -80,7 +99,7 @@ def _parse_one(block: str, headline: re.Match, product_correction: bool) -> CliR
     if not sec:
         raise CliParseError(f"{name} {day}: no TEMPERATURE (F) section")
     lines = block[sec.end():].splitlines()[1:]
-    report, max_line, min_line = None, None, None
+    report, max_line, min_line, foreign = None, None, None, None
     for line in lines:
         if not line.strip():
             if max_line and min_line:
@@ -95,11 +114,18 @@ def _parse_one(block: str, headline: re.Match, product_correction: bool) -> CliR
             max_line = line
         elif word == "MINIMUM" and min_line is None:
             min_line = line
+        elif foreign is None and word not in ("MAXIMUM", "MINIMUM") and FOREIGN_LABELS.match(line):
+            foreign = line.strip()
+    if foreign and (max_line is None or min_line is None):
+        # a row we do not know stands where MAXIMUM or MINIMUM should: its columns may differ
+        raise CliParseError(f"{name} {day}: TEMPERATURE section is laid out differently ({foreign!r}); "
+                            "not read rather than guessed")
+    if max_line is None and min_line is None:
+        raise CliParseError(f"{name} {day}: TEMPERATURE section lacks both MAXIMUM and MINIMUM lines")
     if report is None:
         raise CliParseError(f"{name} {day}: TEMPERATURE section says neither YESTERDAY nor TODAY")
-    if max_line is None or min_line is None:
-        raise CliParseError(f"{name} {day}: TEMPERATURE section lacks a MAXIMUM or MINIMUM line")
-    return CliReport(name, day.isoformat(), report, _value(max_line, "MAXIMUM"), _value(min_line, "MINIMUM"), correction)
+    (max_f, max_est), (min_f, min_est) = _value(max_line, "MAXIMUM"), _value(min_line, "MINIMUM")
+    return CliReport(name, day.isoformat(), report, max_f, min_f, correction, max_est, min_est)
 
 
 def parse_cli_text(text: str) -> list[CliReport]:

@@ -159,10 +159,10 @@ def known_products(conn, city: str) -> set[str]:
 
 def insert_climate_report(conn, city: str, report, product_id: str, issued_at, raw_text: str, fetched_at):
     conn.execute("""insert into ops.climate_reports (city_code, climate_date, product_id, is_final, issued_at, max_f,
-                                                     min_f, is_correction, raw_text, fetched_at)
-                    values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) on conflict do nothing""",
+                                                     min_f, is_correction, raw_text, fetched_at, max_estimated, min_estimated)
+                    values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) on conflict do nothing""",
                  (city, report.climate_date, product_id, report.report == "final", issued_at, report.max_f,
-                  report.min_f, report.is_correction, raw_text, fetched_at))
+                  report.min_f, report.is_correction, raw_text, fetched_at, report.max_estimated, report.min_estimated))
 
 
 # -- Kalshi ------------------------------------------------------------------------------------------

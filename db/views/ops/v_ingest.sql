@@ -18,7 +18,8 @@ comment on view ops.v_observed_extremes is 'Running max/min of each climate day 
 create or replace view ops.v_climate_reports as
 select r.city_code as city, r.climate_date, k.kind,
        case k.kind when 'high' then r.max_f else r.min_f end as value_f,
-       r.is_final, r.is_correction, r.issued_at, r.product_id
+       r.is_final, r.is_correction, r.issued_at, r.product_id,
+       case k.kind when 'high' then r.max_estimated else r.min_estimated end as is_estimated
   from ops.climate_reports r
  cross join (values ('high'), ('low')) k(kind);
 comment on view ops.v_climate_reports is 'CLI values per city, climate day and kind; is_final marks the YESTERDAY report that settles.';
