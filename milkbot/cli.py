@@ -16,6 +16,7 @@ from .cluster import ClusterError
 from .config import mask_url
 from .db import Database
 from .migrate import MigrationError, migrate, status as migration_status
+from .shutdown import quietly
 
 
 def _db(args) -> Database:
@@ -91,12 +92,12 @@ def cmd_db_psql(args) -> int:
 
 def cmd_ingest(args) -> int:
     from workers.ingest.main import run
-    return run(config.load(), once=args.once, interval=args.interval)
+    return quietly("ingest", lambda: run(config.load(), once=args.once, interval=args.interval))
 
 
 def cmd_execute(args) -> int:
     from workers.executor.main import run
-    return run(config.load(), once=args.once)
+    return quietly("executor", lambda: run(config.load(), once=args.once))
 
 
 def cmd_analytics(args) -> int:
@@ -106,12 +107,12 @@ def cmd_analytics(args) -> int:
 
 def cmd_api(args) -> int:
     from .api import serve
-    return serve(config.load())
+    return quietly("api", lambda: serve(config.load()))
 
 
 def cmd_up(args) -> int:
     from .supervisor import up
-    return up(sim=args.sim)
+    return quietly("milkbot up", lambda: up(sim=args.sim))
 
 
 def cmd_cli_report(args) -> int:

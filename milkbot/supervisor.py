@@ -7,12 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from . import config
 from .db import Database
 from .migrate import migrate
+from .shutdown import StopRequest, die_with_parent
 
 
 def up(sim: bool = False) -> int:
@@ -37,31 +37,29 @@ def up(sim: bool = False) -> int:
     commands = {"ingest": [milkbot, "ingest", "--interval", env.get("MILKBOT_INGEST_INTERVAL", "300")],
                 "executor": [milkbot, "execute"], "api": [milkbot, "api"]}
     procs: dict[str, subprocess.Popen] = {}
-    stopping = False
-
-    def stop(*_):
-        nonlocal stopping
-        stopping = True
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    stop = StopRequest("milkbot up")
     try:
-        while not stopping:
+        while not stop.requested:
             for name, cmd in commands.items():
                 p = procs.get(name)
                 if p is None or p.poll() is not None:
                     if p is not None:
                         print(f"{name} exited ({p.returncode}); restarting", flush=True)
-                    procs[name] = subprocess.Popen(cmd, env=env)
-            time.sleep(2)
+                    # its own session: a terminal's Ctrl-C reaches only us, and each worker is asked
+                    # to stop exactly once (a second signal would abandon its current step)
+                    procs[name] = subprocess.Popen(cmd, env=env, start_new_session=True, preexec_fn=die_with_parent)
+            stop.wait(2)
     finally:
         for p in procs.values():
             if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        for p in procs.values():
+                p.send_signal(signal.SIGTERM)
+        for name, p in procs.items():
             try:
-                p.wait(15)
+                p.wait(30)
             except subprocess.TimeoutExpired:
                 p.kill()
+                print(f"{name}: did not stop within 30 s; killed", flush=True)
         for f in fakes:
             f.stop()
+    print("milkbot up: stopped", flush=True)
     return 0

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 
 import psycopg
 import pytest
 
-from milkbot.migrate import DB_DIR, MigrationError, migrate
+from milkbot.migrate import DB_DIR, LOCK_KEY, MigrationError, migrate
 
 
 @pytest.fixture
@@ -68,15 +70,28 @@ def test_new_migration_applies_once_and_definitions_reapply(db, db_copy):
     assert db.admin.execute("select ops.probe()").fetchone()[0] == 7
 
 
-def test_concurrent_migrators_serialise(db):
-    """The advisory lock makes a second migrator wait rather than interleave."""
+def test_concurrent_migrators_serialise(db, db_copy):
+    """Two migrators started while a third holds the lock both wait (seen in pg_locks, not slept on);
+    once it is released the new migration is applied exactly once and neither migrator fails."""
+    (db_copy / "migrations" / "9000_extra.sql").write_text("create table ops.extra (id int primary key);\n"
+                                                           "comment on table ops.extra is 'test';\n")
+    waiting = """select count(*) from pg_locks l join pg_stat_activity a on a.pid = l.pid
+                  where l.locktype = 'advisory' and not l.granted and l.objid = %s and a.datname = %s"""
+    results: list = []
     with psycopg.connect(db.conninfo()) as holder:
-        holder.execute("select pg_advisory_xact_lock(7220431001)")
-        other = psycopg.connect(db.conninfo(), autocommit=True)
-        other.execute("set lock_timeout = '200ms'")
-        with pytest.raises(psycopg.errors.LockNotAvailable):
-            other.execute("select pg_advisory_lock(7220431001)")
-        other.close()
+        holder.execute("select pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        threads = [threading.Thread(target=lambda: results.append(migrate(db.conninfo(), db_copy))) for _ in range(2)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        while db.admin.execute(waiting, (LOCK_KEY & 0xFFFFFFFF, db.name)).fetchone()[0] < 2:
+            assert time.monotonic() < deadline and all(t.is_alive() for t in threads), "migrators did not wait on the lock"
+            time.sleep(0.05)                          # polling pg_locks for the event, bounded
+        assert db.admin.execute("select to_regclass('ops.extra')").fetchone()[0] is None
+    for t in threads:                                 # the holder's transaction ended: both go on, one by one
+        t.join(60)
+    assert sorted(r.applied for r in results) == [[], ["9000_extra.sql"]], results
+    assert db.admin.execute("select count(*) from meta.schema_migrations where version = '9000'").fetchone()[0] == 1
 
 
 def test_order_queue_round_trip(db):

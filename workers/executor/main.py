@@ -312,6 +312,8 @@ class Executor:
 
 def run(settings: Settings, *, once: bool, poll: float = 2.0) -> int:
     from milkbot.db import Database
+    from milkbot.shutdown import StopRequest
+    stop = StopRequest("executor")
     db = Database(settings)
     with psycopg.connect(db.role_conninfo("milkbot_executor")) as conn:
         try:
@@ -321,7 +323,7 @@ def run(settings: Settings, *, once: bool, poll: float = 2.0) -> int:
             return 2
         ex = Executor(settings, conn, broker, host)
         ex.reconcile()
-        while True:
+        while not stop.requested:
             try:
                 n = ex.drain()
                 rec = ex.reconcile()
@@ -340,4 +342,6 @@ def run(settings: Settings, *, once: bool, poll: float = 2.0) -> int:
             if once:
                 print(f"execute: {n} messages handled; reconcile {rec}", flush=True)
                 return 0
-            time.sleep(poll)
+            stop.wait(poll)
+    print("executor: stopped", flush=True)
+    return 0

@@ -284,15 +284,26 @@ class Ingest:
 
 def run(settings: Settings, *, once: bool, interval: float = 300.0) -> int:
     from milkbot.db import Database
+    from milkbot.shutdown import StopRequest
     from .sources import kalshi_client, kalshi_signer, nws_client
+    stop = StopRequest("ingest")
     db = Database(settings)
     nws_http, kalshi_http = nws_client(settings), kalshi_client(settings, signer=kalshi_signer(settings))
-    while True:
+    while not stop.requested:
         started = time.monotonic()
-        with psycopg.connect(db.role_conninfo("milkbot_ingest")) as conn:
-            report = Ingest(settings, conn, nws_http, kalshi_http).run_once()
+        try:
+            with psycopg.connect(db.role_conninfo("milkbot_ingest")) as conn:
+                report = Ingest(settings, conn, nws_http, kalshi_http).run_once()
+        except psycopg.OperationalError as exc:     # database unreachable: say so, try again next pass
+            print(f"ingest: database unreachable: {str(exc).strip().splitlines()[0]}", flush=True)
+            if once:
+                return 1
+            stop.wait(interval)
+            continue
         print(f"ingest: {report.requests} requests, {report.snapshots} new weather snapshots, {report.markets} markets, "
               f"{report.books} new books, {report.errors} errors; cycle: {report.cycle}", flush=True)
         if once:
             return 0 if report.errors == 0 else 1
-        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+        stop.wait(interval - (time.monotonic() - started))
+    print("ingest: stopped", flush=True)
+    return 0

@@ -1,0 +1,138 @@
+"""Stopping quietly: Ctrl-C on `milkbot up` ends every component with one line and exit 0 (no
+traceback); `milkbot api` on SIGTERM stops PostgREST and nginx; a start-up that fails half-way leaves
+nothing on the ports; under root the API's servers run as the unprivileged server user."""
+from __future__ import annotations
+
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import SETTINGS
+from fakes.ports import free_ports
+from milkbot.api import start
+
+MILKBOT = str(Path(sys.executable).parent / "milkbot")
+
+
+def env_for(db, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MILKBOT_")}
+    env.update(MILKBOT_ENV_FILE="/nonexistent", MILKBOT_DB_NAME=db.name, **extra)
+    for k in ("MILKBOT_PG_PORT", "MILKBOT_STATE_DIR", "MILKBOT_DATABASE_URL"):
+        if k in os.environ:
+            env[k] = os.environ[k]
+    return env
+
+
+def descendants(pid: int) -> dict[int, tuple[str, int]]:
+    """pid -> (command name, real uid) for every live process below `pid`."""
+    parent, info = {}, {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            fields = dict(l.split(":\t", 1) for l in (d / "status").read_text().splitlines() if ":\t" in l)
+        except OSError:
+            continue
+        if fields.get("State", "").startswith("Z"):
+            continue
+        parent[int(d.name)] = int(fields["PPid"])
+        info[int(d.name)] = (fields["Name"].strip(), int(fields["Uid"].split()[0]))
+    out, frontier = {}, {pid}
+    while frontier:
+        frontier = {p for p, pp in parent.items() if pp in frontier and p not in out}
+        out.update({p: info[p] for p in frontier})
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        return not Path(f"/proc/{pid}/status").read_text().split("State:\t")[1].startswith("Z")
+    except OSError:
+        return False
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for(check, what: str, timeout: float = 60.0, proc: subprocess.Popen | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"process exited ({proc.returncode}) while waiting for {what}: {proc.stdout.read()}")
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)                               # polling for an event, bounded by the deadline
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def api_answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_api_stops_postgrest_and_nginx_on_sigterm_and_runs_them_unprivileged(db):
+    pport, aport = free_ports(2)
+    proc = subprocess.Popen([MILKBOT, "api"], env=env_for(db, MILKBOT_POSTGREST_PORT=str(pport), MILKBOT_API_PORT=str(aport)),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wait_for(lambda: api_answers(f"http://127.0.0.1:{aport}/v1/health"), "the API", proc=proc)
+    servers = descendants(proc.pid)
+    names = sorted({n for n, _ in servers.values()})
+    assert "postgrest" in names and "nginx" in names, servers
+    expected_uid = pwd.getpwnam(SETTINGS.pg_os_user).pw_uid if os.geteuid() == 0 else os.geteuid()
+    assert {uid for _, uid in servers.values()} == {expected_uid}, servers     # never root
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out and out.strip().splitlines()[-1] == "api: stopped (PostgREST and nginx)", out
+    assert not listening(pport) and not listening(aport)
+    assert not [p for p in servers if alive(p)], servers
+
+
+def test_a_start_that_fails_half_way_leaves_nothing_running(db):
+    pport, aport = free_ports(2)
+    state = Path(tempfile.mkdtemp(prefix="mbapi-", dir="/var/tmp"))
+    os.chmod(state, 0o755)
+    with socket.socket() as taken:                    # nginx's port is already in use
+        taken.bind(("127.0.0.1", aport))
+        taken.listen()
+        before = set(descendants(os.getpid()))
+        with pytest.raises(RuntimeError, match="nginx exited"):
+            start(SETTINGS, dbname=db.name, postgrest_port=pport, api_port=aport, state=state)
+        assert not listening(pport)                   # PostgREST, started first, was stopped again
+        assert set(descendants(os.getpid())) - before == set()
+
+
+def test_ctrl_c_on_milkbot_up_stops_every_component_quietly(db):
+    pport, aport = free_ports(2)
+    env = env_for(db, MILKBOT_POSTGREST_PORT=str(pport), MILKBOT_API_PORT=str(aport), MILKBOT_INGEST_INTERVAL="3600",
+                  MILKBOT_HTTP_TIMEOUT="2", MILKBOT_HTTP_ATTEMPTS="1")
+    proc = subprocess.Popen([MILKBOT, "up", "--sim"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)     # its own process group, as in a terminal
+    wait_for(lambda: api_answers(f"http://127.0.0.1:{aport}/v1/health"), "the API", proc=proc)
+    heartbeats = "select count(*) from ops.health_status where component in ('executor', 'cycle') and isfinite(last_heartbeat)"
+    wait_for(lambda: db.admin.execute(heartbeats).fetchone()[0] == 2, "an ingest pass and an executor loop", proc=proc)
+    tree = descendants(proc.pid)
+    assert {"postgrest", "nginx"} <= {n for n, _ in tree.values()}, tree
+    os.killpg(proc.pid, signal.SIGINT)                # what Ctrl-C does
+    out, _ = proc.communicate(timeout=90)
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out, out
+    lines = out.splitlines()
+    for line in ("ingest: stopped", "executor: stopped", "api: stopped (PostgREST and nginx)", "milkbot up: stopped"):
+        assert lines.count(line) == 1, (line, out)
+    assert not listening(pport) and not listening(aport)
+    assert not [p for p in tree if alive(p)], tree    # no worker, server or dbt run outlives it
