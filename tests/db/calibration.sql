@@ -32,7 +32,9 @@ select ok(abs((select brier from ops.v_model_brier where city_code = 'NYC' and k
           - (select avg(power(model_p - case when ticker like '%B48.5' then 1 else 0 end, 2)) from ops.signals)) < 1e-6,
           'Brier score per city from settled markets');
 
-select is((select count(*)::int from ops.v_signals where as_of = '2026-11-25 18:00Z' and edge_ok is not null), 6, 'v_signals shows every gate');
+select is((select count(*)::int from ops.v_signals where as_of = '2026-11-25 18:00Z'
+             and num_nulls(strategy_ok, timing_ok, staleness_ok, spread_ok, liquidity_ok, sanity_ok, edge_ok) = 0), 6,
+          'v_signals shows all seven gates for every market');
 select is((select state::text from ops.v_trading_state), 'ACTIVE', 'v_trading_state answers');
 
 select * from finish();

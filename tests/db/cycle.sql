@@ -38,7 +38,8 @@ select results_eq($$select state::text, price from ops.orders order by id$$,
 update ops.trading_state set state = 'HALTED', reason = 'drill';
 update ops.exchange_status set fetched_at = '2026-11-25 18:19Z';
 select is((ops.run_cycle('2026-11-25 18:20Z')->>'intents')::int, 0, 'HALTED: no new orders');
-select is((select state::text from ops.orders order by id desc limit 1), 'CANCELED', 'HALTED: live intents are cancelled');
+select is((select state::text from ops.orders order by id desc limit 1), 'CANCELED',
+          'HALTED: the unsent live intent is cancelled (resting ones are the executor''s sweep: tests/test_executor.py)');
 select is((select reason from ops.signals where as_of = '2026-11-25 18:20Z' and ticker = 'KXHIGHNY-26NOV26-B48.5'),
           'trading HALTED: no new orders', 'the signal says why');
 update ops.trading_state set state = 'ACTIVE', reason = 'drill over';
