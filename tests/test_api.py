@@ -111,7 +111,7 @@ def test_health_ages_from_ok_to_degraded_to_down(db, api):
 
 def test_dbt_build_on_real_fills_then_metrics_over_http(db, fakes, api):
     """A scenario with real paper fills: ingest + cycle against the fakes, the paper executor, one
-    market settled; then `dbt build` (models and data tests, incl. the accounting identity)."""
+    market settled; then `dbt build` (models and data tests, incl. the equity curve against ops.equity_at)."""
     from workers.executor.brokers import PaperBroker
     from workers.executor.main import Executor
     from workers.ingest.main import Ingest

@@ -42,7 +42,8 @@ def own_cluster_env():
 def test_embedded_cluster_lifecycle(own_cluster_env):
     env = own_cluster_env
     up = run(["db", "up"], env)
-    assert "applied 5 migration(s)" in up.stdout or "applied" in up.stdout
+    every = sorted(p.name for p in (Path(__file__).resolve().parents[1] / "db" / "migrations").glob("*.sql"))
+    assert f"applied {len(every)} migration(s): {', '.join(every)}" in up.stdout, up.stdout
     assert ": up, embedded cluster" in up.stdout and "0 pending" in up.stdout
     # a second up is idempotent
     assert "up to date" in run(["db", "up"], env).stdout
@@ -97,7 +98,9 @@ def test_managed_server_with_non_superuser_app(db):
         env = {k: v for k, v in os.environ.items() if not k.startswith("MILKBOT_")}
         env.update(MILKBOT_DATABASE_URL=url, MILKBOT_ENV_FILE="/nonexistent")
         out = run(["db", "up"], env).stdout
-        assert "applied" in out and "0 pending" in out
+        every = sorted(p.name for p in (Path(__file__).resolve().parents[1] / "db" / "migrations").glob("*.sql"))
+        assert f"applied {len(every)} migration(s): {', '.join(every)}" in out and f"{len(every)} migrations applied" in out, out
+        assert "0 pending" in out
         assert "up to date" in run(["db", "migrate"], env).stdout
         with psycopg.connect(url) as conn:
             assert conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0] is False

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -86,10 +87,69 @@ def test_resting_order_then_superseded_is_cancelled(db, fakes, exchange):
     ex = executor(db, fakes, exchange)
     ex.drain()
     assert order(db, oid)[0] == "RESTING"
-    db.admin.execute("update ops.orders set cancel_requested_at = %s where id = %s", (NOW, oid))
+    assert ex.cancel_sweep() == 0                     # hours before close, current: nothing to cancel
+    newer = intent(db, fakes.ticker(i=3), "0.01", count=4)   # stands in for the cycle's replacement
+    db.admin.execute("update ops.orders set superseded_by = %s where id = %s", (newer, oid))
     assert ex.cancel_sweep() == 1
     assert history(db, oid)[-2:] == ["CANCEL_PENDING", "CANCELED"]
+    assert order(db, newer)[0] == "PENDING"           # the replacement itself is not swept
     assert [o["status"] for o in fakes.kalshi.orders.values()] == ["canceled"]
+
+
+def test_near_close_sweep_cancels_on_its_own(db, fakes, exchange):
+    """No supersede, no withdrawal, trading ACTIVE: only the clock moves to within close_buffer_min."""
+    t = fakes.ticker()
+    bid, _ = ask_of(fakes, t)
+    oid = intent(db, t, str(bid))
+    ex = executor(db, fakes, exchange)
+    ex.drain()
+    close, buffer = db.admin.execute(
+        """select m.close_time, (select value from ops.strategy_params where strategy = 'all' and name = 'close_buffer_min')
+             from ops.markets m where ticker = %s""", (t,)).fetchone()
+    ex.now = lambda: close - timedelta(minutes=float(buffer) + 1)
+    assert ex.cancel_sweep() == 0 and order(db, oid)[0] == "RESTING"      # a minute outside the buffer
+    ex.now = lambda: close - timedelta(minutes=float(buffer) - 1)
+    assert ex.cancel_sweep() == 1 and order(db, oid)[0] == "CANCELED"     # a minute inside it
+
+
+def test_halted_sweep_cancels_resting_orders(db, fakes, exchange):
+    t = fakes.ticker()
+    bid, _ = ask_of(fakes, t)
+    oid = intent(db, t, str(bid))
+    ex = executor(db, fakes, exchange)
+    ex.drain()
+    assert ex.cancel_sweep() == 0
+    db.admin.execute("update ops.trading_state set state = 'HALTED', reason = 'drill'")
+    assert ex.cancel_sweep() == 1
+    assert order(db, oid)[0] == "CANCELED" and [o["status"] for o in fakes.kalshi.orders.values()] == ["canceled"]
+
+
+@pytest.mark.parametrize("setup, reason", [
+    ("update ops.orders set mode = 'paper' where id = %(oid)s", "intent made for paper mode, executor runs demo"),
+    ("update ops.orders set superseded_by = %(newer)s where id = %(oid)s", "intent no longer current"),
+    ("update ops.trading_state set state = 'REDUCING', reason = 'test'", "trading REDUCING: order does not reduce exposure"),
+])
+def test_intents_that_must_not_be_sent_are_cancelled_at_submit(db, fakes, exchange, setup, reason):
+    t, other = fakes.ticker(i=2), fakes.ticker(i=3)
+    bid, _ = ask_of(fakes, t)
+    oid = intent(db, t, str(bid))
+    newer = intent(db, other, "0.01")
+    db.admin.execute(setup, {"oid": oid, "newer": newer})
+    ex = executor(db, fakes, exchange)
+    ex.drain(max_messages=1)                          # the first message: our intent
+    assert order(db, oid)[0] == "CANCELED"
+    assert db.admin.execute("select reason from ops.order_events where order_id = %s order by id desc limit 1", (oid,)).fetchone()[0] == reason
+    assert not any(m == "POST" for m, p in fakes.kalshi.requests)
+
+
+def test_reducing_still_sends_an_order_that_reduces(db, fakes, exchange):
+    t = fakes.ticker()
+    bid, _ = ask_of(fakes, t)
+    oid = intent(db, t, str(bid))
+    db.admin.execute("update ops.orders set reduces_exposure = true where id = %s", (oid,))
+    db.admin.execute("update ops.trading_state set state = 'REDUCING', reason = 'test'")
+    executor(db, fakes, exchange).drain()
+    assert order(db, oid)[0] == "RESTING" and sum(1 for m, p in fakes.kalshi.requests if m == "POST") == 1
 
 
 def test_409_adopts_the_existing_order(db, fakes, exchange):
@@ -264,6 +324,7 @@ def test_a_cancel_that_does_not_land_is_resolved(db, fakes, exchange):
     oid = intent(db, t, str(bid))
     ex = executor(db, fakes, exchange)
     ex.drain()
+    assert ex.cancel_sweep() == 0                      # current, far from close: nothing to cancel yet
     db.admin.execute("update ops.orders set cancel_requested_at = %s where id = %s", (NOW, oid))
     fakes.kalshi.fault("500", r"/portfolio/events/orders/[0-9a-f-]+$", times=1)
     assert ex.cancel_sweep() == 0

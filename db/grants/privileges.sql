@@ -95,3 +95,7 @@ grant execute on function
     ops.holdings_at(timestamptz, boolean, boolean), ops.event_outcomes(timestamptz, boolean, boolean),
     ops.event_worst_case_loss(timestamptz, boolean), ops.equity_at(timestamptz), ops.evaluate_markets(timestamptz)
   to milkbot_operator;
+
+-- dbt's data test compares the equity curve with the live definition of equity (read-only functions).
+grant execute on function ops.equity_at(timestamptz), ops.holdings_at(timestamptz, boolean, boolean),
+                          ops.taker_fee(numeric, numeric, numeric) to milkbot_analytics;

@@ -24,6 +24,14 @@ def problem(status: int, kind: str, title: str, detail: str) -> Response:
                     content_type=PROBLEM)
 
 
+
+def _cell(city) -> dict:
+    """The 2.5 km grid cell around a city, as the GeoJSON polygon NWS returns for grid products."""
+    d = 0.0125
+    ring = [[city.lon - d, city.lat - d], [city.lon + d, city.lat - d], [city.lon + d, city.lat + d],
+            [city.lon - d, city.lat + d], [city.lon - d, city.lat - d]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
 class NwsFake(FakeServer):
     def __init__(self, world: World):
         super().__init__("nws")
@@ -104,7 +112,7 @@ class NwsFake(FakeServer):
                 nstart = w.day_start(city, day) - timedelta(hours=5)    # 19:00 LST the evening before, 14 h
                 minv.append({"validTime": f"{nstart.isoformat()}/PT14H",
                              "value": None if null else round(f_to_c(w.low(city, day)), 12)})
-            return Response(200, {"type": "Feature", "properties": {
+            return Response(200, {"type": "Feature", "geometry": _cell(city), "properties": {
                 "@id": f"{self.base}{m.group(0)}", "@type": "wx:Gridpoint", "updateTime": issued.isoformat(),
                 "validTimes": f"{w.day_start(city, today).isoformat()}/P7D", "gridId": city.wfo, "gridX": city.gx,
                 "gridY": city.gy, "elevation": {"unitCode": "wmoUnit:m", "value": 10},
@@ -133,7 +141,7 @@ class NwsFake(FakeServer):
                                     "isDaytime": daytime, "temperature": None if null else temp, "temperatureUnit": "F",
                                     "temperatureTrend": None, "probabilityOfPrecipitation": {"unitCode": "wmoUnit:percent", "value": 10},
                                     "windSpeed": "5 mph", "windDirection": "N", "shortForecast": "Sunny", "detailedForecast": ""})
-            return Response(200, {"type": "Feature", "properties": {
+            return Response(200, {"type": "Feature", "geometry": _cell(city), "properties": {
                 "units": "us", "forecastGenerator": "BaselineForecastGenerator", "generatedAt": w.now().isoformat(),
                 "updateTime": issued.isoformat(), "validTimes": f"{issued.isoformat()}/P7D",
                 "elevation": {"unitCode": "wmoUnit:m", "value": 10}, "periods": periods}},
@@ -153,9 +161,9 @@ class NwsFake(FakeServer):
                 periods.append({"number": i + 1, "name": "", "startTime": _iso_local(at, city.zone),
                                 "endTime": _iso_local(at + timedelta(hours=1), city.zone), "isDaytime": 6 <= (at + w.std_offset(city)).hour < 18,
                                 "temperature": None if null else round(w.temp_at(city, at)), "temperatureUnit": "F",
-                                "temperatureTrend": "", "probabilityOfPrecipitation": {"unitCode": "wmoUnit:percent", "value": 0},
+                                "temperatureTrend": None, "probabilityOfPrecipitation": {"unitCode": "wmoUnit:percent", "value": 0},
                                 "windSpeed": "5 mph", "windDirection": "N", "shortForecast": "Clear", "detailedForecast": ""})
-            return Response(200, {"type": "Feature", "properties": {
+            return Response(200, {"type": "Feature", "geometry": _cell(city), "properties": {
                 "units": "us", "forecastGenerator": "HourlyForecastGenerator", "generatedAt": w.now().isoformat(),
                 "updateTime": issued.isoformat(), "validTimes": f"{issued.isoformat()}/P7D",
                 "elevation": {"unitCode": "wmoUnit:m", "value": 10}, "periods": periods}},
@@ -177,7 +185,8 @@ class NwsFake(FakeServer):
             for i in range(limit):
                 at = now - timedelta(hours=i)
                 feats.append({"id": f"{self.base}/stations/{city.icao}/observations/{at.isoformat()}", "type": "Feature",
-                              "properties": {"stationId": city.icao, "timestamp": at.isoformat(), "rawMessage": "",
+                              "geometry": {"type": "Point", "coordinates": [city.lon, city.lat]},
+                              "properties": {"station": f"{self.base}/stations/{city.icao}", "timestamp": at.isoformat(), "rawMessage": "",
                                              "temperature": {"unitCode": "wmoUnit:degC",
                                                              "value": None if null else round(f_to_c(w.temp_at(city, at)), 1),
                                                              "qualityControl": "V"}}})

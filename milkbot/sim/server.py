@@ -30,6 +30,7 @@ class FakeServer:
         self.routes: list[tuple[str, re.Pattern, callable]] = []
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str]] = []
+        self.answered: list[tuple[str, str, int]] = []   # (method, path, status) of every reply sent
         self.queries: dict[str, dict] = {}      # last query string seen per path
         self.lock = threading.Lock()
         self.httpd: ThreadingHTTPServer | None = None
@@ -119,6 +120,8 @@ class FakeServer:
                     json.dumps(resp.body).encode() if resp.body is not None else b"")
                 if isinstance(payload, str):
                     payload = payload.encode()
+                with server.lock:
+                    server.answered.append((method, parts.path, resp.status))
                 try:
                     self.send_response(resp.status)
                     self.send_header("Content-Type", resp.content_type)
