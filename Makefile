@@ -3,6 +3,7 @@
 #                in the foreground (MILKBOT_SIM=1: against the local fakes; MILKBOT_NO_SERVICES=1: database only)
 #   make test  - set up, then run every test (pytest: Python, SQL and pgTAP suites)
 #   make bench - benchmarks that print their figures
+#   make test-dates - every test again with the clock moved to DST days, a maintenance window, New Year
 # Set-up steps are stamped in .milkbot/stamps, so a second run with nothing changed skips them.
 
 SHELL      := /bin/bash
@@ -13,7 +14,7 @@ STAMPS     := .milkbot/stamps
 APT_PKGS   := postgresql-15 postgresql-client-15 postgresql-15-pgtap nginx-light
 PYTHON     ?= python3
 
-.PHONY: run test bench setup clean distclean db-down
+.PHONY: run test test-dates bench setup clean distclean db-down
 
 setup: $(STAMPS)/apt $(STAMPS)/venv $(STAMPS)/npm
 
@@ -48,6 +49,18 @@ run: setup
 test: setup
 	@$(BIN)/milkbot db up >/dev/null
 	@$(BIN)/pytest -q
+
+# The whole suite again with every process's clock moved (libfaketime): a US DST change day each way,
+# a Thursday inside Kalshi's maintenance window, New Year. Each date gets its own fresh cluster.
+test-dates: setup $(STAMPS)/faketime
+	@tests/clock/on_other_dates.sh
+
+$(STAMPS)/faketime:
+	@mkdir -p $(STAMPS)
+	@dpkg -s faketime >/dev/null 2>&1 || { if [ "$$(id -u)" -eq 0 ]; then apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends faketime >/dev/null; \
+	  else echo "missing Debian package faketime (run: sudo apt-get install faketime)"; exit 1; fi; }
+	@touch $@
 
 bench: setup
 	@$(BIN)/milkbot db up >/dev/null
