@@ -41,3 +41,21 @@ def build(settings: Settings, dbname: str | None = None, *, quiet: bool = False)
     if quiet and not ok:
         print(proc.stdout[-4000:], proc.stderr[-2000:], file=sys.stderr)
     return proc.returncode
+
+
+def run(settings: Settings, *, interval: float | None) -> int:
+    """One build, or (with an interval) a build every `interval` seconds until asked to stop.
+
+    The rollups are rebuilt on a fixed schedule, never in reaction to trading: a build (and its public
+    heartbeat) that followed each fill would tell the public when we traded, whatever the delay on
+    the data itself."""
+    from .shutdown import StopRequest
+    if interval is None:
+        return build(settings)
+    stop = StopRequest("analytics")
+    while not stop.requested:
+        code = build(settings, quiet=True)
+        print(f"analytics: dbt build {'ok' if code == 0 else f'failed ({code})'}", flush=True)
+        stop.wait(interval)
+    print("analytics: stopped", flush=True)
+    return 0

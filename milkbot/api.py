@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import subprocess
@@ -69,6 +70,17 @@ def _reachable_binary(binary: Path, user: pwd.struct_passwd | None, state: Path)
     return copy
 
 
+LOG_KEEP_BYTES = 10 * 1024 * 1024
+
+
+def _rotate(*logs: Path) -> None:
+    """Logs this command writes are rotated at start: one previous file (.1) is kept, at most 10 MiB each.
+    (Public refusals are not logged at all: see deploy/nginx-local.conf and the authenticator's settings.)"""
+    for log in logs:
+        if log.exists() and log.stat().st_size > LOG_KEEP_BYTES:
+            log.replace(log.with_name(log.name + ".1"))
+
+
 def _spawn(args: list[str], user: pwd.struct_passwd | None, **kw) -> subprocess.Popen:
     drop = dict(user=user.pw_uid, group=user.pw_gid, extra_groups=[]) if user else {}
     return subprocess.Popen(args, preexec_fn=die_with_parent, cwd="/", **drop, **kw)
@@ -87,7 +99,9 @@ def start(settings: Settings, *, dbname: str | None = None, postgrest_port: int 
     conf = state / "postgrest.conf"
     conf.touch(mode=0o600)
     os.chmod(conf, 0o600)    # a managed database's authenticator password may be in it: owner only
-    conf.write_text(Template((PROJECT_ROOT / "deploy/postgrest.conf").read_text()).substitute(db_uri=_uri(db, dbname), port=pport))
+    conf.write_text(Template((PROJECT_ROOT / "deploy/postgrest.conf").read_text()).substitute(
+        db_uri=_uri(db, dbname), port=pport, jwt_secret=secrets.token_hex(32)))
+    _rotate(state / "postgrest.log", state / "nginx-error.log")
     if user:
         for path in [state, *state.rglob("*")]:
             os.chown(path, user.pw_uid, user.pw_gid)

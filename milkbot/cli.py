@@ -101,8 +101,8 @@ def cmd_execute(args) -> int:
 
 
 def cmd_analytics(args) -> int:
-    from .analytics import build
-    return build(config.load())
+    from .analytics import run
+    return quietly("analytics", lambda: run(config.load(), interval=args.interval))
 
 
 def cmd_api(args) -> int:
@@ -175,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.set_defaults(func=cmd_execute)
 
     an = sub.add_parser("analytics", help="dbt build of the rollups and public metric views")
+    an.add_argument("--interval", type=float, default=None,
+                    help="rebuild every this many seconds until stopped (default: build once)")
     an.set_defaults(func=cmd_analytics)
 
     upp = sub.add_parser("up", help="run the whole system in the foreground (database, ingest+cycle, executor, API)")

@@ -188,8 +188,12 @@ class Cluster:
             pw = pwd.getpwnam(self.os_user)
             self.log.touch(exist_ok=True)
             os.chown(self.log, pw.pw_uid, pw.pw_gid)
+        # the server's own log: hourly files (postgresql-00.log .. -23.log), each truncated when its hour
+        # comes round again, so the log never holds more than a day
+        logging = (f"-c logging_collector=on -c log_directory={self.log.parent} -c log_filename=postgresql-%H.log "
+                   "-c log_rotation_age=60 -c log_rotation_size=0 -c log_truncate_on_rotation=on")
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
-                  "-o", f"-p {self.port} -k {self.run_dir}", "start")
+                  "-o", f"-p {self.port} -k {self.run_dir} {logging}", "start")
 
     def stop(self) -> None:
         if self.running():

@@ -35,7 +35,8 @@ def up(sim: bool = False) -> int:
         print(f"sim: NWS {env['MILKBOT_NWS_BASE_URL']}, Kalshi {env['MILKBOT_KALSHI_BASE_URL']} (paper mode)", flush=True)
     milkbot = str(Path(sys.executable).parent / "milkbot")
     commands = {"ingest": [milkbot, "ingest", "--interval", env.get("MILKBOT_INGEST_INTERVAL", "300")],
-                "executor": [milkbot, "execute"], "api": [milkbot, "api"]}
+                "executor": [milkbot, "execute"], "api": [milkbot, "api"],
+                "analytics": [milkbot, "analytics", "--interval", env.get("MILKBOT_ANALYTICS_INTERVAL", "600")]}
     procs: dict[str, subprocess.Popen] = {}
     stop = StopRequest("milkbot up")
     try:

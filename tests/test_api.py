@@ -69,24 +69,33 @@ def test_schema_headers_cannot_switch_schema(api, profile):
 
 
 def test_writes_and_rpc_posts_are_refused(api):
-    assert httpx.post(f"{api.url}/trades", json={"market": "x"}).status_code == 403          # nginx: GET/HEAD only
+    r = httpx.post(f"{api.url}/trades", json={"market": "x"})
+    assert r.status_code == 405 and r.json() == {"code": "MB405", "message": "only GET and HEAD"}   # nginx
     # PostgREST itself: the view is read-only and web_anon holds SELECT only (Postgres refuses first: 55000)
     r = httpx.post(f"{api.postgrest_url}/trades", json={"market": "x"})
     assert r.status_code >= 400 and r.json()["code"] in ("42501", "55000")
     assert httpx.post(f"{api.postgrest_url}/rpc/run_cycle", json={"p_as_of": "2026-11-25T18:00:00Z"}).status_code == 404
 
 
-def test_openapi_lists_only_api_views(api):
-    paths = httpx.get(f"{api.postgrest_url}/").json()["paths"]
-    assert set(paths) >= {"/", "/trades", "/health", "/city_grid"}
-    assert not any(p.strip("/").split("/")[0] in ("orders", "fills", "cities", "run_cycle") for p in paths)
+def test_no_openapi_root_and_no_rpc_in_public(api):
+    """The OpenAPI root would advertise PostgREST's own host and the pre-request hook: not served."""
+    for path in ("/", "/rpc/pre_request", "/rpc/run_cycle"):
+        r = httpx.get(api.url + path)
+        assert r.status_code == 404 and r.json() == {"code": "MB404", "message": "not found"}, (path, r.text)
+    assert "pre_request" not in httpx.get(f"{api.url}/pre_reques").text      # no "perhaps you meant" hints
 
 
 @pytest.mark.parametrize("prefer", ["count=exact", "count=planned", "count=estimated", "return=minimal, count=exact"])
 def test_forced_counts_are_refused(api, prefer):
+    # PostgREST behind nginx never sees a Prefer header: no count, whatever was asked
     r = httpx.get(f"{api.url}/trades", headers={"Prefer": prefer})
+    assert r.status_code == 200 and r.headers.get("Content-Range", "").endswith("/*")
+    # two Prefer headers (PostgREST honours the first, its hook saw only the last): still no count
+    r = httpx.get(f"{api.url}/trades", headers=[("Prefer", prefer), ("Prefer", "return=representation")])
+    assert r.status_code == 200 and r.headers.get("Content-Range", "").endswith("/*")
+    # and PostgREST on its own (loopback only) refuses it through the pre-request hook
+    r = httpx.get(f"{api.postgrest_url}/trades", headers={"Prefer": prefer})
     assert r.status_code == 400 and r.json()["code"] == "MB400"
-    assert httpx.get(f"{api.url}/trades", headers={"Prefer": "return=representation"}).status_code == 200
 
 
 def test_aggregates_are_off(api):
@@ -126,7 +135,9 @@ def test_dbt_build_on_real_fills_then_metrics_over_http(db, fakes, api):
     fills = db.admin.execute("select count(*) from ops.fills").fetchone()[0]
     assert fills > 0
     settled = db.admin.execute("select ticker from ops.fills order by fill_id limit 1").fetchone()[0]
-    db.admin.execute("update ops.markets set status = 'finalized', result = 'yes' where ticker = %s", (settled,))
+    # settled two hours ago: older than the public cut-off, so it counts in the public metrics
+    db.admin.execute("""update ops.markets set status = 'finalized', result = 'yes', expiration_time = now() - interval '2 hours'
+                         where ticker = %s""", (settled,))
     assert build(SETTINGS, dbname=db.name, quiet=True) == 0
     q = db.admin.execute
     assert q("select sum(fills) from analytics.city_metrics").fetchone()[0] == fills

@@ -132,7 +132,8 @@ def test_ctrl_c_on_milkbot_up_stops_every_component_quietly(db):
     assert proc.returncode == 0, out
     assert "Traceback" not in out, out
     lines = out.splitlines()
-    for line in ("ingest: stopped", "executor: stopped", "api: stopped (PostgREST and nginx)", "milkbot up: stopped"):
+    for line in ("ingest: stopped", "executor: stopped", "analytics: stopped", "api: stopped (PostgREST and nginx)",
+                 "milkbot up: stopped"):
         assert lines.count(line) == 1, (line, out)
     assert not listening(pport) and not listening(aport)
     assert not [p for p in tree if alive(p)], tree    # no worker, server or dbt run outlives it

@@ -326,10 +326,7 @@ def run(settings: Settings, *, once: bool, poll: float = 2.0) -> int:
         while not stop.requested:
             try:
                 n = ex.drain()
-                rec = ex.reconcile()
-                if rec["fills"] or rec.get("settled"):
-                    from milkbot.analytics import build   # the rollups follow new fills and settlements
-                    build(settings, quiet=True)
+                rec = ex.reconcile()   # (the public rollups are rebuilt on their own schedule: milkbot analytics)
                 with conn.transaction():
                     conn.execute("select ops.heartbeat('executor', true, %s)", (f"{n} messages; {json.dumps(rec)}",))
             except (HttpError, PayloadError, psycopg.Error) as exc:

@@ -11,16 +11,22 @@ begin
            last_error_at  = case when p_ok then last_error_at else now() end,
            last_error     = case when p_ok then last_error else msg end,
            ok_count       = ok_count + p_ok::int,
-           error_count    = error_count + (not p_ok)::int
+           error_count    = error_count + (not p_ok)::int,
+           -- a tumbling 30-minute window: the first report after it ends starts the next one
+           window_ok      = case when window_start <= now() - interval '30 minutes' then 0 else window_ok end + p_ok::int,
+           window_errors  = case when window_start <= now() - interval '30 minutes' then 0 else window_errors end + (not p_ok)::int,
+           window_start   = case when window_start <= now() - interval '30 minutes' then now() else window_start end
      where component = p_component;
     if not found then
         raise exception 'unknown health component %', p_component using errcode = 'invalid_parameter_value';
     end if;
-    insert into ops.health_events (component, level, message)
-    values (p_component, case when p_ok then 'ok' else 'error' end, msg);
+    if not p_ok then
+        insert into ops.health_events (component, level, message) values (p_component, 'error', msg);
+    end if;
+    delete from ops.health_events where at < now() - interval '30 days';   -- retention (index on at)
 end
 $$;
-comment on function ops.heartbeat(text, boolean, text) is 'Record a heartbeat (ok) or failure for a component: updates ops.health_status and appends ops.health_events.';
+comment on function ops.heartbeat(text, boolean, text) is 'Record a heartbeat (ok) or failure for a component: updates ops.health_status and its 30-minute window; failures also go to ops.health_events.';
 
 create or replace function ops.health_event(p_component text, p_level text, p_message text)
 returns void

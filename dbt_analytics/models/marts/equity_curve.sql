@@ -1,9 +1,10 @@
 -- Hourly equity from the fill ledger and quote snapshots: cash (bankroll - cost - fees + settlement
 -- payouts) plus open positions marked at what they could be sold for; drawdown from the running peak.
+-- It ends at the last full hour before the public cut-off: no point of it is younger than 60 minutes.
 with bounds as (
-    select date_trunc('hour', min(created_time)) as first_hour,
-           greatest(date_trunc('hour', now()), date_trunc('hour', max(created_time))) + interval '1 hour' as last_hour
-      from {{ ref('stg_fills') }}
+    select date_trunc('hour', min(f.created_time)) as first_hour, date_trunc('hour', c.at) as last_hour
+      from {{ ref('stg_fills') }} f cross join {{ source('analytics', 'public_cutoff') }} c
+     group by c.at
 ),
 hours as (
     select generate_series(b.first_hour, b.last_hour, interval '1 hour') as at

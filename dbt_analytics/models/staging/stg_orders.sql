@@ -1,3 +1,6 @@
-select id as order_id, ticker, strategy::text as strategy, side, price, count as contracts, state::text as state,
-       mode::text as mode, as_of, created_at
+-- Orders decided at or before the public cut-off. No state column: an old order's state moves with
+-- its fills and cancels, which would leak what happened in the last 60 minutes.
+select id as order_id, ticker, strategy::text as strategy, side, price, count as contracts,
+       mode::text as mode, as_of
   from {{ source('ops', 'orders') }}
+ where as_of <= (select at from {{ source('analytics', 'public_cutoff') }})
