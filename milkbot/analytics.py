@@ -49,7 +49,7 @@ def run(settings: Settings, *, interval: float | None) -> int:
     The rollups are rebuilt on a fixed schedule, never in reaction to trading: a build (and its public
     heartbeat) that followed each fill would tell the public when we traded, whatever the delay on
     the data itself."""
-    from .shutdown import StopRequest
+    from .shutdown import StopRequest, say
     if interval is None:
         return build(settings)
     stop = StopRequest("analytics")
@@ -57,5 +57,5 @@ def run(settings: Settings, *, interval: float | None) -> int:
         code = build(settings, quiet=True)
         print(f"analytics: dbt build {'ok' if code == 0 else f'failed ({code})'}", flush=True)
         stop.wait(interval)
-    print("analytics: stopped", flush=True)
+    say("analytics: stopped")
     return 0

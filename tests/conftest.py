@@ -80,3 +80,21 @@ def fakes():
     f = Fakes()
     yield f
     f.stop()
+
+
+@pytest.fixture
+def api(db):
+    """PostgREST and the localhost nginx for this test's database, on two free ports (state in /var/tmp,
+    reachable by the unprivileged server user under root)."""
+    import shutil
+    import tempfile
+    from fakes.ports import free_ports
+    from milkbot.api import start
+    state = Path(tempfile.mkdtemp(prefix="mbapi-", dir="/var/tmp"))
+    os.chmod(state, 0o755)
+    ports = free_ports(2)
+    procs = start(SETTINGS, dbname=db.name, postgrest_port=ports[0], api_port=ports[1], state=state)
+    procs.state = state
+    yield procs
+    procs.stop()
+    shutil.rmtree(state, ignore_errors=True)

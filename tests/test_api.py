@@ -4,32 +4,15 @@ real fills, and health turning degraded then down."""
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-import tempfile
-from pathlib import Path
 
 import httpx
 import pytest
 
 from conftest import SETTINGS
 from fakes.harness import NOW
-from fakes.ports import free_ports
 from milkbot.analytics import build
-from milkbot.api import start
 
 
-
-
-@pytest.fixture
-def api(db):
-    state = Path(tempfile.mkdtemp(prefix="mbapi-", dir="/var/tmp"))
-    os.chmod(state, 0o755)
-    ports = free_ports(2)
-    procs = start(SETTINGS, dbname=db.name, postgrest_port=ports[0], api_port=ports[1], state=state)
-    yield procs
-    procs.stop()
-    shutil.rmtree(state, ignore_errors=True)
 
 
 def market(db, ticker="KXHIGHNY-26NOV26-B50.5"):

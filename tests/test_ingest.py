@@ -169,7 +169,6 @@ def test_signed_batch_orderbooks_and_bad_signatures(db, fakes):
 def test_a_key_the_exchange_refuses_is_recorded_and_writes_no_books(db, fakes):
     """Our signer with a key the exchange does not know: every batch answers 401; each is a recorded
     ingest error, no book row is written, and the markets themselves (public) still land."""
-    import dataclasses
     from cryptography.hazmat.primitives.asymmetric import rsa
     from workers.common.kalshi_auth import KalshiSigner
     from workers.ingest.sources import kalshi_client, nws_client

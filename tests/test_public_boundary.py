@@ -4,32 +4,15 @@ public request can hurt the system (aliases, double Prefer, Bearer, error text, 
 cost)."""
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import httpx
 import pytest
 
 from conftest import SETTINGS
-from fakes.ports import free_ports
 from milkbot.analytics import build
-from milkbot.api import start
 
 PATHS = ["/health", "/trades", "/metrics", "/equity", "/city_grid"]
-
-
-@pytest.fixture
-def api(db):
-    state = Path(tempfile.mkdtemp(prefix="mbapi-", dir="/var/tmp"))
-    os.chmod(state, 0o755)
-    ports = free_ports(2)
-    procs = start(SETTINGS, dbname=db.name, postgrest_port=ports[0], api_port=ports[1], state=state)
-    procs.state = state
-    yield procs
-    procs.stop()
-    shutil.rmtree(state, ignore_errors=True)
 
 
 def today_ladder(db):

@@ -12,14 +12,13 @@ import json
 import logging
 import os
 import signal
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import psycopg
 
 from milkbot import clock
-from milkbot.config import KALSHI_HOSTS, Settings
+from milkbot.config import Settings
 from workers.common.http import Client, HttpError
 from workers.common.kalshi_auth import CredentialsError, KalshiSigner
 from workers.common.wire import PayloadError
@@ -312,7 +311,7 @@ class Executor:
 
 def run(settings: Settings, *, once: bool, poll: float = 2.0) -> int:
     from milkbot.db import Database
-    from milkbot.shutdown import StopRequest
+    from milkbot.shutdown import StopRequest, say
     stop = StopRequest("executor")
     db = Database(settings)
     with psycopg.connect(db.role_conninfo("milkbot_executor")) as conn:
@@ -340,5 +339,5 @@ def run(settings: Settings, *, once: bool, poll: float = 2.0) -> int:
                 print(f"execute: {n} messages handled; reconcile {rec}", flush=True)
                 return 0
             stop.wait(poll)
-    print("executor: stopped", flush=True)
+    say("executor: stopped")
     return 0

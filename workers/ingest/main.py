@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from email.utils import format_datetime
 
 import psycopg
@@ -284,7 +284,7 @@ class Ingest:
 
 def run(settings: Settings, *, once: bool, interval: float = 300.0) -> int:
     from milkbot.db import Database
-    from milkbot.shutdown import StopRequest
+    from milkbot.shutdown import StopRequest, say
     from .sources import kalshi_client, kalshi_signer, nws_client
     stop = StopRequest("ingest")
     db = Database(settings)
@@ -305,5 +305,5 @@ def run(settings: Settings, *, once: bool, interval: float = 300.0) -> int:
         if once:
             return 0 if report.errors == 0 else 1
         stop.wait(interval - (time.monotonic() - started))
-    print("ingest: stopped", flush=True)
+    say("ingest: stopped")
     return 0
