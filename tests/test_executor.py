@@ -288,7 +288,10 @@ def test_sigkill_at_each_step_converges_to_one_order(db, fakes, exchange, tmp_pa
     crashed = subprocess.run([MILKBOT, "execute", "--once"], env={**env, "MILKBOT_EXECUTOR_CRASH_AT": step},
                              capture_output=True, text=True, timeout=60)
     assert crashed.returncode == -9, crashed.stdout + crashed.stderr
-    time.sleep(2.0)                                   # the unarchived message becomes visible again (vt 1 s)
+    deadline = time.monotonic() + 30                  # the unarchived message becomes visible again (vt 1 s)
+    while db.admin.execute("select count(*) from pgmq.q_order_intents where vt <= clock_timestamp()").fetchone()[0] == 0:
+        assert time.monotonic() < deadline, "the message never became visible again"
+        time.sleep(0.05)                              # polling the queue for that event, bounded
     again = subprocess.run([MILKBOT, "execute", "--once"], env=env, capture_output=True, text=True, timeout=60)
     assert again.returncode == 0, again.stdout + again.stderr
     assert len(fakes.kalshi.orders) == 1              # exactly one order at the exchange for the intent
