@@ -23,7 +23,9 @@ begin
     if not p_ok then
         insert into ops.health_events (component, level, message) values (p_component, 'error', msg);
     end if;
-    delete from ops.health_events where at < now() - interval '30 days';   -- retention (index on at)
+    -- retention by count, through the primary key (not by time: a replayed cycle stamps its events
+    -- with its as_of, which may be long past)
+    delete from ops.health_events where id <= (select max(id) from ops.health_events) - 100000;
 end
 $$;
 comment on function ops.heartbeat(text, boolean, text) is 'Record a heartbeat (ok) or failure for a component: updates ops.health_status and its 30-minute window; failures also go to ops.health_events.';
