@@ -7,7 +7,6 @@ import dataclasses
 import os
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from fakes.harness import NOW
+from fakes.waiting import wait_for
 from workers.executor.brokers import KalshiBroker, PaperBroker
 from workers.executor.main import ConfigError, Executor, make_broker
 from workers.ingest.main import Ingest
@@ -80,12 +80,18 @@ def test_accepted_order_fills_and_reconciles(db, fakes, exchange):
     assert db.admin.execute("select count(*) from pgmq.q_order_intents").fetchone()[0] == 0
 
 
-def test_resting_order_then_superseded_is_cancelled(db, fakes, exchange):
+def resting(db, fakes, exchange):
+    """A bid below the ask, sent: (ticker, order id, executor), the order RESTING at the exchange."""
     t = fakes.ticker()
-    bid, ask = ask_of(fakes, t)
-    oid = intent(db, t, str(bid))                     # rests below the ask
+    bid, _ = ask_of(fakes, t)
+    oid = intent(db, t, str(bid))
     ex = executor(db, fakes, exchange)
     ex.drain()
+    return t, oid, ex
+
+
+def test_resting_order_then_superseded_is_cancelled(db, fakes, exchange):
+    t, oid, ex = resting(db, fakes, exchange)
     assert order(db, oid)[0] == "RESTING"
     assert ex.cancel_sweep() == 0                     # hours before close, current: nothing to cancel
     newer = intent(db, fakes.ticker(i=3), "0.01", count=4)   # stands in for the cycle's replacement
@@ -98,11 +104,7 @@ def test_resting_order_then_superseded_is_cancelled(db, fakes, exchange):
 
 def test_near_close_sweep_cancels_on_its_own(db, fakes, exchange):
     """No supersede, no withdrawal, trading ACTIVE: only the clock moves to within close_buffer_min."""
-    t = fakes.ticker()
-    bid, _ = ask_of(fakes, t)
-    oid = intent(db, t, str(bid))
-    ex = executor(db, fakes, exchange)
-    ex.drain()
+    t, oid, ex = resting(db, fakes, exchange)
     close, buffer = db.admin.execute(
         """select m.close_time, (select value from ops.strategy_params where strategy = 'all' and name = 'close_buffer_min')
              from ops.markets m where ticker = %s""", (t,)).fetchone()
@@ -113,11 +115,7 @@ def test_near_close_sweep_cancels_on_its_own(db, fakes, exchange):
 
 
 def test_halted_sweep_cancels_resting_orders(db, fakes, exchange):
-    t = fakes.ticker()
-    bid, _ = ask_of(fakes, t)
-    oid = intent(db, t, str(bid))
-    ex = executor(db, fakes, exchange)
-    ex.drain()
+    _, oid, ex = resting(db, fakes, exchange)
     assert ex.cancel_sweep() == 0
     db.admin.execute("update ops.trading_state set state = 'HALTED', reason = 'drill'")
     assert ex.cancel_sweep() == 1
@@ -185,7 +183,9 @@ def test_unclear_replies_become_unknown_then_resolve(db, fakes, exchange, fault,
     state, _, _, err = order(db, oid)
     assert state == "UNKNOWN" and err, (state, err)
     assert db.admin.execute("select count(*) from ops.order_events where order_id = %s and to_state = 'UNKNOWN'", (oid,)).fetchone()[0] == 1
-    time.sleep(2.5)                                   # let a slow request land before we look
+    if placed:   # the exchange creates it only after the client gave up: wait for that landing
+        # (reconciling before it lands is the ghost-order race issue 13 fixes: UNKNOWN until proven absent)
+        wait_for(lambda: fakes.kalshi.orders, "the late create to land at the exchange")
     ex.reconcile()                                    # resolves from GET /portfolio/orders; never re-sends
     assert order(db, oid)[0] == ("RESTING" if placed else "CANCELED")
     assert len(fakes.kalshi.orders) == (1 if placed else 0)
@@ -288,10 +288,8 @@ def test_sigkill_at_each_step_converges_to_one_order(db, fakes, exchange, tmp_pa
     crashed = subprocess.run([MILKBOT, "execute", "--once"], env={**env, "MILKBOT_EXECUTOR_CRASH_AT": step},
                              capture_output=True, text=True, timeout=60)
     assert crashed.returncode == -9, crashed.stdout + crashed.stderr
-    deadline = time.monotonic() + 30                  # the unarchived message becomes visible again (vt 1 s)
-    while db.admin.execute("select count(*) from pgmq.q_order_intents where vt <= clock_timestamp()").fetchone()[0] == 0:
-        assert time.monotonic() < deadline, "the message never became visible again"
-        time.sleep(0.05)                              # polling the queue for that event, bounded
+    wait_for(lambda: db.admin.execute("select count(*) from pgmq.q_order_intents where vt <= clock_timestamp()").fetchone()[0],
+             "the unarchived message to become visible again (vt 1 s)")
     again = subprocess.run([MILKBOT, "execute", "--once"], env=env, capture_output=True, text=True, timeout=60)
     assert again.returncode == 0, again.stdout + again.stderr
     assert len(fakes.kalshi.orders) == 1              # exactly one order at the exchange for the intent

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 
 import psycopg
 import pytest
 
+from fakes.waiting import wait_for
 from milkbot.migrate import DB_DIR, LOCK_KEY, MigrationError, migrate
 
 
@@ -83,10 +83,9 @@ def test_concurrent_migrators_serialise(db, db_copy):
         threads = [threading.Thread(target=lambda: results.append(migrate(db.conninfo(), db_copy))) for _ in range(2)]
         for t in threads:
             t.start()
-        deadline = time.monotonic() + 30
-        while db.admin.execute(waiting, (LOCK_KEY & 0xFFFFFFFF, db.name)).fetchone()[0] < 2:
-            assert time.monotonic() < deadline and all(t.is_alive() for t in threads), "migrators did not wait on the lock"
-            time.sleep(0.05)                          # polling pg_locks for the event, bounded
+        wait_for(lambda: db.admin.execute(waiting, (LOCK_KEY & 0xFFFFFFFF, db.name)).fetchone()[0] == 2,
+                 "both migrators waiting on the lock", gone=lambda: not all(t.is_alive() for t in threads)
+                 and "a migrator finished instead of waiting on the lock")
         assert db.admin.execute("select to_regclass('ops.extra')").fetchone()[0] is None
     for t in threads:                                 # the holder's transaction ended: both go on, one by one
         t.join(60)

@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -18,6 +17,7 @@ import pytest
 
 from conftest import SETTINGS
 from fakes.ports import free_ports
+from fakes.waiting import wait_for
 from milkbot.api import start
 
 MILKBOT = str(Path(sys.executable).parent / "milkbot")
@@ -65,16 +65,8 @@ def listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def wait_for(check, what: str, timeout: float = 60.0, proc: subprocess.Popen | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            pytest.fail(f"process exited ({proc.returncode}) while waiting for {what}: {proc.stdout.read()}")
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)                               # polling for an event, bounded by the deadline
-    pytest.fail(f"timed out waiting for {what}")
+def exited(proc: subprocess.Popen):
+    return lambda: proc.poll() is not None and f"process exited ({proc.returncode}): {proc.stdout.read()}"
 
 
 def api_answers(url: str) -> bool:
@@ -88,7 +80,7 @@ def test_api_stops_postgrest_and_nginx_on_sigterm_and_runs_them_unprivileged(db)
     pport, aport = free_ports(2)
     proc = subprocess.Popen([MILKBOT, "api"], env=env_for(db, MILKBOT_POSTGREST_PORT=str(pport), MILKBOT_API_PORT=str(aport)),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    wait_for(lambda: api_answers(f"http://127.0.0.1:{aport}/v1/health"), "the API", proc=proc)
+    wait_for(lambda: api_answers(f"http://127.0.0.1:{aport}/v1/health"), "the API", gone=exited(proc))
     servers = descendants(proc.pid)
     names = sorted({n for n, _ in servers.values()})
     assert "postgrest" in names and "nginx" in names, servers
@@ -122,9 +114,9 @@ def test_ctrl_c_on_milkbot_up_stops_every_component_quietly(db):
                   MILKBOT_HTTP_TIMEOUT="2", MILKBOT_HTTP_ATTEMPTS="1")
     proc = subprocess.Popen([MILKBOT, "up", "--sim"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)     # its own process group, as in a terminal
-    wait_for(lambda: api_answers(f"http://127.0.0.1:{aport}/v1/health"), "the API", proc=proc)
+    wait_for(lambda: api_answers(f"http://127.0.0.1:{aport}/v1/health"), "the API", gone=exited(proc))
     heartbeats = "select count(*) from ops.health_status where component in ('executor', 'cycle') and isfinite(last_heartbeat)"
-    wait_for(lambda: db.admin.execute(heartbeats).fetchone()[0] == 2, "an ingest pass and an executor loop", proc=proc)
+    wait_for(lambda: db.admin.execute(heartbeats).fetchone()[0] == 2, "an ingest pass and an executor loop", gone=exited(proc))
     tree = descendants(proc.pid)
     assert {"postgrest", "nginx"} <= {n for n, _ in tree.values()}, tree
     os.killpg(proc.pid, signal.SIGINT)                # what Ctrl-C does
