@@ -2,6 +2,7 @@
 and a PostgREST schema-cache reload (the api views dbt builds change the schema)."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -31,8 +32,10 @@ def build(settings: Settings, dbname: str | None = None, *, quiet: bool = False)
     db = Database(settings)
     state = settings.state_dir / "dbt"
     dbt = str(Path(sys.executable).parent / "dbt")
+    # the public sees the book this deployment trades (paper, demo or live), never a mix
     cmd = [dbt, "build", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-           "--target-path", str(state / "target"), "--log-path", str(state / "logs")]
+           "--target-path", str(state / "target"), "--log-path", str(state / "logs"),
+           "--vars", json.dumps({"mode": settings.mode})]
     proc = subprocess.run(cmd, env=dbt_env(db, dbname), capture_output=quiet, text=True)
     ok = proc.returncode == 0
     with psycopg.connect(db.role_conninfo("milkbot_analytics", dbname), autocommit=True) as conn:

@@ -88,9 +88,10 @@ def test_operator_runs_the_read_only_functions_but_none_that_write(db):
     assert abs(op.execute("select ops.norm_cdf(1.0)").fetchone()[0] - 0.8413447460685429) < 1e-12
     assert op.execute("select ops.climate_date('2026-11-25 04:59:00Z', interval '-5 hours')").fetchone()[0].isoformat() == "2026-11-24"
     assert op.execute("select ops.taker_fee(0.50, 10, 1)").fetchone()[0] > 0
-    op.execute("select * from ops.event_worst_case_loss(now(), true)").fetchall()
+    op.execute("select * from ops.event_worst_case_loss(now(), 'live', true)").fetchall()
+    op.execute("select * from ops.v_exposure").fetchall()
     for call in ("select ops.run_cycle(now())", "select ops.refresh_positions(now())",
-                 "select ops.heartbeat('executor', true, 'x')", "select ops.report_exchange_positions(now(), '{}')"):
+                 "select ops.heartbeat('executor', true, 'x')", "select ops.report_exchange_positions(now(), 'paper', '{}')"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             op.execute(call)
     # structurally: what the operator may execute is immutable or stable, except the calibration re-fit,

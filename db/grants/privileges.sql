@@ -31,7 +31,7 @@ grant execute on function ops.run_cycle(timestamptz) to milkbot_ingest;  -- the 
 grant usage on schema ops, pgmq to milkbot_executor;
 grant select on ops.orders, ops.markets, ops.market_snapshots, ops.trading_state, ops.risk_limits,
                 ops.strategy_params, ops.cities, ops.fills, ops.positions to milkbot_executor;
-grant update (state, exchange_order_id, filled_count, last_error, updated_at) on ops.orders to milkbot_executor;
+grant update (state, exchange_order_id, filled_count, count, decrease_to, last_error, updated_at) on ops.orders to milkbot_executor;
 grant insert on ops.fills, ops.risk_events to milkbot_executor;
 grant insert, update on ops.positions to milkbot_executor;
 grant select, update, delete on pgmq.q_order_intents to milkbot_executor;
@@ -68,7 +68,7 @@ grant execute on function ops.fit_calibration(timestamptz) to milkbot_operator, 
 grant execute on function ops.health_event(text, text, text) to milkbot_ingest, milkbot_executor, milkbot_analytics;
 grant update (paper_book_id) on ops.orders to milkbot_executor;
 grant execute on function ops.taker_fee(numeric, numeric, numeric) to milkbot_executor;
-grant execute on function ops.refresh_positions(timestamptz), ops.report_exchange_positions(timestamptz, jsonb) to milkbot_executor;
+grant execute on function ops.refresh_positions(timestamptz), ops.report_exchange_positions(timestamptz, ops.trading_mode, jsonb) to milkbot_executor;
 
 -- dbt (milkbot_analytics) builds the metric views of api too, and grants web_anon SELECT on them itself.
 grant usage, create on schema api to milkbot_analytics;
@@ -92,10 +92,13 @@ grant execute on function
     ops.gate_staleness(timestamptz, timestamptz, timestamptz, numeric, numeric),
     ops.gate_timing(timestamptz, timestamptz, timestamptz, numeric, boolean, boolean, timestamptz),
     ops.gate_sanity(numeric, numeric, jsonb, numeric), ops.effective_params(),
-    ops.holdings_at(timestamptz, boolean, boolean), ops.event_outcomes(timestamptz, boolean, boolean),
-    ops.event_worst_case_loss(timestamptz, boolean), ops.equity_at(timestamptz), ops.evaluate_markets(timestamptz)
+    ops.ledger_holdings(timestamptz, ops.trading_mode), ops.working_orders(timestamptz, ops.trading_mode),
+    ops.market_payoffs(timestamptz, ops.trading_mode, boolean, bigint[]),
+    ops.event_outcomes(timestamptz, ops.trading_mode, boolean, bigint[]),
+    ops.event_worst_case_loss(timestamptz, ops.trading_mode, boolean), ops.unmapped_exposure(timestamptz, ops.trading_mode),
+    ops.equity_at(timestamptz, ops.trading_mode), ops.evaluate_markets(timestamptz)
   to milkbot_operator;
 
 -- dbt's data test compares the equity curve with the live definition of equity (read-only functions).
-grant execute on function ops.equity_at(timestamptz), ops.holdings_at(timestamptz, boolean, boolean),
+grant execute on function ops.equity_at(timestamptz, ops.trading_mode), ops.ledger_holdings(timestamptz, ops.trading_mode),
                           ops.taker_fee(numeric, numeric, numeric) to milkbot_analytics;

@@ -286,6 +286,43 @@ class KalshiFake(FakeServer):
         cancel_order.method = "DELETE"
         self.route("DELETE", P + r"/portfolio/events/orders/([0-9a-f-]+)")(signed(cancel_order))
 
+        def decrease_order(m, q, h, b):
+            # POST /portfolio/events/orders/{id}/decrease: exactly one of reduce_by / reduce_to (fp strings
+            # or whole numbers); reduce_to is the remaining count the order is cut to
+            try:
+                body = json.loads(b or b"{}")
+            except ValueError:
+                return err(400, "invalid_json", "body is not JSON")
+            by = body.get("reduce_by_fp", body.get("reduce_by"))
+            to = body.get("reduce_to_fp", body.get("reduce_to"))
+            if (by is None) == (to is None):
+                return err(400, "invalid_parameters", "exactly one of reduce_by or reduce_to")
+            try:
+                amount = Decimal(str(by if by is not None else to))
+            except ArithmeticError:
+                return err(400, "invalid_parameters", "not a count")
+            if amount < 0 or amount != amount.to_integral_value():
+                return err(400, "invalid_parameters", "whole contracts only")
+            oid = m.group(1)
+            with self.olock:
+                o = self.orders.get(oid)
+                if not o:
+                    return err(404, "not_found", "order not found")
+                if o["status"] != "resting":
+                    return err(400, "order_not_resting", "order is not resting")
+                remaining = o["count"] - o["fill_count"]
+                new_remaining = remaining - amount if by is not None else amount
+                if new_remaining < 0 or new_remaining > remaining:
+                    return err(400, "invalid_parameters", "can only decrease")
+                o["count"] = o["fill_count"] + new_remaining
+                if new_remaining == 0:
+                    o["status"] = "canceled"
+            return Response(200, {"order_id": oid, "client_order_id": o["client_order_id"],
+                                  "reduced_by_fp": fp(remaining - new_remaining), "remaining_count_fp": fp(new_remaining),
+                                  "ts_ms": int(time.time() * 1000)})
+        decrease_order.method = "POST"
+        self.route("POST", P + r"/portfolio/events/orders/([0-9a-f-]+)/decrease")(signed(decrease_order))
+
         def get_orders(m, q, h, b):
             items = [self.order_view(o) for o in sorted(self.orders.values(), key=lambda o: o["created"])]
             if q.get("ticker"):

@@ -1,6 +1,6 @@
 -- Gates one by one, worst-case loss across a ladder, and the breakers.
 begin;
-select plan(25);
+select plan(26);
 \ir fixtures/nyc_ladder.sql
 
 -- ---- each gate passes and fails for its own reason --------------------------------------------
@@ -34,20 +34,23 @@ select ok(ops.taker_fee(0.50, 1) = 0.02 and ops.taker_fee(0.50, 100) = 1.75 and 
 insert into ops.fills (fill_id, ticker, side, yes_price, count, is_taker, fee, created_time, mode) values
     ('f1', 'KXHIGHNY-26NOV26-B48.5', 'ask', 0.40, 10, true, 0, '2026-11-25 16:00Z', 'paper'),
     ('f2', 'KXHIGHNY-26NOV26-B50.5', 'ask', 0.40, 10, true, 0, '2026-11-25 16:00Z', 'paper');
-select is((select worst_case_loss from ops.event_worst_case_loss('2026-11-25 18:00Z') where event_ticker = 'KXHIGHNY-26NOV26'),
+select is((select worst_case_loss from ops.event_worst_case_loss('2026-11-25 18:00Z', 'paper') where event_ticker = 'KXHIGHNY-26NOV26'),
           2.00::numeric, 'worst-case loss of two NO positions on one ladder is 2, not 12');
--- The cycle sizes with what is held: B48.5 (the only mispriced bracket) is capped at 50 - 10 NO held = 40.
--- Without the holdings term it would be 50.
+-- The cycle sizes with what is held: B48.5 (the only mispriced bracket) holds 10 NO, so buying YES first
+-- closes those (a YES+NO pair pays $1): the market cap allows 50 - (-10) = 60 YES, and the 50 displayed at
+-- the ask bind. The net position after it fills is +40, within the cap of 50.
 select is((ops.run_cycle('2026-11-25 18:00Z')->>'intents')::int, 1, 'the cycle runs with existing exposure: one intent');
 select is((select array[side, price::text, count::text] from ops.orders where ticker = 'KXHIGHNY-26NOV26-B48.5'),
-          array['bid', '0.2200', '40.00'], 'sizing respects the market cap including what we hold (50 - 10 = 40)');
+          array['bid', '0.2200', '50.00'], 'the displayed size binds: 50');
+select ok((select held = -10 and reason like '%market cap 60%book 50%' from ops.signals where ticker = 'KXHIGHNY-26NOV26-B48.5' and as_of = '2026-11-25 18:00Z'),
+          'the signal shows what is held (-10) and the caps: market cap 60 (50 + the 10 NO it closes), book 50');
 -- A tight event limit binds: $5 worst case across the ladder allows 12 YES at 0.22 on top of the NOs, not 13.
 select set_config('milkbot.transition_reason', 'test: cleared', true);
 update ops.orders set state = 'CANCELED';
 update ops.risk_limits set value = 5 where name = 'max_event_loss';
 select ops.run_cycle('2026-11-25 18:01Z');
 select is((select count from ops.orders where ticker = 'KXHIGHNY-26NOV26-B48.5' and state = 'PENDING'), 12.00::numeric, 'max_event_loss binds: 12 contracts');
-select ok((select worst_case_loss <= 5 from ops.event_worst_case_loss('2026-11-25 18:01Z') where event_ticker = 'KXHIGHNY-26NOV26'),
+select ok((select worst_case_loss <= 5 from ops.event_worst_case_loss('2026-11-25 18:01Z', 'paper') where event_ticker = 'KXHIGHNY-26NOV26'),
           'worst case with the order counted as filled stays within max_event_loss');
 update ops.risk_limits set value = 50 where name = 'max_event_loss';
 

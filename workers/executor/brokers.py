@@ -84,6 +84,22 @@ class KalshiBroker:
         except HttpError as exc:
             return False, f"{exc.status} {_error_code(exc.body)}"
 
+    def decrease(self, exchange_order_id: str, reduce_to: Decimal) -> tuple[bool, Decimal | None, str]:
+        """POST .../{order_id}/decrease with reduce_to (the remaining count wanted). Returns (confirmed,
+        remaining the exchange reports if it says, detail)."""
+        try:
+            reply = self.http.request("POST", f"/portfolio/events/orders/{exchange_order_id}/decrease",
+                                      json={"reduce_to_fp": f"{reduce_to:.2f}"}, ok=(200, 201), sign=True)
+        except HttpError as exc:
+            return False, None, f"{exc.status} {_error_code(exc.body)}"
+        try:
+            data = reply.json()
+            remaining = data.get("remaining_count_fp") if isinstance(data, dict) else None
+            left = fp_count(remaining, "remaining_count_fp") if remaining is not None else None
+        except (PayloadError, ValueError):
+            left = None
+        return True, left, excerpt(reply.body) or ""
+
     def _pages(self, path: str, key: str, params: dict | None = None):
         cursor = None
         while True:
@@ -147,6 +163,9 @@ class PaperBroker:
 
     def cancel(self, exchange_order_id: str) -> tuple[bool, str]:
         return True, "paper cancel"
+
+    def decrease(self, exchange_order_id: str, reduce_to: Decimal) -> tuple[bool, Decimal | None, str]:
+        return True, reduce_to, "paper decrease"
 
     def match(self, now: datetime) -> int:
         """Fill resting paper orders against books newer than the last one each saw."""

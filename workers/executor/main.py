@@ -98,6 +98,8 @@ class Executor:
             try:
                 if body.get("action") == "cancel":
                     self.cancel_requested(int(body["order_id"]))
+                elif body.get("action") == "decrease":
+                    self.decrease_sweep(only=int(body["order_id"]))
                 else:
                     self.submit(int(body["order_id"]))
             except (HttpError, PayloadError) as exc:
@@ -199,6 +201,7 @@ class Executor:
         with self.conn.transaction():
             self.sync_fills_into_orders()
         report["cancels"] = self.cancel_sweep()
+        report["decreases"] = self.decrease_sweep()
         with self.conn.transaction():
             before = self.conn.execute("select count(*) from ops.positions where settled_at is not null").fetchone()[0]
             self.conn.execute("select ops.refresh_positions(%s)", (now,))
@@ -207,11 +210,11 @@ class Executor:
             positions = self.broker.positions()
             with self.conn.transaction():
                 report["mismatches"] = self.conn.execute(
-                    "select ops.report_exchange_positions(%s, %s)",
-                    (now, json.dumps({k: str(v) for k, v in positions.items()}))).fetchone()[0]
+                    "select ops.report_exchange_positions(%s, %s, %s)",
+                    (now, self.mode, json.dumps({k: str(v) for k, v in positions.items()}))).fetchone()[0]
         else:
             with self.conn.transaction():   # paper: the exchange is our own ledger
-                self.conn.execute("select ops.report_exchange_positions(%s, coalesce((select jsonb_object_agg(ticker, position) from ops.positions), '{}'))", (now,))
+                self.conn.execute("select ops.report_exchange_positions(%s, 'paper', coalesce((select jsonb_object_agg(ticker, position) from ops.positions where mode = 'paper'), '{}'))", (now,))
         with self.conn.transaction():
             if report["mismatches"] == 0:
                 self.conn.execute("select ops.heartbeat('reconciler', true, %s)", (json.dumps(report),))
@@ -295,6 +298,33 @@ class Executor:
             with self.conn.transaction():
                 self.move(oid, "CANCEL_PENDING", "cancel sent")
             done += self.send_cancel(oid, xid, "cancel confirmed")
+        return done
+
+    def decrease_sweep(self, only: int | None = None) -> int:
+        """Send the decreases the cycle asked for (ops.orders.decrease_to). Until the exchange confirms,
+        the order keeps counting at its full size; a failed decrease is retried on the next pass."""
+        with self.conn.transaction():
+            rows = self.conn.execute(
+                """select o.id, o.exchange_order_id, least(o.decrease_to, o.count - o.filled_count)
+                     from ops.orders o
+                    where o.mode = %s and o.decrease_to is not null and o.exchange_order_id is not null
+                      and o.state in ('RESTING', 'PARTIALLY_FILLED') and o.cancel_requested_at is null
+                      and (%s::bigint is null or o.id = %s)""", (self.mode, only, only)).fetchall()
+        done = 0
+        for oid, xid, reduce_to in rows:
+            ok, left, detail = self.broker.decrease(xid, reduce_to)
+            with self.conn.transaction():
+                cur = self.conn.execute("select state, count, filled_count from ops.orders where id = %s for update",
+                                        (oid,)).fetchone()
+                if not ok:
+                    self.conn.execute("update ops.orders set last_error = %s where id = %s", (detail[:2000], oid))
+                    continue
+                remaining = min(left if left is not None else reduce_to, cur[1] - cur[2])
+                self.conn.execute("update ops.orders set count = filled_count + %s, decrease_to = null where id = %s",
+                                  (remaining, oid))
+                if remaining == 0 and cur[0] in ("RESTING", "PARTIALLY_FILLED"):
+                    self.move(oid, "CANCELED", "decreased to nothing left", detail)
+                done += 1
         return done
 
     def send_cancel(self, oid: int, exchange_order_id: str, reason: str) -> int:

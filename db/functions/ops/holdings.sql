@@ -1,92 +1,122 @@
--- What we hold (and could come to hold) per market at a time, from the append-only fill ledger plus
--- live orders counted as if filled at their limit (conservative). Gross YES and NO contracts are kept
--- apart: a YES+NO pair pays exactly $1, so payoff(outcome) = YES contracts if the market wins, NO
--- contracts if it loses, minus the cash spent — exact without any netting rules.
-create or replace function ops.holdings_at(p_as_of timestamptz, include_open_orders boolean default true,
-                                           include_live_intents boolean default true)
+-- What we hold and what we could come to hold, per book (mode). Paper, demo and live never mix.
+--
+-- Held: the append-only fill ledger. Gross YES and NO contracts are kept apart: a YES+NO pair pays
+-- exactly $1, so payoff(outcome) = YES contracts if the market wins, NO contracts if it loses, minus the
+-- cash spent — exact without any netting rules.
+create or replace function ops.ledger_holdings(p_as_of timestamptz, p_mode ops.trading_mode)
 returns table (ticker text, yes_gross numeric, no_gross numeric, cash_spent numeric, fees numeric)
 language sql stable parallel safe
 begin atomic
-    select t.ticker, sum(t.yes_n), sum(t.no_n), sum(t.cash), sum(t.fee)
-      from (
-        select f.ticker,
-               case f.side when 'bid' then f.count else 0 end as yes_n,
-               case f.side when 'ask' then f.count else 0 end as no_n,
-               case f.side when 'bid' then f.yes_price else 1 - f.yes_price end * f.count + f.fee as cash,
-               f.fee
-          from ops.fills f
-         where f.created_time <= p_as_of
-        union all
-        select o.ticker,
-               case o.side when 'bid' then o.count - o.filled_count else 0 end,
-               case o.side when 'ask' then o.count - o.filled_count else 0 end,
-               (case o.side when 'bid' then o.price else 1 - o.price end) * (o.count - o.filled_count)
-                 + ops.taker_fee(o.price, o.count - o.filled_count, 1),
-               0
-          from ops.orders o
-         where include_open_orders and o.as_of <= p_as_of and o.count > o.filled_count
-           and o.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN', 'CANCEL_PENDING')
-           -- a live intent (not superseded, no cancel asked) is what the next cycle re-decides; the
-           -- cycle leaves those out so that re-deciding the same inputs gives the same target
-           and (include_live_intents or o.superseded_by is not null or o.cancel_requested_at is not null
-                or o.state = 'CANCEL_PENDING')
-      ) t
-     group by t.ticker;
+    select f.ticker,
+           sum(case f.side when 'bid' then f.count else 0 end),
+           sum(case f.side when 'ask' then f.count else 0 end),
+           sum(case f.side when 'bid' then f.yes_price else 1 - f.yes_price end * f.count + f.fee),
+           sum(f.fee)
+      from ops.fills f
+     where f.mode = p_mode and f.created_time <= p_as_of
+     group by f.ticker;
 end;
-comment on function ops.holdings_at(timestamptz, boolean, boolean) is 'Per market: gross YES and NO contracts, cash spent (incl. fees) from fills up to p_as_of, plus live orders at their limit if asked.';
+comment on function ops.ledger_holdings(timestamptz, ops.trading_mode) is 'Per market, from the fill ledger of one mode up to p_as_of: gross YES and NO contracts, cash spent incl. fees, fees.';
+
+-- Working: every order that is not final, at its full remaining size — including orders being cancelled
+-- or decreased, until the exchange confirms. Any part of a working order may fill, so its worst case in
+-- an outcome is min(0, what all of it would pay there): it can only add loss, never hedge. Fees are
+-- bounded per contract (the fee is rounded up per fill, so partial fills can cost more than one fill).
+create or replace function ops.working_orders(p_as_of timestamptz, p_mode ops.trading_mode)
+returns table (order_id bigint, ticker text, side text, price numeric, remaining numeric, is_live boolean,
+               win_payoff numeric, lose_payoff numeric, loss_per_contract numeric)
+language sql stable parallel safe
+begin atomic
+    select o.id, o.ticker, o.side, o.price, o.count - o.filled_count,
+           o.superseded_by is null and o.cancel_requested_at is null and o.state <> 'CANCEL_PENDING',
+           (o.count - o.filled_count) * least(0, case o.side when 'bid' then 1 - o.price else -(1 - o.price) end - x.fee1),
+           (o.count - o.filled_count) * least(0, case o.side when 'bid' then -o.price else o.price end - x.fee1),
+           case o.side when 'bid' then o.price else 1 - o.price end + x.fee1
+      from ops.orders o
+      left join ops.markets m on m.ticker = o.ticker
+      cross join lateral (select ops.taker_fee(o.price, 1, greatest(coalesce(m.fee_multiplier, 1), 1)) as fee1) x
+     where o.mode = p_mode and o.as_of <= p_as_of and o.count > o.filled_count
+       and o.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN', 'CANCEL_PENDING');
+end;
+comment on function ops.working_orders(timestamptz, ops.trading_mode) is 'Every non-final order of one mode at its full remaining size, with its worst-case payoff if its market wins / loses (any part may fill).';
+
+-- Each daily-ladder market's payoff if it wins and if it loses: fills exactly, working orders at their
+-- worst case, except the orders in p_exclude (the ones a cycle is re-deciding).
+create or replace function ops.market_payoffs(p_as_of timestamptz, p_mode ops.trading_mode,
+                                              p_include_working boolean default true, p_exclude bigint[] default '{}')
+returns table (ticker text, event_ticker text, cluster ops.city_cluster, lo numeric, hi numeric,
+               win_payoff numeric, lose_payoff numeric)
+language sql stable parallel safe
+begin atomic
+    with held as (select * from ops.ledger_holdings(p_as_of, p_mode)),
+    working as (
+        select w.ticker, sum(w.win_payoff) as win_payoff, sum(w.lose_payoff) as lose_payoff
+          from ops.working_orders(p_as_of, p_mode) w
+         where p_include_working and w.order_id <> all (p_exclude)
+         group by w.ticker)
+    select m.ticker, m.event_ticker, c.cluster,
+           ops.yes_lo(m.strike_type, m.floor_strike, m.cap_strike), ops.yes_hi(m.strike_type, m.floor_strike, m.cap_strike),
+           coalesce(h.yes_gross, 0) - coalesce(h.cash_spent, 0) + coalesce(w.win_payoff, 0),
+           coalesce(h.no_gross, 0) - coalesce(h.cash_spent, 0) + coalesce(w.lose_payoff, 0)
+      from ops.markets m
+      join ops.cities c on c.code = m.city_code
+      left join held h on h.ticker = m.ticker
+      left join working w on w.ticker = m.ticker
+     where m.status <> 'finalized' and m.kind in ('high', 'low');
+end;
+comment on function ops.market_payoffs(timestamptz, ops.trading_mode, boolean, bigint[]) is 'Per unsettled daily market: payoff if it wins / loses (fills exact, working orders at their worst case, p_exclude left out).';
 
 -- Payoff of every event ladder under each of its outcomes. Only one bracket of a city-day can win, so
--- the worst case is the minimum over outcomes — not the sum of per-market losses. When the ladder's
--- known markets do not cover every integer (a gap or a missing tail), "none of them" is an outcome too.
-create or replace function ops.event_outcomes(p_as_of timestamptz, include_open_orders boolean default true,
-                                              include_live_intents boolean default true)
+-- the worst case is the minimum over outcomes — not the sum of per-market losses. With L the sum of
+-- every market's losing payoff, outcome "m wins" pays L - lose(m) + win(m). When the ladder's known
+-- markets do not cover every integer (a gap or a missing tail), "none of them" (paying L) is an outcome.
+create or replace function ops.event_outcomes(p_as_of timestamptz, p_mode ops.trading_mode,
+                                              p_include_working boolean default true, p_exclude bigint[] default '{}')
 returns table (event_ticker text, cluster ops.city_cluster, outcome_ticker text, base_payoff numeric)
 language sql stable parallel safe
 begin atomic
-    with ladder as (
-        select m.event_ticker, c.cluster, m.ticker,
-               ops.yes_lo(m.strike_type, m.floor_strike, m.cap_strike) as lo,
-               ops.yes_hi(m.strike_type, m.floor_strike, m.cap_strike) as hi,
-               coalesce(h.yes_gross, 0) as yes_gross, coalesce(h.no_gross, 0) as no_gross,
-               coalesce(h.cash_spent, 0) as cash_spent
-          from ops.markets m
-          join ops.cities c on c.code = m.city_code
-          left join ops.holdings_at(p_as_of, include_open_orders, include_live_intents) h on h.ticker = m.ticker
-         where m.status not in ('finalized') and m.kind in ('high', 'low')
-    ),
-    gaps as (
-        select l.event_ticker, min(l.cluster) as cluster,
+    with ladder as (select * from ops.market_payoffs(p_as_of, p_mode, p_include_working, p_exclude)),
+    events as (
+        select l.event_ticker, min(l.cluster) as cluster, sum(l.lose_payoff) as all_lose,
                bool_or(l.lo is null) and bool_or(l.hi is null)
                and bool_and(l.prev_hi is null or l.lo = l.prev_hi + 1) as complete
           from (select ladder.*, lag(ladder.hi) over (partition by ladder.event_ticker order by ladder.lo nulls first) as prev_hi
                   from ladder) l
-         group by l.event_ticker
-    ),
-    outcomes as (
-        select distinct l.event_ticker, l.cluster, l.ticker as outcome_ticker from ladder l
-        union all
-        select g.event_ticker, g.cluster, null from gaps g where not g.complete
-    )
-    select o.event_ticker, o.cluster, o.outcome_ticker,
-           sum(case when l.ticker = o.outcome_ticker then l.yes_gross else l.no_gross end - l.cash_spent)
-      from outcomes o join ladder l on l.event_ticker = o.event_ticker
-     group by o.event_ticker, o.cluster, o.outcome_ticker;
+         group by l.event_ticker)
+    select e.event_ticker, e.cluster, l.ticker, e.all_lose - l.lose_payoff + l.win_payoff
+      from events e join ladder l on l.event_ticker = e.event_ticker
+    union all
+    select e.event_ticker, e.cluster, null, e.all_lose from events e where not e.complete;
 end;
-comment on function ops.event_outcomes(timestamptz, boolean, boolean) is 'Payoff of each unsettled daily event ladder under each outcome (which bracket wins; null = none of the known ones).';
+comment on function ops.event_outcomes(timestamptz, ops.trading_mode, boolean, bigint[]) is 'Payoff of each unsettled daily event ladder under each outcome (which bracket wins; null = none of the known ones).';
 
-create or replace function ops.event_worst_case_loss(p_as_of timestamptz, include_open_orders boolean default true)
+create or replace function ops.event_worst_case_loss(p_as_of timestamptz, p_mode ops.trading_mode,
+                                                     p_include_working boolean default true)
 returns table (event_ticker text, cluster ops.city_cluster, worst_case_loss numeric)
 language sql stable parallel safe
 begin atomic
     select e.event_ticker, e.cluster, greatest(0, -min(e.base_payoff))
-      from ops.event_outcomes(p_as_of, include_open_orders) e
+      from ops.event_outcomes(p_as_of, p_mode, p_include_working) e
      group by e.event_ticker, e.cluster;
 end;
-comment on function ops.event_worst_case_loss(timestamptz, boolean) is 'Worst-case loss per event ladder across its outcomes (dollars, >= 0).';
+comment on function ops.event_worst_case_loss(timestamptz, ops.trading_mode, boolean) is 'Worst-case loss per event ladder across its outcomes (dollars, >= 0), working orders counted as if any part fills.';
 
--- Equity = bankroll + cash flows of the fill ledger + settlement payouts + unsettled holdings marked at
--- what they could be sold for (YES at the bid, NO at 1 - ask; no quote = 0, conservative).
-create or replace function ops.equity_at(p_as_of timestamptz)
+-- Fills on markets we do not know (not in ops.markets): we cannot tell which outcome pays, so each counts
+-- at its worst case — everything spent, less what a YES+NO pair is certain to return.
+create or replace function ops.unmapped_exposure(p_as_of timestamptz, p_mode ops.trading_mode)
+returns numeric
+language sql stable parallel safe
+begin atomic
+    select coalesce(sum(greatest(0, h.cash_spent - least(h.yes_gross, h.no_gross))), 0)
+      from ops.ledger_holdings(p_as_of, p_mode) h
+     where not exists (select 1 from ops.markets m where m.ticker = h.ticker);
+end;
+comment on function ops.unmapped_exposure(timestamptz, ops.trading_mode) is 'Worst-case loss of fills on markets unknown to us (counted in total exposure).';
+
+-- Equity of one book = starting capital (the bankroll limit) + cash flows of its fills + settlement
+-- payouts + unsettled holdings marked at what they could be sold for (YES at the bid, NO at 1 - ask; no
+-- quote or an unknown market = 0, conservative).
+create or replace function ops.equity_at(p_as_of timestamptz, p_mode ops.trading_mode)
 returns numeric
 language sql stable parallel safe
 begin atomic
@@ -96,14 +126,14 @@ begin atomic
                     then case m.result when 'yes' then h.yes_gross else h.no_gross end
                     else h.yes_gross * coalesce(q.yes_bid, 0) + h.no_gross * coalesce(1 - q.yes_ask, 0)
                end - h.cash_spent), 0)
-      from ops.holdings_at(p_as_of, false) h
-      join ops.markets m on m.ticker = h.ticker
+      from ops.ledger_holdings(p_as_of, p_mode) h
+      left join ops.markets m on m.ticker = h.ticker
       left join lateral (
             select s.yes_bid, s.yes_ask from ops.market_snapshots s
              where s.ticker = h.ticker and s.fetched_at <= p_as_of
              order by s.fetched_at desc limit 1) q on true;
 end;
-comment on function ops.equity_at(timestamptz) is 'Account equity at a time: bankroll + realised cash flows + settlements + marked open positions (dollars).';
+comment on function ops.equity_at(timestamptz, ops.trading_mode) is 'Equity of one mode at a time: starting capital + realised cash flows + settlements + marked open positions (dollars).';
 
 create or replace function ops.trading_day_start(p_as_of timestamptz)
 returns timestamptz

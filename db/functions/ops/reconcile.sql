@@ -7,29 +7,29 @@ declare
     v_rows integer;
 begin
     with led as (
-        select f.ticker,
+        select f.mode, f.ticker,
                sum(case f.side when 'bid' then f.count else -f.count end) as net,
                sum(case f.side when 'bid' then f.count else 0 end) as yes_gross,
                sum(case f.side when 'ask' then f.count else 0 end) as no_gross,
                sum(case f.side when 'bid' then f.yes_price else 1 - f.yes_price end * f.count) as cost,
                sum(f.fee) as fees
-          from ops.fills f group by f.ticker
+          from ops.fills f group by f.mode, f.ticker
     ),
     valued as (
         select l.*, m.status = 'finalized' and m.result in ('yes', 'no') as settled,
                case m.result when 'yes' then l.yes_gross when 'no' then l.no_gross end as payout
-          from led l join ops.markets m on m.ticker = l.ticker
+          from led l left join ops.markets m on m.ticker = l.ticker
     )
     -- Open positions carry their cost; P&L is realised when the market settles (payout - cost - fees).
-    insert into ops.positions as p (ticker, position, cost_basis, realized_pnl, fees_paid, updated_at, settled_at)
-    select v.ticker,
-           case when v.settled then 0 else v.net end,
-           case when v.settled then 0 else v.cost end,
-           case when v.settled then v.payout - v.cost - v.fees else 0 end,
+    insert into ops.positions as p (mode, ticker, position, cost_basis, realized_pnl, fees_paid, updated_at, settled_at)
+    select v.mode, v.ticker,
+           case when coalesce(v.settled, false) then 0 else v.net end,
+           case when coalesce(v.settled, false) then 0 else v.cost end,
+           case when coalesce(v.settled, false) then v.payout - v.cost - v.fees else 0 end,
            v.fees, p_as_of,
-           case when v.settled then p_as_of end
+           case when coalesce(v.settled, false) then p_as_of end
       from valued v
-    on conflict (ticker) do update
+    on conflict (mode, ticker) do update
        set position = excluded.position, cost_basis = excluded.cost_basis, realized_pnl = excluded.realized_pnl,
            fees_paid = excluded.fees_paid, updated_at = excluded.updated_at,
            settled_at = coalesce(p.settled_at, excluded.settled_at)
@@ -44,7 +44,7 @@ comment on function ops.refresh_positions(timestamptz) is 'Derive ops.positions 
 
 -- The reconciler reports the exchange's positions; mismatches become risk events, and past the limit
 -- trading goes REDUCING (never back to ACTIVE: that is an operator's call).
-create or replace function ops.report_exchange_positions(p_as_of timestamptz, p_positions jsonb)
+create or replace function ops.report_exchange_positions(p_as_of timestamptz, p_mode ops.trading_mode, p_positions jsonb)
 returns integer
 language plpgsql security definer set search_path = pg_catalog, ops as $$
 declare
@@ -56,15 +56,16 @@ begin
         raise exception 'positions must be a JSON object {ticker: position}' using errcode = 'invalid_parameter_value';
     end if;
     update ops.positions p
-       set exchange_position = coalesce((p_positions->>p.ticker)::numeric, 0), reconciled_at = p_as_of;
-    insert into ops.positions (ticker, position, exchange_position, reconciled_at, updated_at)
-    select e.key, 0, e.value::numeric, p_as_of, p_as_of
+       set exchange_position = coalesce((p_positions->>p.ticker)::numeric, 0), reconciled_at = p_as_of
+     where p.mode = p_mode;
+    -- a position the exchange has and we do not (known market or not) is a mismatch too
+    insert into ops.positions (mode, ticker, position, exchange_position, reconciled_at, updated_at)
+    select p_mode, e.key, 0, e.value::numeric, p_as_of, p_as_of
       from jsonb_each_text(p_positions) e
-     where not exists (select 1 from ops.positions p where p.ticker = e.key)
-       and exists (select 1 from ops.markets m where m.ticker = e.key);
+     where not exists (select 1 from ops.positions p where p.mode = p_mode and p.ticker = e.key);
     select count(*), jsonb_object_agg(ticker, jsonb_build_object('ours', position, 'exchange', exchange_position))
       into v_mismatches, v_detail
-      from ops.positions where settled_at is null and position <> coalesce(exchange_position, 0);
+      from ops.positions where mode = p_mode and settled_at is null and position <> coalesce(exchange_position, 0);
     if v_mismatches > 0 then
         insert into ops.risk_events (at, kind, severity, detail, message)
         values (p_as_of, 'position_mismatch', case when v_mismatches > v_limit then 'critical' else 'warning' end,
@@ -79,4 +80,4 @@ begin
     return v_mismatches;
 end
 $$;
-comment on function ops.report_exchange_positions(timestamptz, jsonb) is 'Record the exchange''s positions, flag mismatches (risk event, degraded health, REDUCING past the limit).';
+comment on function ops.report_exchange_positions(timestamptz, ops.trading_mode, jsonb) is 'Record the exchange''s positions, flag mismatches (risk event, degraded health, REDUCING past the limit).';

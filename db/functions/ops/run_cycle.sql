@@ -16,6 +16,9 @@ declare
     v_signals    integer;
     v_intents    integer := 0;
     v_cancels    integer := 0;
+    v_decreases  integer := 0;
+    v_equity     numeric;
+    v_unmapped   numeric;
     v_stale      text[];
     v_mode       ops.trading_mode := coalesce(nullif(current_setting('milkbot.mode', true), ''), 'paper')::ops.trading_mode;
     v_host       text := coalesce(nullif(current_setting('milkbot.host', true), ''), 'paper');
@@ -39,7 +42,8 @@ begin
     select state into v_state from ops.trading_state for update;
 
     -- 1. Breakers. The cycle may only tighten the state; an operator alone clears a HALT.
-    v_pnl := ops.equity_at(p_as_of) - ops.equity_at(ops.trading_day_start(p_as_of));
+    v_equity := ops.equity_at(p_as_of, v_mode);   -- this book's equity: Kelly sizes on it
+    v_pnl := v_equity - ops.equity_at(ops.trading_day_start(p_as_of), v_mode);
     if v_pnl < -v_lim.daily_loss_limit and v_state <> 'HALTED' then
         update ops.trading_state
            set state = 'HALTED', changed_at = p_as_of, changed_by = 'ops.run_cycle',
@@ -50,8 +54,8 @@ begin
                 format('trading HALTED: P&L today %s beyond the daily loss limit %s', round(v_pnl, 2), v_lim.daily_loss_limit));
         v_state := 'HALTED';
     end if;
-    select count(*) into v_errors from ops.order_events e
-     where e.to_state in ('REJECTED', 'UNKNOWN')
+    select count(*) into v_errors from ops.order_events e join ops.orders o on o.id = e.order_id
+     where o.mode = v_mode and e.to_state in ('REJECTED', 'UNKNOWN')
        and e.at > p_as_of - make_interval(mins => v_lim.error_window::int) and e.at <= p_as_of;
     if v_errors >= v_lim.error_rate_max and v_state = 'ACTIVE' then
         update ops.trading_state
@@ -69,154 +73,260 @@ begin
     create temp table cycle_eval on commit drop as select * from ops.evaluate_markets(p_as_of);
     analyze cycle_eval;   -- a fresh temp table has no statistics: without them the sizing joins go quadratic
 
-    -- 3. Sizing: fractional Kelly, then every cap. One new order per event ladder per cycle (its best
-    --    edge), which keeps the ladder's worst-case arithmetic exact.
-    if to_regclass('pg_temp.cycle_decision') is not null then drop table pg_temp.cycle_decision; end if;
-    create temp table cycle_decision on commit drop as
+    -- 3. Sizing to a target position per market (README, "Target sizing"). Everything is per book
+    --    (mode). Held = fills; working = every non-final order at its full remaining size, including
+    --    orders being cancelled or decreased until the exchange confirms; any part of a working order may
+    --    fill, so exposure counts each at its worst case. The one live order of a market is re-decided:
+    --    kept, decreased or cancelled; it never grows. A new order is placed only where no live order is
+    --    kept, for the best edge of each event ladder (which keeps the ladder arithmetic exact).
+    if to_regclass('pg_temp.cycle_book') is not null then
+        drop table pg_temp.cycle_book; drop table pg_temp.cycle_outcomes; drop table pg_temp.cycle_shrink;
+        drop table pg_temp.cycle_decision;
+    end if;
+    create temp table cycle_book on commit drop as
     with prm as (select p.strategy, p.kelly_fraction, p.cycle_window_min from ops.effective_params() p),
-    pos as (select h.ticker, h.yes_gross, h.no_gross from ops.holdings_at(p_as_of, false) h),
-    -- Live intents are re-decided by this very cycle, so sizing starts from fills plus orders that are
-    -- being cancelled (they may still fill); re-running with the same inputs gives the same targets.
-    open_qty as (
-        select o.ticker, sum(o.count - o.filled_count) as qty from ops.orders o
-         where o.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN', 'CANCEL_PENDING')
-           and (o.superseded_by is not null or o.cancel_requested_at is not null or o.state = 'CANCEL_PENDING')
-         group by o.ticker),
-    ranked as (
-        select e.*, row_number() over (partition by e.event_ticker order by e.edge desc nulls last, e.ticker) as rank_in_event
-          from cycle_eval e where e.all_pass),
-    cand as (
-        select r.*, prm.kelly_fraction, prm.cycle_window_min,
-               case r.side when 'bid' then r.price else 1 - r.price end as cost,
-               coalesce(p.yes_gross, 0) - coalesce(p.no_gross, 0) as net_pos,
-               coalesce(oq.qty, 0) as open_qty
-          from ranked r
-          join prm on prm.strategy = r.strategy
-          left join pos p on p.ticker = r.ticker
-          left join open_qty oq on oq.ticker = r.ticker
-         where r.rank_in_event = 1),
-    outcomes as materialized (select * from ops.event_outcomes(p_as_of, true, false)),
-    exposure as (select o.event_ticker, o.cluster, greatest(0, -min(o.base_payoff)) as worst_case_loss
-                   from outcomes o group by o.event_ticker, o.cluster),
-    cluster_exp as (select x.cluster, sum(x.worst_case_loss) as loss from exposure x group by x.cluster),
+    held as (select h.ticker, h.yes_gross - h.no_gross as net from ops.ledger_holdings(p_as_of, v_mode) h),
+    work as materialized (
+        select w.*, o.state, o.decrease_to
+          from ops.working_orders(p_as_of, v_mode) w join ops.orders o on o.id = w.order_id),
+    work_sum as (
+        select w.ticker, sum(case w.side when 'bid' then w.remaining else -w.remaining end) as net,
+               coalesce(sum(w.remaining) filter (where w.side = 'bid'), 0) as bid_rem,
+               coalesce(sum(w.remaining) filter (where w.side = 'ask'), 0) as ask_rem
+          from work w group by w.ticker),
+    live as (select w.* from work w where w.is_live and w.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN'))
+    select e.ticker, e.strategy, e.event_ticker, e.cluster, e.side, e.price, e.edge, e.all_pass, e.reason as eval_reason,
+           e.size_at_best,
+           row_number() over (partition by e.event_ticker order by e.all_pass desc, e.edge desc nulls last, e.ticker) as rank_in_event,
+           coalesce(prm.kelly_fraction, 0) as kelly_fraction, coalesce(prm.cycle_window_min, 5) as cycle_window_min,
+           case e.side when 'bid' then 1 when 'ask' then -1 end as dir,
+           case e.side when 'bid' then e.price else 1 - e.price end as cost,
+           ops.taker_fee(e.price, 1, greatest(coalesce(e.fee_multiplier, 1), 1)) as fee1,
+           coalesce(h.net, 0) as held, coalesce(ws.net, 0) as working,
+           coalesce(case e.side when 'bid' then ws.bid_rem when 'ask' then ws.ask_rem end, 0) as same_side_working,
+           l.order_id as live_id, l.state as live_state, l.side as live_side, l.remaining as live_remaining,
+           least(l.remaining, coalesce(l.decrease_to, l.remaining)) as live_asked,
+           l.win_payoff as live_win, l.lose_payoff as live_lose, l.loss_per_contract as live_lpc,
+           coalesce(l.order_id is not null and e.all_pass and l.side = e.side and l.price = e.price, false) as live_kept
+      from cycle_eval e
+      left join prm on prm.strategy = e.strategy
+      left join held h on h.ticker = e.ticker
+      left join work_sum ws on ws.ticker = e.ticker
+      left join live l on l.ticker = e.ticker;
+    create index on cycle_book (ticker);
+    analyze cycle_book;
+
+    -- an unsent (PENDING) live order that is not kept is cancelled by this cycle before it can fill:
+    -- it counts nowhere; a sent one counts in full until the exchange confirms its cancel
+    create temp table cycle_outcomes on commit drop as
+        select * from ops.event_outcomes(p_as_of, v_mode, true,
+                                         coalesce((select array_agg(b.live_id) from cycle_book b
+                                                    where b.live_state = 'PENDING' and not b.live_kept), '{}'));
+    analyze cycle_outcomes;
+    v_unmapped := ops.unmapped_exposure(p_as_of, v_mode);
+
+    -- A cluster or the total already beyond its limit (an operator tightened it, or marks moved): kept
+    -- live orders there share what is left after fills and orders being cancelled, best edge first, each
+    -- contract counted at its full possible loss (a bound, so the result is within the limit for sure).
+    create temp table cycle_shrink (ticker text primary key, keep_cap numeric) on commit drop;
+    if exists (select 1 from (select o.cluster, greatest(0, -min(o.base_payoff)) as loss from cycle_outcomes o
+                               group by o.event_ticker, o.cluster) x
+                group by x.cluster having sum(x.loss) > v_lim.max_cluster)
+       or (select coalesce(sum(greatest(0, -x.m)), 0) + v_unmapped
+             from (select min(o.base_payoff) as m from cycle_outcomes o group by o.event_ticker) x) > v_lim.max_total then
+        insert into cycle_shrink (ticker, keep_cap)
+        with fixed as (
+            select o.event_ticker, o.cluster, greatest(0, -min(o.base_payoff)) as loss
+              from ops.event_outcomes(p_as_of, v_mode, true,
+                                      coalesce((select array_agg(b.live_id) from cycle_book b
+                                                 where b.live_kept or b.live_state = 'PENDING'), '{}')) o
+             group by o.event_ticker, o.cluster),
+        fixed_cluster as (select f.cluster, sum(f.loss) as loss from fixed f group by f.cluster),
+        fixed_total as (select coalesce(sum(f.loss), 0) + v_unmapped as loss from fixed f),
+        over as (select o.cluster, sum(o.loss) > v_lim.max_cluster as cluster_over
+                   from (select oc.cluster, greatest(0, -min(oc.base_payoff)) as loss from cycle_outcomes oc
+                          group by oc.event_ticker, oc.cluster) o group by o.cluster),
+        kept as (
+            select b.ticker, b.cluster, b.live_lpc, b.live_asked,
+                   sum(b.live_asked * b.live_lpc) over (partition by b.cluster order by b.edge desc, b.ticker) - b.live_asked * b.live_lpc as before_cluster,
+                   sum(b.live_asked * b.live_lpc) over (order by b.edge desc, b.ticker) - b.live_asked * b.live_lpc as before_total
+              from cycle_book b where b.live_kept)
+        select k.ticker,
+               least(case when ov.cluster_over
+                          then floor(greatest(0, v_lim.max_cluster - coalesce(fc.loss, 0) - k.before_cluster) / k.live_lpc) end,
+                     case when (select coalesce(sum(greatest(0, -x.m)), 0) + v_unmapped
+                                  from (select min(o.base_payoff) as m from cycle_outcomes o group by o.event_ticker) x) > v_lim.max_total
+                          then floor(greatest(0, v_lim.max_total - ft.loss - k.before_total) / k.live_lpc) end)
+          from kept k
+          left join over ov on ov.cluster = k.cluster
+          left join fixed_cluster fc on fc.cluster = k.cluster
+          cross join fixed_total ft;
+    end if;
+
+    create temp table cycle_decision on commit drop as
+    with exposure as (select o.event_ticker, o.cluster, greatest(0, -min(o.base_payoff)) as loss
+                        from cycle_outcomes o group by o.event_ticker, o.cluster),
+    cluster_exp as (select x.cluster, sum(x.loss) as loss from exposure x group by x.cluster),
+    total_exp as (select coalesce(sum(x.loss), 0) + v_unmapped as loss from exposure x),
+    cand as (select b.* from cycle_book b where b.all_pass),
+    -- per outcome of the candidate's ladder: the base payoff (its own kept live order left out, since it
+    -- is being re-decided) and what one more contract adds there at its worst
     per_outcome as (
-        select c.ticker, o.base_payoff,
-               (case when c.side = 'bid' then (o.outcome_ticker is not distinct from c.ticker)::int
-                     else (o.outcome_ticker is distinct from c.ticker)::int end)
-               - c.cost - ops.taker_fee(c.price, 1, c.fee_multiplier) as a
-          from cand c join outcomes o on o.event_ticker = c.event_ticker),
-    event_room as (
         select c.ticker,
-               greatest(0, -min(po.base_payoff)) as loss0,
+               o.base_payoff - case when not c.live_kept then 0
+                                    when coalesce(o.outcome_ticker = c.ticker, false) then c.live_win else c.live_lose end as base,
+               least(0, case when coalesce(o.outcome_ticker = c.ticker, false)
+                             then case c.dir when 1 then 1 - c.price else -(1 - c.price) end
+                             else case c.dir when 1 then -c.price else c.price end end - c.fee1) as a
+          from cand c join cycle_outcomes o on o.event_ticker = c.event_ticker),
+    room as (
+        select po.ticker, greatest(0, -min(po.base)) as loss0,
                -- most contracts keeping every outcome's payoff >= -limit (payoff is linear in k per outcome)
-               min(case when po.a < 0 then floor(greatest(po.base_payoff + v_lim.max_event_loss, 0) / -po.a) end) as k_event
-          from cand c join per_outcome po on po.ticker = c.ticker group by c.ticker),
+               min(case when po.a < 0 then floor(greatest(po.base + v_lim.max_event_loss, 0) / -po.a) end) as k_event
+          from per_outcome po group by po.ticker),
     sized as (
-        select c.*, er.loss0, er.k_event,
-               coalesce((select ce.loss from cluster_exp ce where ce.cluster = c.cluster), 0) as cluster_loss,
-               (select coalesce(sum(x.worst_case_loss), 0) from exposure x) as total_loss,
-               greatest(floor(c.edge / (1 - c.cost) * c.kelly_fraction * v_lim.bankroll / c.cost), 0) as k_kelly,
-               greatest(v_lim.max_contracts - abs(c.net_pos) - c.open_qty, 0) as k_market,
-               floor(c.size_at_best) as k_book
-          from cand c join event_room er on er.ticker = c.ticker),
-    first_pass as (
-        select s.*, least(s.k_kelly, s.k_market, coalesce(s.k_event, s.k_market), s.k_book) as k1
+        select c.*, r.loss0, r.k_event,
+               coalesce(ce.loss, 0) as cluster_loss, t.loss as total_loss,
+               -- contracts on this side held or working, except the kept live order; orders on the other
+               -- side are not netted (they may not fill)
+               c.dir * c.held + c.same_side_working
+                 - case when c.live_kept or (c.live_state = 'PENDING' and c.live_side = c.side) then c.live_remaining else 0 end as committed,
+               greatest(floor(c.edge / (1 - c.cost) * c.kelly_fraction * greatest(v_equity, 0) / c.cost), 0) as k_kelly,
+               sh.keep_cap
+          from cand c
+          join room r on r.ticker = c.ticker
+          cross join total_exp t
+          left join cluster_exp ce on ce.cluster = c.cluster
+          left join cycle_shrink sh on sh.ticker = c.ticker),
+    targeted as (
+        select s.*,
+               case v_state when 'ACTIVE' then least(s.k_kelly, v_lim.max_contracts)
+                            else 0 end as target_raw,   -- REDUCING: flat is the target; HALTED: nothing moves
+               greatest(v_lim.max_contracts - s.committed, 0) as k_market,
+               floor(s.size_at_best) as k_book
           from sized s),
+    first_pass as (
+        select t.*, greatest(t.target_raw - t.committed, 0) as desired,
+               case when v_state = 'HALTED' then 0
+                    when t.live_kept then least(t.live_asked, greatest(t.target_raw - t.committed, 0), t.k_market,
+                                                coalesce(t.k_event, t.k_market), coalesce(t.keep_cap, t.live_asked))
+                    when t.rank_in_event = 1 then least(greatest(t.target_raw - t.committed, 0), t.k_market,
+                                                        coalesce(t.k_event, t.k_market), t.k_book)
+                    else 0 end as k1
+          from targeted t),
     incr as (
-        select f.*, greatest(0, w.worst) - f.loss0 as incr1
+        select f.*, case when f.live_kept then 0 else greatest(0, w.worst) - f.loss0 end as incr1
           from first_pass f
-          join (select f2.ticker, max(-(po.base_payoff + f2.k1 * po.a)) as worst
+          join (select f2.ticker, max(-(po.base + f2.k1 * po.a)) as worst
                   from first_pass f2 join per_outcome po on po.ticker = f2.ticker group by f2.ticker) w on w.ticker = f.ticker),
     shared as (
-        -- cluster and total caps are shared by this cycle's candidates: best edge first
+        -- cluster and total room is shared by this cycle's new orders, best edge first
         select i.*,
+               case when i.live_kept then null else
                greatest(0, least(i.incr1,
                    (v_lim.max_cluster - i.cluster_loss)
                      - (sum(i.incr1) over (partition by i.cluster order by i.edge desc, i.ticker) - i.incr1),
                    (v_lim.max_total - i.total_loss)
-                     - (sum(i.incr1) over (order by i.edge desc, i.ticker) - i.incr1))) as allowed
+                     - (sum(i.incr1) over (order by i.edge desc, i.ticker) - i.incr1))) end as allowed
           from incr i),
     capped as (
-        select sh.*, least(sh.k1, coalesce(room.k_room, sh.k1)) as k2
+        select sh.*,
+               case when sh.live_kept then sh.k1 else least(sh.k1, coalesce(room.k_room, sh.k1)) end as k_final
           from shared sh
           join (select sh2.ticker,
-                       min(case when po.a < 0 then floor(greatest(po.base_payoff + sh2.loss0 + sh2.allowed, 0) / -po.a) end) as k_room
-                  from shared sh2 join per_outcome po on po.ticker = sh2.ticker group by sh2.ticker) room on room.ticker = sh.ticker),
-    ruled as (
-        select cp.*,
-               case
-                   when v_state = 'HALTED' then 0
-                   when v_state = 'REDUCING' then
-                        case when (cp.side = 'bid' and cp.net_pos < 0) or (cp.side = 'ask' and cp.net_pos > 0)
-                             then least(cp.k2, abs(cp.net_pos)) else 0 end
-                   else cp.k2
-               end as k_final
-          from capped cp)
-    select e.ticker, e.strategy, e.event_ticker, e.side, e.price, e.edge, e.all_pass,
-           coalesce(rl.k_final, 0) as size,
-           (v_state = 'REDUCING' and rl.k_final > 0) as reduces_exposure,
-           coalesce(rl.cycle_window_min, 5) as cycle_window_min,
+                       min(case when po.a < 0 then floor(greatest(po.base + sh2.loss0 + sh2.allowed, 0) / -po.a) end) as k_room
+                  from shared sh2 join per_outcome po on po.ticker = sh2.ticker group by sh2.ticker) room on room.ticker = sh.ticker)
+    select b.ticker, b.strategy, b.event_ticker, b.side, b.price, b.edge, b.all_pass, b.cycle_window_min,
+           b.held, b.working, b.live_id, b.live_state, b.live_asked,
+           coalesce(greatest(0, least(cp.target_raw, cp.committed + cp.k_final)), 0) as target_contracts,
+           case when cp.live_kept then 0 else coalesce(cp.k_final, 0) end as size,
+           case when b.live_id is null then null
+                when not coalesce(cp.live_kept, false) or cp.k_final < 1 then 'cancel'
+                when cp.k_final < b.live_asked then 'decrease'
+                else 'keep' end as live_action,
+           case when cp.live_kept then cp.k_final end as live_keep,
+           (v_state = 'REDUCING' and coalesce(cp.k_final, 0) >= 1) as reduces_exposure,
            case
-               when not e.all_pass then e.reason
-               when rl.ticker is null then 'another bracket of this event has the better edge this cycle'
+               when not b.all_pass then b.eval_reason
                when v_state = 'HALTED' then 'trading HALTED: no new orders'
-               when v_state = 'REDUCING' and rl.k_final = 0 then 'trading REDUCING: order would not reduce exposure'
-               when rl.k_final < 1 then format('no size left: kelly %s, market cap %s, event cap %s, cluster/total room %s, book %s',
-                                               rl.k_kelly, rl.k_market, coalesce(rl.k_event::text, 'n/a'), round(rl.allowed, 2), rl.k_book)
-               else format('trade %s: kelly %s, market cap %s, event cap %s, cluster/total room %s, book %s',
-                           rl.k_final, rl.k_kelly, rl.k_market, coalesce(rl.k_event::text, 'n/a'), round(rl.allowed, 2), rl.k_book)
+               when cp.live_kept then format('live order %s kept at %s of %s: target %s, held %s, working %s (kelly %s, market cap %s, event cap %s%s)',
+                                             b.live_id, cp.k_final, b.live_asked, greatest(0, least(cp.target_raw, cp.committed + cp.k_final)),
+                                             b.held, b.working, cp.k_kelly, cp.k_market, coalesce(cp.k_event::text, 'n/a'),
+                                             case when cp.keep_cap is not null then format(', cluster/total over limit: keep at most %s', cp.keep_cap) else '' end)
+               when b.rank_in_event > 1 then 'another bracket of this event has the better edge this cycle'
+               when v_state = 'REDUCING' and cp.k_final < 1 then 'trading REDUCING: order would not reduce exposure'
+               when cp.k_final < 1 then format('no order: target %s, held %s, working %s (kelly %s of equity %s, market cap %s, event cap %s, cluster/total room %s, book %s)',
+                                               greatest(0, least(cp.target_raw, cp.committed)), b.held, b.working, cp.k_kelly, round(v_equity, 2),
+                                               cp.k_market, coalesce(cp.k_event::text, 'n/a'), round(cp.allowed, 2), cp.k_book)
+               else format('order %s: target %s, held %s, working %s (kelly %s of equity %s, market cap %s, event cap %s, cluster/total room %s, book %s)',
+                           cp.k_final, greatest(0, least(cp.target_raw, cp.committed + cp.k_final)), b.held, b.working, cp.k_kelly,
+                           round(v_equity, 2), cp.k_market, coalesce(cp.k_event::text, 'n/a'), round(cp.allowed, 2), cp.k_book)
            end as reason,
-           rl.k_final >= 1 as trade
-      from cycle_eval e left join ruled rl on rl.ticker = e.ticker;
+           not coalesce(cp.live_kept, false) and coalesce(cp.k_final, 0) >= 1 as trade
+      from cycle_book b left join capped cp on cp.ticker = b.ticker;
 
     -- 4. Record every evaluation (a replay at the same as_of records nothing twice).
-    insert into ops.signals (as_of, ticker, strategy, model_p, yes_bid, yes_ask, side, price, edge, gates, decision, size, reason)
+    insert into ops.signals (as_of, ticker, strategy, model_p, yes_bid, yes_ask, side, price, edge, gates, decision, size, reason,
+                             target_contracts, held, working, equity, live_order_action)
     select p_as_of, e.ticker, e.strategy, e.model_p, e.yes_bid, e.yes_ask,
            case when d.trade then d.side end, case when d.trade then d.price end, e.edge, e.gates,
-           case when d.trade then 'trade' else 'skip' end, case when d.trade then d.size end, d.reason
+           case when d.trade then 'trade' else 'skip' end, case when d.trade then d.size end, d.reason,
+           d.target_contracts, d.held, d.working, round(v_equity, 4), d.live_action
       from cycle_eval e join cycle_decision d on d.ticker = e.ticker
     on conflict (as_of, ticker, strategy) do nothing;
     get diagnostics v_signals = row_count;
 
-    -- 5. Cancels: a live intent whose market no longer has the same target (other side/price, or no
-    --    trade at all, e.g. HALTED, near close, stale data). Unsent PENDING intents are cancelled here;
-    --    sent ones get one cancel request through the queue.
+    -- 5. Live orders the target no longer wants (other side or price, no trade at all — HALTED, near
+    --    close, stale data — or limits that no longer allow them): unsent PENDING intents are cancelled or
+    --    cut here; sent ones get one cancel or decrease request through the queue.
     for rec in
-        select o.id, o.state, o.client_order_id, d.trade as retarget
+        select o.id, o.state, o.client_order_id, o.count, o.filled_count, d.trade as retarget, d.live_action, d.live_keep
           from ops.orders o
           left join cycle_decision d on d.ticker = o.ticker
-         where o.superseded_by is null and o.cancel_requested_at is null
+         where o.mode = v_mode and o.superseded_by is null and o.cancel_requested_at is null
            and o.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN')
-           and (d.ticker is null or not d.trade or d.side <> o.side or d.price <> o.price)
+           and (d.ticker is null or d.live_action in ('cancel', 'decrease'))
          order by o.id
          for update of o
     loop
-        if rec.state = 'PENDING' then
-            perform set_config('milkbot.transition_reason',
-                               case when rec.retarget then 'superseded by a new target' else 'no longer a target (gates, risk or trading state)' end, true);
-            update ops.orders set state = 'CANCELED' where id = rec.id;
+        if coalesce(rec.live_action, 'cancel') = 'cancel' then
+            if rec.state = 'PENDING' then
+                perform set_config('milkbot.transition_reason',
+                                   case when rec.retarget then 'superseded by a new target' else 'no longer a target (gates, risk or trading state)' end, true);
+                update ops.orders set state = 'CANCELED' where id = rec.id;
+            else
+                update ops.orders set cancel_requested_at = p_as_of where id = rec.id;
+                perform pgmq.send('order_intents', jsonb_build_object('action', 'cancel', 'order_id', rec.id, 'client_order_id', rec.client_order_id));
+            end if;
+            v_cancels := v_cancels + 1;
+        elsif rec.state = 'PENDING' then
+            -- never sent: cut it here, nothing to ask the exchange
+            update ops.orders set count = filled_count + rec.live_keep where id = rec.id;
+            v_decreases := v_decreases + 1;
         else
-            update ops.orders set cancel_requested_at = p_as_of where id = rec.id;
-            perform pgmq.send('order_intents', jsonb_build_object('action', 'cancel', 'order_id', rec.id, 'client_order_id', rec.client_order_id));
+            update ops.orders set decrease_to = rec.live_keep, decrease_requested_at = p_as_of where id = rec.id;
+            perform pgmq.send('order_intents', jsonb_build_object('action', 'decrease', 'order_id', rec.id,
+                                                                  'client_order_id', rec.client_order_id, 'reduce_to', rec.live_keep));
+            v_decreases := v_decreases + 1;
         end if;
-        v_cancels := v_cancels + 1;
     end loop;
     perform set_config('milkbot.transition_reason', '', true);
 
-    -- 6. Intents for every trade decision without an identical live order (transactional outbox).
+    -- 6. Intents for every new order (transactional outbox). A replacement is sized as if the order it
+    --    replaces fills (it counts as working until the exchange confirms the cancel).
     for rec in
         select d.*, s.id as signal_id,
                format('%s|%s|%s|%s|%s', d.ticker, d.side, d.price, d.size,
                       date_bin(make_interval(mins => d.cycle_window_min::int), p_as_of, timestamptz '2000-01-01')) as intent_key,
                (select o.id from ops.orders o
-                 where o.ticker = d.ticker and o.superseded_by is null and o.cancel_requested_at is not null
-                   and o.state not in ('CANCELED', 'FILLED', 'REJECTED', 'EXPIRED')
+                 where o.mode = v_mode and o.ticker = d.ticker and o.superseded_by is null and o.cancel_requested_at is not null
+                   and o.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN', 'CANCEL_PENDING')
                  order by o.id desc limit 1) as replaces
           from cycle_decision d
           left join ops.signals s on s.as_of = p_as_of and s.ticker = d.ticker and s.strategy = d.strategy
          where d.trade
            and not exists (select 1 from ops.orders o
-                            where o.ticker = d.ticker and o.superseded_by is null and o.cancel_requested_at is null
+                            where o.mode = v_mode and o.ticker = d.ticker and o.superseded_by is null and o.cancel_requested_at is null
                               and o.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN'))
          order by d.edge desc
     loop
@@ -243,11 +353,12 @@ begin
         insert into ops.health_events (at, component, level, message)
         values (p_as_of, 'cycle', 'warning', format('stale or missing weather/quotes for %s: no intents there', array_to_string(v_stale, ', ')));
     end if;
-    perform ops.heartbeat('cycle', true, format('as_of %s: %s signals, %s intents, %s cancels, state %s',
-                                                p_as_of, v_signals, v_intents, v_cancels, v_state));
+    perform ops.heartbeat('cycle', true, format('as_of %s: %s signals, %s intents, %s cancels, %s decreases, state %s',
+                                                p_as_of, v_signals, v_intents, v_cancels, v_decreases, v_state));
 
     return jsonb_build_object('as_of', p_as_of, 'state', v_state, 'markets', (select count(*) from cycle_eval),
-                              'signals', v_signals, 'intents', v_intents, 'cancels', v_cancels,
+                              'signals', v_signals, 'intents', v_intents, 'cancels', v_cancels, 'decreases', v_decreases,
+                              'equity', round(v_equity, 4),
                               'pnl_today', round(v_pnl, 4), 'stale_cities', to_jsonb(coalesce(v_stale, '{}')));
 end
 $$;
