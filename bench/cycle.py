@@ -1,5 +1,7 @@
 """Benchmark: one ops.run_cycle over 240 open markets (10 cities x high/low x 2 days x 6 brackets)
-and over 2,400 synthetic ones (20 days). Prints the median and p90 ms per cycle.
+and over 2,400 synthetic ones (20 days), first with an empty book, then with live orders present (every
+market holding a position and a working order, so the target sizing re-decides each of them). Prints
+the median and p90 ms per cycle.
 
 Each timed cycle runs in a transaction that is rolled back, so every run sees the same book.
 Run with `make bench` (or `.venv/bin/python bench/cycle.py`).
@@ -51,7 +53,24 @@ select 'orderbook', ticker, %(as_of)s::timestamptz - interval '1 minute',
 """
 
 
-def bench(db: Database, days: int, runs: int = 15) -> tuple[int, list[float]]:
+# every market: a filled position of 3 YES and a resting bid for 5 more at the current ask
+LIVE = """
+insert into ops.fills (fill_id, ticker, side, yes_price, count, is_taker, fee, created_time, mode)
+select 'bench-' || ticker, ticker, 'bid', 0.14 + (abs(hashtext(ticker)) %% 20) / 100.0, 3, true, 0.03,
+       %(as_of)s::timestamptz - interval '2 hours', 'paper'
+  from ops.markets;
+insert into ops.orders (intent_key, client_order_id, ticker, strategy, side, price, count, mode, host, as_of)
+select 'bench|' || ticker, 'mb-bench-' || substr(md5(ticker), 1, 20), ticker,
+       case kind when 'high' then 'DailyHigh' else 'DailyLow' end::ops.strategy, 'bid',
+       0.14 + (abs(hashtext(ticker)) %% 20) / 100.0, 5, 'paper', 'paper', %(as_of)s::timestamptz - interval '1 hour'
+  from ops.markets;
+select set_config('milkbot.transition_reason', 'bench: sent', false);
+update ops.orders set state = 'SUBMITTING';
+update ops.orders set state = 'RESTING', exchange_order_id = 'x-' || id;
+"""
+
+
+def bench(db: Database, days: int, live: bool, runs: int = 15) -> tuple[int, list[float]]:
     name = f"mbbench_{days}"
     with psycopg.connect(db.admin_conninfo("postgres"), autocommit=True) as admin:
         admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
@@ -59,7 +78,7 @@ def bench(db: Database, days: int, runs: int = 15) -> tuple[int, list[float]]:
     try:
         migrate(db.admin_conninfo(name))
         with psycopg.connect(db.admin_conninfo(name)) as conn:
-            for statement in filter(str.strip, SEED.split(";\n")):
+            for statement in filter(str.strip, (SEED + (LIVE if live else "")).split(";\n")):
                 conn.execute(statement, {"as_of": AS_OF, "days": days})
             conn.commit()
             conn.execute("analyze")
@@ -79,12 +98,15 @@ def bench(db: Database, days: int, runs: int = 15) -> tuple[int, list[float]]:
 
 def main() -> None:
     db = Database(config.load())
-    for days in (2, 20):
-        n, times, result = bench(db, days)
-        times.sort()
-        print(f"run_cycle over {n:>5} open markets: median {statistics.median(times):7.1f} ms, "
-              f"p90 {times[int(len(times) * 0.9) - 1]:7.1f} ms ({len(times)} runs; last: {result['intents']} intents, "
-              f"{result['signals']} signals)")
+    for live in (False, True):
+        for days in (2, 20):
+            n, times, result = bench(db, days, live)
+            times.sort()
+            book = "each with a position and a working order" if live else "empty book"
+            print(f"run_cycle over {n:>5} open markets, {book}: median {statistics.median(times):7.1f} ms, "
+                  f"p90 {times[int(len(times) * 0.9) - 1]:7.1f} ms ({len(times)} runs; last: {result['intents']} intents, "
+                  f"{result.get('cancels', 0)} cancels, {result.get('decreases', 0)} decreases, {result['signals']} signals)",
+                  flush=True)
 
 
 if __name__ == "__main__":
