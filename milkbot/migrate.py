@@ -7,8 +7,14 @@
   (`create or replace`), in that dependency order, whenever their combined hash changed or a migration ran.
 * A line `-- milkbot:install pgmq` in a migration is replaced by the SQL-only PGMQ install shipped by the
   `pgmq` package (its pinned version is recorded).
-Everything happens in one transaction under an advisory lock, so a failure leaves the database as it was
-and two concurrent runs cannot interleave.
+* A line `-- milkbot:enum-value <type> <VALUE>` declares an enum value the migration adds (with its own
+  `alter type ... add value if not exists`). Postgres refuses to use a value in the transaction that
+  added it, so before such a migration the migrations applied so far are committed (and recorded) and
+  the value is added on its own; the run goes on in a new transaction. A failure after that point leaves
+  the earlier migrations applied — forward-only, consistent, and re-run picks up where it stopped.
+Everything happens in one transaction under an advisory lock (split only where an enum value must be
+committed before use, see below), so a failure leaves the database as it was and two concurrent runs
+cannot interleave.
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ from .config import PROJECT_ROOT
 DB_DIR = PROJECT_ROOT / "db"
 MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 PGMQ_DIRECTIVE = "-- milkbot:install pgmq"
+ENUM_DIRECTIVE = re.compile(r"^-- milkbot:enum-value ([a-z_]+\.[a-z_]+) ([A-Z_]+)$", re.M)
 LOCK_KEY = 7_220_431_001  # arbitrary, fixed: serialises concurrent migrators
 
 
@@ -151,6 +158,17 @@ def migrate(conninfo: str, db_dir: Path = DB_DIR) -> Report:
                         "restore the file and write a new migration.")
                 report.already += 1
                 continue
+            enums = ENUM_DIRECTIVE.findall(text)
+            if enums:
+                # a new enum value cannot be used in the transaction that adds it: commit what is applied
+                # so far (recorded, consistent), add the values on their own, and go on in a new transaction
+                conn.commit()
+                conn.autocommit = True
+                for typ, value in enums:
+                    conn.execute(f"alter type {typ} add value if not exists '{value}'")
+                conn.autocommit = False
+                conn.execute("set local client_min_messages = warning")
+                conn.execute("select pg_advisory_xact_lock(%s)", (LOCK_KEY,))
             _exec_file(conn, path, text)
             conn.execute("insert into meta.schema_migrations (version, filename, sha256) values (%s, %s, %s)",
                          (version, path.name, digest))

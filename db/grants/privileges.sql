@@ -69,6 +69,13 @@ grant execute on function ops.health_event(text, text, text) to milkbot_ingest, 
 grant update (paper_book_id) on ops.orders to milkbot_executor;
 grant execute on function ops.taker_fee(numeric, numeric, numeric) to milkbot_executor;
 grant execute on function ops.refresh_positions(timestamptz), ops.report_exchange_positions(timestamptz, ops.trading_mode, jsonb) to milkbot_executor;
+-- what happens to an order now is decided by these (db/functions/ops/executor.sql); the executor follows
+grant execute on function ops.claim_intent(bigint, ops.trading_mode, timestamptz),
+                          ops.record_submit(bigint, text, text, numeric, numeric, text, text, timestamptz),
+                          ops.orders_to_cancel(timestamptz, ops.trading_mode, jsonb), ops.decreases_to_send(ops.trading_mode),
+                          ops.apply_exchange_listing(timestamptz, ops.trading_mode, jsonb, text),
+                          ops.sync_fills_into_orders(), ops.executor_param(text) to milkbot_executor;
+grant select on ops.fill_orders to milkbot_executor, milkbot_operator;
 
 -- dbt (milkbot_analytics) builds the metric views of api too, and grants web_anon SELECT on them itself.
 grant usage, create on schema api to milkbot_analytics;
@@ -96,7 +103,9 @@ grant execute on function
     ops.market_payoffs(timestamptz, ops.trading_mode, boolean, bigint[]),
     ops.event_outcomes(timestamptz, ops.trading_mode, boolean, bigint[]),
     ops.event_worst_case_loss(timestamptz, ops.trading_mode, boolean), ops.unmapped_exposure(timestamptz, ops.trading_mode),
-    ops.equity_at(timestamptz, ops.trading_mode), ops.evaluate_markets(timestamptz)
+    ops.equity_at(timestamptz, ops.trading_mode), ops.evaluate_markets(timestamptz),
+    ops.orders_to_cancel(timestamptz, ops.trading_mode, jsonb), ops.decreases_to_send(ops.trading_mode),
+    ops.executor_param(text)
   to milkbot_operator;
 
 -- dbt's data test compares the equity curve with the live definition of equity (read-only functions).

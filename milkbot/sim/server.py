@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 @dataclass
 class Fault:
-    kind: str          # 500 | 503_grid_expired | 429 | 404 | timeout | drop | malformed | stale | null_temps | accept_then_drop | accept_then_timeout
+    kind: str          # 500 | 500_after_create | 503_grid_expired | 429 | 404 | timeout | drop | malformed | stale | null_temps | accept_then_drop | accept_then_timeout | land_late
     path: str          # regex matched against the request path
     times: int | None  # how many requests it hits (None = until cleared)
     delay: float = 3.0
@@ -31,6 +31,7 @@ class FakeServer:
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str]] = []
         self.answered: list[tuple[str, str, int]] = []   # (method, path, status) of every reply sent
+        self.landed_late: list[tuple[str, str]] = []   # requests that took effect after the client gave up
         self.queries: dict[str, dict] = {}      # last query string seen per path
         self.lock = threading.Lock()
         self.httpd: ThreadingHTTPServer | None = None
@@ -99,6 +100,20 @@ class FakeServer:
                     return
                 if fault and fault.kind == "timeout":
                     time.sleep(fault.delay)
+                if fault and fault.kind == "land_late":
+                    # the request takes effect only after the client has given up waiting: the reply is
+                    # lost and, for a while, a listing does not show what it created
+                    time.sleep(fault.delay)
+                    server.handle(method, parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()},
+                                  self.headers, body)
+                    with server.lock:
+                        server.landed_late.append((method, parts.path))
+                    self.close_connection = True
+                    return
+                if fault and fault.kind == "500_after_create":
+                    server.handle(method, parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()},
+                                  self.headers, body)
+                    fault = Fault("500", fault.path, 1, 0)
                 if fault and fault.kind in ("accept_then_drop", "accept_then_timeout"):
                     server.handle(method, parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()},
                                   self.headers, body)   # the request takes effect; the reply is lost

@@ -87,10 +87,11 @@ class Client:
         return path if path.startswith("http") else f"{self.base_url}{path}"
 
     def request(self, method: str, path: str, *, params=None, json=None, headers=None,
-                ok=(200,), sign: bool = False) -> Reply:
+                ok=(200,), sign: bool = False, attempts: int | None = None) -> Reply:
+        """attempts overrides the client's policy for one call (the executor's reads retry; its writes never)."""
         url = self.url(path)
 
-        @retry(retry=retry_if_exception(_is_retryable), stop=stop_after_attempt(self.attempts),
+        @retry(retry=retry_if_exception(_is_retryable), stop=stop_after_attempt(attempts or self.attempts),
                wait=wait_exponential_jitter(multiplier=self.backoff, max=8 * self.backoff, jitter=self.backoff), reraise=True)
         def attempt() -> Reply:
             if self.bucket:

@@ -47,14 +47,14 @@ def _error_code(body: bytes | None) -> str:
 
 
 class KalshiBroker:
-    def __init__(self, client: Client, host: str):
-        self.http, self.host = client, host
+    def __init__(self, client: Client, host: str, read_attempts: int = 4):
+        self.http, self.host, self.read_attempts = client, host, read_attempts
 
     def submit(self, *, ticker: str, side: str, price: Decimal, count: Decimal, client_order_id: str,
-               time_in_force: str) -> Submitted:
+               time_in_force: str, cancel_on_pause: bool = True) -> Submitted:
         body = {"ticker": ticker, "side": side, "price": f"{price:.4f}", "count": f"{count:.2f}",
                 "client_order_id": client_order_id, "time_in_force": time_in_force,
-                "self_trade_prevention_type": "taker_at_cross"}
+                "self_trade_prevention_type": "taker_at_cross", "cancel_order_on_pause": bool(cancel_on_pause)}
         try:
             # one attempt only: a retry after a lost reply is exactly the blind retry we must not do
             reply = self.http.request("POST", "/portfolio/events/orders", json=body, ok=(201,), sign=True)
@@ -106,7 +106,8 @@ class KalshiBroker:
             p = dict(params or {}, limit=1000)
             if cursor:
                 p["cursor"] = cursor
-            data = self.http.get(path, params=p, sign=True).json()
+            # reads retry with back-off (a lost read changes nothing); writes never do
+            data = self.http.get(path, params=p, sign=True, attempts=self.read_attempts).json()
             items = data.get(key)
             if not isinstance(items, list):
                 raise PayloadError(f"{path}: no {key} list")
@@ -125,6 +126,24 @@ class KalshiBroker:
             out[coid] = ExchangeOrder(str(o["order_id"]), coid, str(o.get("ticker")), str(o.get("status")),
                                       fp_count(o.get("fill_count_fp"), "fill_count_fp"),
                                       fp_count(o.get("remaining_count_fp"), "remaining_count_fp"))
+        return out
+
+    def listing(self) -> list[dict]:
+        """Every order the exchange lists for us (all pages), in the shape ops.apply_exchange_listing reads."""
+        out = []
+        for o in self._pages("/portfolio/orders", "orders"):
+            if not isinstance(o, dict) or not isinstance(o.get("order_id"), str):
+                raise PayloadError("an order without an order_id in GET /portfolio/orders")
+            side = o.get("book_side") or {"yes": "bid", "no": "ask"}.get(o.get("outcome_side") or o.get("side"))
+            fill = fp_count(o.get("fill_count_fp"), "fill_count_fp")
+            remaining = fp_count(o.get("remaining_count_fp"), "remaining_count_fp")
+            initial = o.get("initial_count_fp")
+            out.append({"order_id": o["order_id"], "client_order_id": o.get("client_order_id") or None,
+                        "ticker": str(o.get("ticker")), "side": side,
+                        "price": str(dollars(o.get("yes_price_dollars"), "yes_price_dollars")),
+                        "status": str(o.get("status")), "fill_count": str(fill), "remaining_count": str(remaining),
+                        "initial_count": str(fp_count(initial, "initial_count_fp")) if initial is not None else None,
+                        "created_time": o.get("created_time")})
         return out
 
     def fills(self, since: datetime | None = None) -> list[dict]:
@@ -155,11 +174,39 @@ class PaperBroker:
 
     host = "paper"
 
-    def __init__(self, conn):
-        self.conn = conn
+    def __init__(self, conn, now=None):
+        from milkbot import clock
+        self.conn, self.now = conn, now or clock.now
 
     def submit(self, **kw) -> Submitted:
-        return Submitted("accepted", f"paper-{kw['client_order_id']}", Decimal(0), kw["count"])
+        xid = f"paper-{kw['client_order_id']}"
+        if kw.get("time_in_force") not in ("immediate_or_cancel", "fill_or_kill"):
+            return Submitted("accepted", xid, Decimal(0), kw["count"])
+        # immediate-or-cancel: take what the latest book (from the decision time on) shows at or better
+        # than the limit, now; the rest is cancelled, as the exchange would
+        with self.conn.transaction():
+            row = self.conn.execute(
+                """select o.id, o.side, o.price, o.count, s.id, s.yes_bid, s.yes_bid_size, s.yes_ask, s.yes_ask_size
+                     from ops.orders o
+                     left join lateral (select * from ops.market_snapshots s where s.ticker = o.ticker
+                                          and s.fetched_at >= o.as_of - interval '1 minute'
+                                        order by s.fetched_at desc limit 1) s on true
+                    where o.client_order_id = %s for update of o""", (kw["client_order_id"],)).fetchone()
+            oid, side, limit, count, book_id, bid, bid_size, ask, ask_size = row
+            px, size = (ask, ask_size) if side == "bid" else (bid, bid_size)
+            crosses = px is not None and ((side == "bid" and px <= limit) or (side == "ask" and px >= limit))
+            qty = min(count, size or 0) if crosses else Decimal(0)
+            if kw.get("time_in_force") == "fill_or_kill" and qty < count:
+                qty = Decimal(0)
+            if qty > 0:
+                fee = self.conn.execute("select ops.taker_fee(%s, %s, 1)", (px, qty)).fetchone()[0]
+                self.conn.execute(
+                    """insert into ops.fills (fill_id, exchange_order_id, order_id, ticker, side, yes_price, count,
+                                              is_taker, fee, created_time, mode)
+                       select %s, %s, o.id, o.ticker, o.side, %s, %s, true, %s, %s, 'paper' from ops.orders o where o.id = %s""",
+                    (f"paper-{oid}-{book_id}", xid, px, qty, fee, self.now(), oid))
+                self.conn.execute("update ops.orders set paper_book_id = %s where id = %s", (book_id, oid))
+        return Submitted("accepted", xid, qty, Decimal(0))
 
     def cancel(self, exchange_order_id: str) -> tuple[bool, str]:
         return True, "paper cancel"

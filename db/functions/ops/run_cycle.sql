@@ -330,10 +330,13 @@ begin
                               and o.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN'))
          order by d.edge desc
     loop
+        -- the cycle prices at the touch, so its orders take liquidity: immediate-or-cancel, unless an
+        -- operator chose resting (maker) orders; either way pulled by the exchange when trading pauses
         insert into ops.orders (intent_key, client_order_id, ticker, strategy, side, price, count, mode, host,
-                                reduces_exposure, supersedes, signal_id, as_of)
+                                reduces_exposure, supersedes, signal_id, as_of, time_in_force, cancel_on_pause)
         values (rec.intent_key, 'mb-' || substr(md5(rec.intent_key), 1, 28), rec.ticker, rec.strategy, rec.side, rec.price, rec.size,
-                v_mode, v_host, rec.reduces_exposure, rec.replaces, rec.signal_id, p_as_of)
+                v_mode, v_host, rec.reduces_exposure, rec.replaces, rec.signal_id, p_as_of,
+                case when ops.executor_param('resting_orders') = 1 then 'good_till_canceled' else 'immediate_or_cancel' end, true)
         on conflict (intent_key) do nothing
         returning id into v_new_id;
         if v_new_id is not null then

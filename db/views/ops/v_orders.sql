@@ -9,9 +9,12 @@ comment on view ops.v_orders is 'Operator view: every order with its full state 
 
 create or replace view ops.v_fills as
 select f.fill_id, f.created_time, f.ticker, m.city_code, f.side, f.yes_price, f.count, f.fee, f.is_taker, f.mode,
-       f.order_id, o.client_order_id, f.exchange_order_id, f.order_id is null as out_of_band
-  from ops.fills f left join ops.markets m on m.ticker = f.ticker left join ops.orders o on o.id = f.order_id;
-comment on view ops.v_fills is 'Operator view: the fill ledger; out_of_band marks fills that match none of our orders.';
+       fo.order_id, o.client_order_id, f.exchange_order_id, fo.order_id is null as out_of_band
+  from ops.fills f
+  join ops.fill_orders fo on fo.fill_id = f.fill_id
+  left join ops.markets m on m.ticker = f.ticker
+  left join ops.orders o on o.id = fo.order_id;
+comment on view ops.v_fills is 'Operator view: the fill ledger; the order of each fill (recorded, or linked later by the exchange order id); out_of_band marks fills that match none of our orders.';
 
 create or replace view ops.v_positions as
 select p.mode, p.ticker, m.city_code, m.climate_date, m.kind, p.position as ours, p.exchange_position as exchange,

@@ -1,0 +1,382 @@
+-- What happens to an order now: the executor's decisions, in SQL. The executor talks HTTP, calls these
+-- with what it was told, and follows the answers. Every time is the executor's clock (p_as_of).
+
+create or replace function ops.executor_param(p_name text)
+returns numeric
+language sql stable
+begin atomic
+    select value from ops.strategy_params where strategy = 'all' and name = p_name;
+end;
+comment on function ops.executor_param(text) is 'An executor parameter from ops.strategy_params (strategy all).';
+
+-- Claim a queued intent. Answers:
+--   submit  — the order is now SUBMITTING (committed before the POST): send it, once
+--   unknown — it was already SUBMITTING: a previous run died mid-send, so it may or may not be at the
+--             exchange. It is now UNKNOWN and is never re-sent; the listing resolves it.
+--   skip    — nothing to send (already handled, or cancelled here with the reason)
+create or replace function ops.claim_intent(p_order_id bigint, p_mode ops.trading_mode, p_as_of timestamptz)
+returns table (action text, reason text, ticker text, side text, price numeric, count numeric,
+               client_order_id text, time_in_force text, cancel_on_pause boolean)
+language plpgsql security definer
+set search_path = pg_catalog, ops
+as $$
+declare
+    o       ops.orders%rowtype;
+    v_state ops.trading_state_kind;
+    v_close timestamptz;
+    v_why   text;
+begin
+    select * into o from ops.orders where id = p_order_id for update;
+    if not found then
+        return query select 'skip', format('order %s does not exist', p_order_id), null::text, null::text, null::numeric,
+                            null::numeric, null::text, null::text, null::boolean;
+        return;
+    end if;
+    if o.state = 'SUBMITTING' then
+        perform set_config('milkbot.transition_reason', 'interrupted mid-send: the outcome is unknown until the exchange shows it', true);
+        update ops.orders set state = 'UNKNOWN', outcome_unknown_since = p_as_of where id = o.id;
+        return query select 'unknown', 'interrupted mid-send', o.ticker, o.side, o.price, o.count, o.client_order_id,
+                            o.time_in_force, o.cancel_on_pause;
+        return;
+    end if;
+    if o.state <> 'PENDING' then
+        return query select 'skip', format('already %s', o.state), o.ticker, o.side, o.price, o.count, o.client_order_id,
+                            o.time_in_force, o.cancel_on_pause;
+        return;
+    end if;
+    select t.state into v_state from ops.trading_state t;
+    select m.close_time into v_close from ops.markets m where m.ticker = o.ticker;
+    -- the kill switch always wins; then the intent must still be current, for this executor's book,
+    -- and the market must not be about to close
+    v_why := case
+        when v_state = 'HALTED' then 'kill switch: trading HALTED'
+        when v_state = 'REDUCING' and not o.reduces_exposure then 'trading REDUCING: order does not reduce exposure'
+        when o.superseded_by is not null or o.cancel_requested_at is not null then 'intent no longer current'
+        when o.mode <> p_mode then format('intent made for %s mode, executor runs %s', o.mode, p_mode)
+        when v_close - make_interval(mins => ops.executor_param('close_buffer_min')::int) <= p_as_of
+            then format('market closes at %s: within close_buffer_min', v_close)
+    end;
+    if v_why is not null then
+        perform set_config('milkbot.transition_reason', v_why, true);
+        update ops.orders set state = 'CANCELED' where id = o.id;
+        return query select 'skip', v_why, o.ticker, o.side, o.price, o.count, o.client_order_id, o.time_in_force, o.cancel_on_pause;
+        return;
+    end if;
+    perform set_config('milkbot.transition_reason', 'sending', true);
+    update ops.orders set state = 'SUBMITTING' where id = o.id;
+    return query select 'submit', 'sending', o.ticker, o.side, o.price, o.count, o.client_order_id, o.time_in_force, o.cancel_on_pause;
+end
+$$;
+comment on function ops.claim_intent(bigint, ops.trading_mode, timestamptz) is 'Executor: claim a queued intent -> submit (now SUBMITTING) / unknown (interrupted mid-send, never re-sent) / skip (with the reason).';
+
+-- Record what one POST answered. p_outcome: accepted | duplicate | rejected | unknown.
+create or replace function ops.record_submit(p_order_id bigint, p_outcome text, p_exchange_order_id text,
+                                             p_fill_count numeric, p_remaining numeric, p_code text, p_excerpt text,
+                                             p_as_of timestamptz)
+returns ops.order_state
+language plpgsql security definer
+set search_path = pg_catalog, ops
+as $$
+declare
+    o       ops.orders%rowtype;
+    v_to    ops.order_state;
+    v_why   text;
+begin
+    select * into o from ops.orders where id = p_order_id for update;
+    if o.state <> 'SUBMITTING' then
+        return o.state;    -- already resolved (e.g. a listing adopted it first)
+    end if;
+    if p_outcome = 'accepted' then
+        v_to := case when p_fill_count >= o.count then 'FILLED'
+                     when p_remaining = 0 then 'CANCELED'          -- immediate-or-cancel: the rest is gone
+                     when p_fill_count > 0 then 'PARTIALLY_FILLED'
+                     else 'RESTING' end;
+        v_why := case when v_to = 'CANCELED' then format('exchange accepted (201): filled %s of %s, the rest cancelled (%s)',
+                                                           p_fill_count, o.count, o.time_in_force)
+                      else 'exchange accepted (201)' end;
+    elsif p_outcome = 'rejected' then
+        v_to := 'REJECTED'; v_why := format('exchange rejected: %s', p_code);
+    elsif p_outcome in ('duplicate', 'unknown') then
+        -- a 409 says an order with our client_order_id exists: the listing adopts it
+        v_to := 'UNKNOWN'; v_why := format('outcome unknown: %s', p_code);
+    else
+        raise exception 'unknown submit outcome %', p_outcome using errcode = 'invalid_parameter_value';
+    end if;
+    perform set_config('milkbot.transition_reason', v_why, true),
+            set_config('milkbot.exchange_excerpt', coalesce(p_excerpt, ''), true);
+    update ops.orders
+       set state = v_to,
+           exchange_order_id = coalesce(p_exchange_order_id, exchange_order_id),
+           filled_count = greatest(filled_count, least(coalesce(p_fill_count, 0), count)),
+           last_error = case when v_to in ('REJECTED', 'UNKNOWN') then left(p_code, 2000) else last_error end,
+           outcome_unknown_since = case when v_to = 'UNKNOWN' then p_as_of end
+     where id = o.id;
+    perform set_config('milkbot.exchange_excerpt', '', true);
+    return v_to;
+end
+$$;
+comment on function ops.record_submit(bigint, text, text, numeric, numeric, text, text, timestamptz) is 'Executor: record the answer to one POST (accepted / duplicate / rejected / unknown) as the order''s next state.';
+
+-- Orders to cancel now, with the reason: superseded or withdrawn by the cycle, near close, HALTED (then
+-- also every order the exchange lists as resting, ours or not: the kill switch cancels what exists), and
+-- cancels not yet confirmed (re-sent).
+create or replace function ops.orders_to_cancel(p_as_of timestamptz, p_mode ops.trading_mode, p_listing jsonb default '[]')
+returns table (order_id bigint, exchange_order_id text, reason text)
+language sql stable
+begin atomic
+    with halted as (select t.state = 'HALTED' as on from ops.trading_state t),
+    ours as (
+        select o.id, o.exchange_order_id,
+               case when (select h.on from halted h) then 'kill switch: trading HALTED'
+                    when o.state = 'CANCEL_PENDING' then 'cancel not confirmed yet: re-sent'
+                    when o.superseded_by is not null then 'superseded by a new target'
+                    when o.cancel_requested_at is not null then 'withdrawn by the cycle'
+                    when m.close_time - make_interval(mins => ops.executor_param('close_buffer_min')::int) <= p_as_of
+                        then format('market closes at %s', m.close_time)
+               end as reason
+          from ops.orders o join ops.markets m on m.ticker = o.ticker
+         where o.mode = p_mode and o.exchange_order_id is not null
+           and o.state in ('RESTING', 'PARTIALLY_FILLED', 'CANCEL_PENDING'))
+    select ours.id, ours.exchange_order_id, ours.reason from ours where ours.reason is not null
+    union all
+    select null::bigint, x.order_id, 'kill switch: trading HALTED (resting at the exchange, not an order of ours)'
+      from jsonb_to_recordset(p_listing) as x(order_id text, client_order_id text, status text)
+     where (select h.on from halted h) and x.status = 'resting'
+       and not exists (select 1 from ops.orders o where o.exchange_order_id = x.order_id or o.client_order_id = x.client_order_id);
+end;
+comment on function ops.orders_to_cancel(timestamptz, ops.trading_mode, jsonb) is 'Executor: orders to cancel now and why (superseded, withdrawn, near close, HALTED incl. anything resting at the exchange, unconfirmed cancels).';
+
+create or replace function ops.decreases_to_send(p_mode ops.trading_mode)
+returns table (order_id bigint, exchange_order_id text, reduce_to numeric)
+language sql stable
+begin atomic
+    select o.id, o.exchange_order_id, least(o.decrease_to, o.count - o.filled_count)
+      from ops.orders o
+     where o.mode = p_mode and o.decrease_to is not null and o.exchange_order_id is not null
+       and o.state in ('RESTING', 'PARTIALLY_FILLED') and o.cancel_requested_at is null and o.superseded_by is null;
+end;
+comment on function ops.decreases_to_send(ops.trading_mode) is 'Executor: decreases the cycle asked for that are not yet confirmed.';
+
+-- The exchange is the truth for what exists. p_listing: every order GET /portfolio/orders lists (all
+-- pages), as [{order_id, client_order_id, ticker, side, price, status, fill_count, remaining_count,
+-- initial_count, created_time}]. Matched to ours by client_order_id:
+--   * ours found there take its state, exchange id, fills and remaining size (decreases confirmed);
+--     an UNKNOWN or ABSENT_PRESUMED order that appears is adopted — never ignored;
+--   * ours UNKNOWN and not there count one absent read; after unknown_min_reads reads spanning
+--     unknown_grace_s from when the outcome became unknown, ABSENT_PRESUMED (never "never placed");
+--   * a stale SUBMITTING (interrupted mid-send) becomes UNKNOWN;
+--   * orders with our prefix we do not know are adopted as new rows; anything else resting is raised.
+-- Returns counts, and the orders whose state still differs from the exchange's (both ways).
+create or replace function ops.apply_exchange_listing(p_as_of timestamptz, p_mode ops.trading_mode, p_listing jsonb,
+                                                      p_prefix text default 'mb-')
+returns jsonb
+language plpgsql security definer
+set search_path = pg_catalog, ops
+as $$
+declare
+    v_grace    interval := make_interval(secs => ops.executor_param('unknown_grace_s'));
+    v_reads    integer  := ops.executor_param('unknown_min_reads')::int;
+    v_stale    interval := make_interval(secs => ops.executor_param('stale_submitting_s'));
+    v_found    integer := 0;
+    v_absent   integer := 0;
+    v_presumed integer := 0;
+    v_adopted  integer := 0;
+    v_foreign  integer := 0;
+    v_mismatch jsonb;
+    rec        record;
+    v_id       bigint;
+    v_raised   integer;
+begin
+    if jsonb_typeof(p_listing) <> 'array' then
+        raise exception 'the listing must be a JSON array of orders' using errcode = 'invalid_parameter_value';
+    end if;
+    create temp table if not exists pg_temp.listing (
+        order_id text, client_order_id text, ticker text, side text, price numeric, status text,
+        fill_count numeric, remaining_count numeric, initial_count numeric, created_time timestamptz) on commit drop;
+    truncate pg_temp.listing;
+    insert into pg_temp.listing
+    select x.order_id, x.client_order_id, x.ticker, x.side, x.price, x.status, x.fill_count, x.remaining_count,
+           x.initial_count, x.created_time
+      from jsonb_to_recordset(p_listing) as x(order_id text, client_order_id text, ticker text, side text, price numeric,
+                                              status text, fill_count numeric, remaining_count numeric,
+                                              initial_count numeric, created_time timestamptz);
+
+    -- interrupted mid-send: unknown from now on (the database clock ages SUBMITTING; the grace runs on ours)
+    perform set_config('milkbot.transition_reason', 'interrupted mid-send: the outcome is unknown until the exchange shows it', true);
+    update ops.orders o set state = 'UNKNOWN', outcome_unknown_since = p_as_of
+     where o.mode = p_mode and o.state = 'SUBMITTING' and o.updated_at < now() - v_stale
+       and not exists (select 1 from pg_temp.listing l where l.client_order_id = o.client_order_id);
+
+    -- 1. ours, found at the exchange
+    for rec in
+        select o.id, o.state, o.count, o.filled_count, l.order_id as xid, l.status, l.fill_count, l.remaining_count,
+               case l.status
+                   when 'executed' then 'FILLED'
+                   when 'canceled' then 'CANCELED'
+                   when 'resting' then case when o.state = 'CANCEL_PENDING' then 'CANCEL_PENDING'
+                                            when l.fill_count > 0 then 'PARTIALLY_FILLED' else 'RESTING' end
+               end::ops.order_state as target
+          from ops.orders o join pg_temp.listing l on l.client_order_id = o.client_order_id
+         where o.mode = p_mode
+           and o.state in ('SUBMITTING', 'UNKNOWN', 'ABSENT_PRESUMED', 'RESTING', 'PARTIALLY_FILLED', 'CANCEL_PENDING')
+         order by o.id
+         for update of o
+    loop
+        if rec.target is null then
+            continue;   -- a status we do not know: left for the next listing, reported as a mismatch
+        end if;
+        perform set_config('milkbot.transition_reason',
+                           case when rec.state in ('UNKNOWN', 'ABSENT_PRESUMED', 'SUBMITTING')
+                                    then format('found at the exchange (%s): adopted', rec.status)
+                                when rec.target = 'CANCELED' and rec.state <> 'CANCEL_PENDING'
+                                    then 'canceled by the exchange (self-trade prevention, a pause, or the rest of an IOC)'
+                                else format('exchange listing: %s', rec.status) end, true);
+        update ops.orders
+           set state = rec.target,
+               exchange_order_id = rec.xid,
+               filled_count = least(greatest(filled_count, rec.fill_count), count),
+               -- resting: the exchange's remaining size is the truth (a confirmed decrease)
+               count = case when rec.status = 'resting' and rec.fill_count + rec.remaining_count between filled_count and count
+                             and rec.fill_count + rec.remaining_count > 0
+                            then greatest(rec.fill_count + rec.remaining_count, filled_count) else count end,
+               decrease_to = case when rec.status = 'resting' and decrease_to is not null
+                                       and rec.remaining_count <= decrease_to then null else decrease_to end,
+               absent_reads = 0, outcome_unknown_since = null
+         where id = rec.id;
+        if rec.state in ('UNKNOWN', 'ABSENT_PRESUMED', 'SUBMITTING') then
+            v_found := v_found + 1;
+        end if;
+    end loop;
+
+    -- 2. ours, unknown and not listed: one more absent read; absence presumed only after enough reads
+    --    spread over the grace period
+    update ops.orders o set absent_reads = o.absent_reads + 1, last_absent_at = p_as_of
+     where o.mode = p_mode and o.state = 'UNKNOWN'
+       and not exists (select 1 from pg_temp.listing l where l.client_order_id = o.client_order_id);
+    get diagnostics v_absent = row_count;
+    perform set_config('milkbot.transition_reason',
+                       format('not listed at the exchange in %s+ reads over %s: presumed absent (adopted if it ever appears)', v_reads, v_grace), true);
+    with presumed as (
+        update ops.orders o set state = 'ABSENT_PRESUMED'
+         where o.mode = p_mode and o.state = 'UNKNOWN' and o.absent_reads >= v_reads
+           and p_as_of - coalesce(o.outcome_unknown_since, o.updated_at) >= v_grace
+        returning o.id, o.ticker, o.client_order_id, o.absent_reads)
+    insert into ops.risk_events (at, kind, severity, ticker, detail, message)
+    select p_as_of, 'absent_presumed', 'warning', p.ticker,
+           jsonb_build_object('order_id', p.id, 'client_order_id', p.client_order_id, 'reads', p.absent_reads),
+           format('order %s (%s): outcome unknown, not at the exchange after %s reads over %s: presumed absent', p.id, p.client_order_id, p.absent_reads, v_grace)
+      from presumed p;
+    get diagnostics v_presumed = row_count;
+
+    -- 3. orders with our prefix that we do not know: adopt them (a lost row, a restore from backup)
+    for rec in
+        select l.* from pg_temp.listing l
+         where l.client_order_id like p_prefix || '%'
+           and not exists (select 1 from ops.orders o where o.client_order_id = l.client_order_id)
+    loop
+        if not exists (select 1 from ops.markets m where m.ticker = rec.ticker) or rec.side not in ('bid', 'ask')
+           or not rec.price > 0 or not rec.price < 1 then
+            if not exists (select 1 from ops.risk_events e where e.kind = 'foreign_order' and e.detail->>'order_id' = rec.order_id) then
+                insert into ops.risk_events (at, kind, severity, detail, message)
+                values (p_as_of, 'foreign_order', 'critical', jsonb_build_object('order_id', rec.order_id, 'client_order_id', rec.client_order_id,
+                        'ticker', rec.ticker, 'status', rec.status),
+                        format('order %s with our prefix on %s cannot be adopted (unknown market or terms)', rec.client_order_id, rec.ticker));
+                v_foreign := v_foreign + 1;
+            end if;
+            continue;
+        end if;
+        perform set_config('milkbot.transition_reason', 'adopted: found at the exchange with our prefix, unknown to us', true);
+        insert into ops.orders (intent_key, client_order_id, ticker, strategy, side, price, count, mode, host, as_of)
+        select 'adopted|' || rec.client_order_id, rec.client_order_id, rec.ticker,
+               case m.kind when 'high' then 'DailyHigh' when 'low' then 'DailyLow' else 'Monthly' end::ops.strategy,
+               rec.side, rec.price, greatest(coalesce(rec.initial_count, rec.fill_count + rec.remaining_count), 1),
+               p_mode, 'adopted', coalesce(rec.created_time, p_as_of)
+          from ops.markets m where m.ticker = rec.ticker
+        returning id into v_id;
+        update ops.orders set state = 'SUBMITTING', superseded_by = null, cancel_requested_at = p_as_of where id = v_id;
+        update ops.orders
+           set state = case rec.status when 'executed' then 'FILLED' when 'canceled' then 'CANCELED'
+                                       else case when rec.fill_count > 0 then 'PARTIALLY_FILLED' else 'RESTING' end end::ops.order_state,
+               exchange_order_id = rec.order_id, filled_count = least(rec.fill_count, count)
+         where id = v_id;
+        insert into ops.risk_events (at, kind, severity, ticker, detail, message)
+        values (p_as_of, 'order_adopted', 'warning', rec.ticker, jsonb_build_object('order_id', v_id, 'exchange_order_id', rec.order_id,
+                'client_order_id', rec.client_order_id, 'status', rec.status),
+                format('adopted exchange order %s (%s, %s): it had no row here; withdrawn (it is cancelled if still resting)',
+                       rec.client_order_id, rec.ticker, rec.status));
+        v_adopted := v_adopted + 1;
+    end loop;
+
+    -- 4. anything else resting there is not ours: raise it once
+    with foreign_orders as (
+        select l.* from pg_temp.listing l
+         where l.status = 'resting' and coalesce(l.client_order_id, '') not like p_prefix || '%'
+           and not exists (select 1 from ops.risk_events e where e.kind = 'foreign_order' and e.detail->>'order_id' = l.order_id))
+    insert into ops.risk_events (at, kind, severity, detail, message)
+    select p_as_of, 'foreign_order', 'critical',
+           jsonb_build_object('order_id', f.order_id, 'client_order_id', f.client_order_id, 'ticker', f.ticker),
+           format('resting order %s on %s is not Milkbot''s (client_order_id %s)', f.order_id, f.ticker, coalesce(f.client_order_id, 'none'))
+      from foreign_orders f;
+    get diagnostics v_raised = row_count;
+    v_foreign := v_foreign + v_raised;
+
+    perform set_config('milkbot.transition_reason', '', true);
+
+    -- 5. both ways: our live orders against the exchange's state
+    select jsonb_agg(jsonb_build_object('order_id', o.id, 'client_order_id', o.client_order_id, 'ours', o.state,
+                                        'exchange', coalesce(l.status, 'not listed'), 'filled_ours', o.filled_count,
+                                        'filled_exchange', l.fill_count))
+      into v_mismatch
+      from ops.orders o left join pg_temp.listing l on l.client_order_id = o.client_order_id
+     where o.mode = p_mode and o.host <> 'paper'
+       and ((o.state in ('RESTING', 'PARTIALLY_FILLED') and coalesce(l.status, '') <> 'resting')
+            or (o.state = 'FILLED' and l.status is not null and l.status <> 'executed')
+            or (l.status = 'resting' and o.state not in ('RESTING', 'PARTIALLY_FILLED', 'CANCEL_PENDING')));
+    return jsonb_build_object('found', v_found, 'absent_reads', v_absent, 'presumed_absent', v_presumed,
+                              'adopted', v_adopted, 'foreign', v_foreign,
+                              'mismatches', coalesce(jsonb_array_length(v_mismatch), 0), 'mismatched', coalesce(v_mismatch, '[]'));
+end
+$$;
+comment on function ops.apply_exchange_listing(timestamptz, ops.trading_mode, jsonb, text) is 'Executor: reconcile our orders with the exchange''s listing (adopt found and unknown-to-us orders, presume absence only after the grace period, raise foreign orders).';
+
+-- A fill is linked to its order by the exchange order id it carries, when it is recorded or whenever
+-- the order becomes known later: derived here, so the append-only ledger never needs rewriting.
+create or replace view ops.fill_orders as
+select f.fill_id, coalesce(f.order_id, o.id) as order_id, f.order_id is null and o.id is not null as linked_later
+  from ops.fills f left join ops.orders o on o.exchange_order_id = f.exchange_order_id and f.order_id is null;
+comment on view ops.fill_orders is 'Each fill''s order: stored at insert, or linked later by the exchange order id the fill carries.';
+
+-- An order's filled count and state follow its fills (linked either way).
+create or replace function ops.sync_fills_into_orders()
+returns integer
+language plpgsql security definer
+set search_path = pg_catalog, ops
+as $$
+declare
+    rec record;
+    n   integer := 0;
+begin
+    for rec in
+        select o.id, o.state, o.count, s.filled from ops.orders o
+          join (select fo.order_id, sum(f.count) as filled from ops.fill_orders fo join ops.fills f on f.fill_id = fo.fill_id
+                 where fo.order_id is not null group by fo.order_id) s on s.order_id = o.id
+         where s.filled > o.filled_count
+           and o.state in ('RESTING', 'PARTIALLY_FILLED', 'CANCEL_PENDING', 'FILLED', 'CANCELED')
+         order by o.id
+         for update of o
+    loop
+        if rec.state in ('FILLED', 'CANCELED') or (rec.filled < rec.count) = (rec.state = 'PARTIALLY_FILLED') then
+            update ops.orders set filled_count = least(rec.filled, count) where id = rec.id;
+        else
+            perform set_config('milkbot.transition_reason', 'fills recorded', true);
+            update ops.orders set state = case when rec.filled >= rec.count then 'FILLED' else 'PARTIALLY_FILLED' end::ops.order_state,
+                                  filled_count = least(rec.filled, count)
+             where id = rec.id;
+        end if;
+        n := n + 1;
+    end loop;
+    perform set_config('milkbot.transition_reason', '', true);
+    return n;
+end
+$$;
+comment on function ops.sync_fills_into_orders() is 'Executor: every order''s filled count and state follow its fills in the ledger (linked at insert or later).';
