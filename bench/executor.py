@@ -3,7 +3,8 @@ claimed -> signed V2 POST to the local fake exchange -> outcome recorded -> mess
 
 Prints orders/s and p50/p99 ms per order with one executor process and with two draining the same
 queue at once, and proves that with two nobody sent an intent twice (exactly one POST and one exchange
-order per intent). The fake exchange runs in this process, so its own Python time is part of every
+order per intent). Then one full reconcile pass with 1,050 resting orders the exchange lists in pages of 7
+(150 pages), every one matched to ours. The fake exchange runs in this process, so its own Python time is part of every
 figure (the real exchange's latency is not).
 """
 from __future__ import annotations
@@ -90,6 +91,57 @@ def run(admin, fakes, tickers, key_file: str, processes: int, run_no: int) -> No
     admin.commit()
 
 
+def reconcile_bench(admin, fakes, key_file: str, orders: int = 1050, page: int = 7, runs: int = 5) -> None:
+    """1,050 resting orders at the exchange, one per (synthetic) market, all ours and RESTING here: the
+    listing comes in 150 pages of 7; time one full reconcile pass (listing, apply, fills, cancels,
+    decreases, positions)."""
+    import dataclasses
+    import uuid
+    from decimal import Decimal
+    from workers.common.http import Client
+    from workers.common.kalshi_auth import KalshiSigner
+    from workers.executor.brokers import KalshiBroker
+    from workers.executor.main import Executor
+    admin.execute("""insert into ops.markets (ticker, event_ticker, series_ticker, city_code, climate_date, kind, strike_type,
+                                              floor_strike, cap_strike, open_time, close_time, status)
+                     select 'KXBENCH-E' || (n / 6) || '-B' || n, 'KXBENCH-E' || (n / 6), 'KXBENCH', 'NYC', %s::date + 1, 'high', 'between', 50, 51,
+                            %s::timestamptz - interval '1 day', %s::timestamptz + interval '2 days', 'active'
+                       from generate_series(1, %s) n""", (NOW, NOW, NOW, orders))
+    admin.execute("""insert into ops.orders (intent_key, client_order_id, ticker, strategy, side, price, count, mode, host, as_of, time_in_force)
+                     select 'reconcile|' || n, 'mb-recon-' || n, 'KXBENCH-E' || (n / 6) || '-B' || n, 'DailyHigh', 'bid', 0.30, 5, 'demo', 'fake', %s, 'good_till_canceled'
+                       from generate_series(1, %s) n""", (NOW, orders))
+    admin.execute("select set_config('milkbot.transition_reason', 'bench: resting', false)")
+    admin.execute("update ops.orders set state = 'SUBMITTING' where intent_key like 'reconcile|%'")
+    admin.execute("update ops.orders set state = 'RESTING', exchange_order_id = 'x-' || client_order_id where intent_key like 'reconcile|%'")
+    admin.commit()
+    fakes.kalshi.orders.clear(), fakes.kalshi.by_client.clear(), fakes.kalshi.fills.clear()
+    for n in range(1, orders + 1):
+        oid = str(uuid.UUID(int=n))
+        fakes.kalshi.orders[oid] = {"order_id": oid, "client_order_id": f"mb-recon-{n}", "ticker": f"KXBENCH-E{n // 6}-B{n}", "side": "bid",
+                                    "price": Decimal("0.30"), "count": Decimal(5), "fill_count": Decimal(0), "status": "resting",
+                                    "created": NOW, "taker_fees": Decimal(0)}
+        fakes.kalshi.by_client[f"mb-recon-{n}"] = oid
+    fakes.kalshi.page_size = page
+    settings = dataclasses.replace(config.load(), mode="demo", kalshi_base_url=fakes.kalshi_url)
+    client = Client(fakes.kalshi_url, {"Accept": "application/json"}, timeout=10.0, attempts=1,
+                    signer=KalshiSigner.from_file("bench-key", key_file))
+    db = Database(settings)
+    with psycopg.connect(db.role_conninfo("milkbot_executor", NAME)) as conn:
+        ex = Executor(settings, conn, KalshiBroker(client, "fake"), "fake", now=lambda: NOW)
+        times = []
+        for _ in range(runs):
+            before = sum(1 for m, p in fakes.kalshi.requests if p.endswith("/portfolio/orders"))
+            t0 = time.perf_counter()
+            report = ex.reconcile()
+            times.append(time.perf_counter() - t0)
+            pages = sum(1 for m, p in fakes.kalshi.requests if p.endswith("/portfolio/orders")) - before
+    matched = admin.execute("select count(*) from ops.orders where intent_key like 'reconcile|%%' and state = 'RESTING' and exchange_order_id = any(%s)",
+                            (list(fakes.kalshi.orders),)).fetchone()[0]
+    admin.commit()
+    print(f"reconcile with {orders} resting orders listed in {pages} pages of {page}: median {statistics.median(times) * 1000:.0f} ms, "
+          f"max {max(times) * 1000:.0f} ms ({runs} runs); {matched} matched to ours, report {report.get('orders')}", flush=True)
+
+
 def main() -> None:
     db = Database(config.load())
     with psycopg.connect(db.admin_conninfo("postgres"), autocommit=True) as admin:
@@ -109,6 +161,7 @@ def main() -> None:
             tickers = [r[0] for r in admin.execute("select ticker from ops.markets order by ticker")]
             for i, procs in enumerate((1, 2), start=1):
                 run(admin, fakes, tickers, key.name, procs, i)
+            reconcile_bench(admin, fakes, key.name)
     finally:
         os.unlink(key.name)
         fakes.stop()

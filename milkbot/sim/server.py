@@ -35,6 +35,8 @@ class FakeServer:
         self.queries: dict[str, dict] = {}      # last query string seen per path
         self.lock = threading.Lock()
         self.httpd: ThreadingHTTPServer | None = None
+        # random faults for chaos drills: (random.Random, probability, [(path regex, [kinds])], delay)
+        self.chaos: tuple | None = None
 
     # -- faults --------------------------------------------------------------------------------
     def fault(self, kind: str, path: str = ".*", times: int | None = 1, delay: float = 3.0):
@@ -54,6 +56,11 @@ class FakeServer:
                         if f.times <= 0:
                             self.faults.remove(f)
                     return f
+            if self.chaos is not None:
+                rng, rate, table, delay = self.chaos
+                for rx, kinds in table:
+                    if re.search(rx, path) and rng.random() < rate:
+                        return Fault(rng.choice(kinds), rx, 1, delay)
         return None
 
     def active(self, kind: str, path: str) -> bool:
