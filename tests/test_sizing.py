@@ -131,6 +131,16 @@ def limits(conn) -> dict[str, Decimal]:
     return dict(conn.execute("select name, value from ops.risk_limits").fetchall())
 
 
+def by_scope(rows) -> dict[tuple, Decimal]:
+    """(event, cluster, loss) rows -> loss per event, per cluster and in total."""
+    out: dict[tuple, Decimal] = {}
+    for ev, cl, loss in rows:
+        out[("event", ev)] = loss
+        out[("cluster", cl)] = out.get(("cluster", cl), Decimal(0)) + loss
+        out[("total", "all")] = out.get(("total", "all"), Decimal(0)) + loss
+    return out
+
+
 def exposures(conn, at: datetime, resolved: bool) -> dict[tuple, Decimal]:
     """Worst-case loss per event, cluster and total, every working order counted as if any part fills.
     resolved: as the book will be once the exchange confirms every cancel and decrease asked so far."""
@@ -144,24 +154,14 @@ def exposures(conn, at: datetime, resolved: bool) -> dict[tuple, Decimal]:
                                 or (decrease_to is not null and filled_count + decrease_to = 0))""")
     rows = conn.execute("select event_ticker, cluster::text, worst_case_loss from ops.event_worst_case_loss(%s, 'paper')", (at,)).fetchall()
     conn.execute("rollback to savepoint exp")
-    out: dict[tuple, Decimal] = {}
-    for ev, cl, loss in rows:
-        out[("event", ev)] = loss
-        out[("cluster", cl)] = out.get(("cluster", cl), Decimal(0)) + loss
-        out[("total", "all")] = out.get(("total", "all"), Decimal(0)) + loss
-    return out
+    return by_scope(rows)
 
 
 def fills_exposures(conn, at: datetime) -> dict[tuple, Decimal]:
     """The same from fills alone: what no cancel can undo."""
     rows = conn.execute("select event_ticker, cluster::text, worst_case_loss from ops.event_worst_case_loss(%s, 'paper', false)",
                         (at,)).fetchall()
-    out: dict[tuple, Decimal] = {}
-    for ev, cl, loss in rows:
-        out[("event", ev)] = loss
-        out[("cluster", cl)] = out.get(("cluster", cl), Decimal(0)) + loss
-        out[("total", "all")] = out.get(("total", "all"), Decimal(0)) + loss
-    return out
+    return by_scope(rows)
 
 
 LIMIT_OF = {"event": "max_event_loss", "cluster": "max_cluster_exposure", "total": "max_total_exposure"}
