@@ -93,9 +93,9 @@ def test_executor_survives_kills_and_a_hostile_exchange(db, fakes, exchange, tmp
         proc = subprocess.Popen([MILKBOT, "execute"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             target = seen + rng.randint(1, 12)
-            wait_for(lambda: len(fakes.kalshi.requests) >= target or proc.poll() is not None,
-                     f"round {round_}: the exchange to see {target - seen} requests", timeout=20)
-            assert proc.poll() is None, f"round {round_}: the executor exited by itself ({proc.returncode})"
+            wait_for(lambda: len(fakes.kalshi.requests) >= target,
+                     f"round {round_}: the exchange to see {target - seen} requests", timeout=20,
+                     gone=lambda: proc.poll() is not None and f"the executor exited by itself ({proc.returncode})")
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait()

@@ -74,7 +74,8 @@ grant execute on function ops.claim_intent(bigint, ops.trading_mode, timestamptz
                           ops.record_submit(bigint, text, text, numeric, numeric, text, text, timestamptz),
                           ops.orders_to_cancel(timestamptz, ops.trading_mode, jsonb), ops.decreases_to_send(ops.trading_mode),
                           ops.apply_exchange_listing(timestamptz, ops.trading_mode, jsonb, text),
-                          ops.sync_fills_into_orders(), ops.executor_param(text) to milkbot_executor;
+                          ops.sync_fills_into_orders(), ops.executor_param(text),
+                          ops.record_decrease(bigint, numeric, text) to milkbot_executor;
 grant select on ops.fill_orders to milkbot_executor, milkbot_operator;
 
 -- dbt (milkbot_analytics) builds the metric views of api too, and grants web_anon SELECT on them itself.

@@ -1,7 +1,7 @@
 -- What happens to an order now: the executor's decisions in SQL (db/functions/ops/executor.sql), run as
 -- the executor role, against the rules of issue 13.
 begin;
-select plan(24);
+select plan(26);
 \ir fixtures/one_market.sql
 
 create function pg_temp.intent(p_key text, p_mode ops.trading_mode default 'demo', p_tif text default 'immediate_or_cancel')
@@ -101,6 +101,13 @@ select ops.sync_fills_into_orders();
 reset role;
 select is((select order_id from ops.v_fills where fill_id = 'early-fill'), :f::bigint, 'linked to its order once known (the ledger untouched)');
 select is((select state::text || ' ' || filled_count from ops.orders where id = :f), 'PARTIALLY_FILLED 6.00', 'and counted in the order');
+
+-- ---- a confirmed decrease ----------------------------------------------------------------------
+set local role milkbot_executor;
+select is(ops.record_decrease(:f, 2, '{}'), 2.00::numeric, 'a decrease to 2 left is recorded');
+reset role;
+select is((select state::text || ' ' || count || ' ' || coalesce(decrease_to::text, 'none') from ops.orders where id = :f),
+          'PARTIALLY_FILLED 8.00 none', 'size = 6 filled + 2 left, nothing pending');
 
 select * from finish();
 rollback;

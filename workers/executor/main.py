@@ -233,16 +233,11 @@ class Executor:
                 continue
             ok, left, detail = self.broker.decrease(xid, reduce_to)
             with self.conn.transaction():
-                cur = self.conn.execute("select state, count, filled_count from ops.orders where id = %s for update",
-                                        (oid,)).fetchone()
                 if not ok:
                     self.conn.execute("update ops.orders set last_error = %s where id = %s", (detail[:2000], oid))
                     continue
-                remaining = min(left if left is not None else reduce_to, cur[1] - cur[2])
-                self.conn.execute("update ops.orders set count = filled_count + %s, decrease_to = null where id = %s",
-                                  (remaining, oid))
-                if remaining == 0 and cur[0] in ("RESTING", "PARTIALLY_FILLED"):
-                    self.move(oid, "CANCELED", "decreased to nothing left", detail)
+                self.conn.execute("select ops.record_decrease(%s, %s, %s)",
+                                  (oid, left if left is not None else reduce_to, detail))
                 done += 1
         return done
 

@@ -157,6 +157,31 @@ begin atomic
 end;
 comment on function ops.decreases_to_send(ops.trading_mode) is 'Executor: decreases the cycle asked for that are not yet confirmed.';
 
+-- Record a confirmed decrease: the order's size becomes filled + what the exchange says is left (never
+-- more than it had); nothing left means it is over (cancelled with what filled). Returns the remaining.
+create or replace function ops.record_decrease(p_order_id bigint, p_remaining numeric, p_excerpt text)
+returns numeric
+language plpgsql security definer
+set search_path = pg_catalog, ops
+as $$
+declare
+    o      ops.orders%rowtype;
+    v_left numeric;
+begin
+    select * into o from ops.orders where id = p_order_id for update;
+    v_left := greatest(least(p_remaining, o.count - o.filled_count), 0);
+    update ops.orders set count = filled_count + v_left, decrease_to = null where id = o.id and filled_count + v_left > 0;
+    if v_left = 0 and o.state in ('RESTING', 'PARTIALLY_FILLED') then
+        perform set_config('milkbot.transition_reason', 'decreased to nothing left', true),
+                set_config('milkbot.exchange_excerpt', coalesce(p_excerpt, ''), true);
+        update ops.orders set state = 'CANCELED', decrease_to = null where id = o.id;
+        perform set_config('milkbot.exchange_excerpt', '', true);
+    end if;
+    return v_left;
+end
+$$;
+comment on function ops.record_decrease(bigint, numeric, text) is 'Executor: record a decrease the exchange confirmed (size = filled + what is left; nothing left -> CANCELED).';
+
 -- The exchange is the truth for what exists. p_listing: every order GET /portfolio/orders lists (all
 -- pages), as [{order_id, client_order_id, ticker, side, price, status, fill_count, remaining_count,
 -- initial_count, created_time}]. Matched to ours by client_order_id:
