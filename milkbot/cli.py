@@ -141,6 +141,52 @@ def cmd_cli_report(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_backtest(args) -> int:
+    import json
+    from datetime import date
+    from pathlib import Path
+    from . import backtest
+    params = {}
+    for item in args.param:
+        name, _, value = item.partition("=")
+        try:
+            params[name.strip()] = float(value)
+        except ValueError:
+            print(f"milkbot backtest: --param {item!r}: expected name=number", file=sys.stderr)
+            return 2
+    try:
+        start = date.fromisoformat(args.start) if args.start else None
+        end = date.fromisoformat(args.end) if args.end else None
+    except ValueError as exc:
+        print(f"milkbot backtest: {exc}", file=sys.stderr)
+        return 2
+    db = _db(args)
+    if db.cluster:
+        db.cluster.start()
+    try:
+        rows, summary = backtest.run(db, Path(args.history), Path(args.train) if args.train else None, start, end, params)
+    except backtest.HistoryError as exc:
+        print(f"milkbot backtest: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        out = Path(args.out)
+        backtest.write_csv(rows, out)
+        charts = backtest.draw_charts(rows, summary, out) if rows else []
+        print(f"wrote {out} ({len(rows)} rows)" + "".join(f", {c}" for c in charts), file=sys.stderr)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        o = summary["overall"]
+        if not o["n"]:
+            print("no (city, kind, day) had both a forecast at decision time and a settled value")
+            return 1
+        print(f"{'city':6}{'n':>5}{'crps':>9}{'base':>9}{'brier':>9}{'base':>9}{'logloss':>9}")
+        for name, b in [*summary["cities"].items(), ("ALL", o)]:
+            print(f"{name:6}{b['n']:>5}{b['crps']:>9.3f}{b['crps_baseline']:>9.3f}{b['brier_ladder']:>9.3f}"
+                  f"{b['brier_ladder_baseline']:>9.3f}{b['log_loss']:>9.3f}")
+    return 0
+
+
 def cmd_sim_serve(args) -> int:
     from .sim.serve import serve
     return serve(config.load().state_dir, args.nws_port, args.kalshi_port)
@@ -189,6 +235,17 @@ def build_parser() -> argparse.ArgumentParser:
     cr = sub.add_parser("cli-report", help="parse saved NWS CLI bulletins (text or /products/{id} JSON)")
     cr.add_argument("files", nargs="+")
     cr.set_defaults(func=cmd_cli_report)
+
+    bt = sub.add_parser("backtest", help="replay the live model's SQL day-ahead over forecast/outcome history (scratch database)")
+    bt.add_argument("--history", required=True, help="folder with forecasts.csv and truth.csv (schema of ../shared/data/history)")
+    bt.add_argument("--train", help="warm-up folder of the same schema: loaded, known in time order, not scored")
+    bt.add_argument("--from", dest="start", help="first target date scored (YYYY-MM-DD)")
+    bt.add_argument("--to", dest="end", help="last target date scored (YYYY-MM-DD)")
+    bt.add_argument("--out", help="CSV, one row per city x kind x date; charts are written next to it")
+    bt.add_argument("--json", action="store_true", help="print the scores as JSON")
+    bt.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                    help="override a model parameter in the scratch database (e.g. model_t_df=0 for a normal)")
+    bt.set_defaults(func=cmd_backtest)
 
     sim = sub.add_parser("sim", help="local fakes of the NWS and Kalshi APIs")
     sims = sim.add_subparsers(dest="sim_command", required=True)

@@ -64,7 +64,9 @@ grant select, insert, update on ops.exchange_status to milkbot_ingest;
 grant select, insert on ops.monthly_observed to milkbot_ingest;
 grant update (series_ticker, enabled, reason, checked_at) on ops.monthly_series to milkbot_operator;
 grant insert, update on ops.monthly_climatology to milkbot_operator;
-grant execute on function ops.fit_calibration(timestamptz) to milkbot_operator, milkbot_ingest;
+grant execute on function ops.fit_calibration(timestamptz), ops.refit_calibration_if_due(timestamptz) to milkbot_operator, milkbot_ingest;
+-- ingest lands the hourly forecast hour by hour for the same-day model
+grant select, insert on ops.hourly_temps to milkbot_ingest;
 grant execute on function ops.health_event(text, text, text) to milkbot_ingest, milkbot_executor, milkbot_analytics;
 grant update (paper_book_id) on ops.orders to milkbot_executor;
 grant execute on function ops.taker_fee(numeric, numeric, numeric) to milkbot_executor;
@@ -90,7 +92,10 @@ grant execute on function ops.heartbeat(text, boolean, text) to milkbot_analytic
 grant execute on function
     ops.climate_date(timestamptz, interval), ops.climate_day_start(date, interval), ops.trading_day_start(timestamptz),
     ops.norm_cdf(double precision),
-    ops.bracket_probability(double precision, double precision, numeric, numeric, text, numeric, double precision),
+    ops.bracket_probability(double precision, double precision, numeric, numeric, text, numeric, integer),
+    ops.student_t_cdf(double precision, integer), ops.model_cdf(double precision, double precision, integer),
+    ops.forecasts_at(timestamptz, text), ops.model_inputs(timestamptz), ops.truths_at(timestamptz, date),
+    ops.forecast_scores(double precision, double precision, integer, text, integer, integer), ops.rules_template(text),
     ops.yes_lo(text, numeric, numeric), ops.yes_hi(text, numeric, numeric), ops.yes_interval(text, numeric, numeric),
     ops.monthly_probability(numeric, numeric, numeric, integer, integer, numeric, numeric),
     ops.taker_fee(numeric, numeric, numeric), ops.maker_fee(numeric, numeric, text, numeric),

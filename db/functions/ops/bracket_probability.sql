@@ -1,63 +1,61 @@
 -- P(settlement in [lo, hi]) for an integer-valued settlement (the CLI's whole °F).
--- The latent temperature is N(mu, sigma); integer k takes the mass of (k - 0.5, k + 0.5].
--- lo/hi null = unbounded. Same-day conditioning:
---   high: the final max cannot be below the max observed so far -> truncate below at `observed`;
---   low:  the final min cannot be above the min observed so far -> truncate above at `observed`;
--- then mix with a point mass on the observed value with weight `observed_weight` (grows after the
--- local peak/trough time). Each piece is a telescoping difference of one CDF, so a complete ladder sums
--- to exactly 1 up to rounding.
+-- The temperature still to come is X = mu + error (error: ops.model_cdf with sd sigma, normal or
+-- Student-t); whole degree k takes the mass of (k - 0.5, k + 0.5]. lo/hi null = unbounded.
+-- Same day, with the extreme observed so far `observed` (rounded like the CLI rounds it):
+--   high: the day's max S = max(observed, X), so P(S <= k) = [observed <= k] · P(X <= k + 0.5);
+--   low:  S = min(observed, X),              so P(S >= k) = [observed >= k] · P(X >= k - 0.5).
+-- Here mu/sigma describe the REST of the day (ops.model_inputs shrinks them as hours pass), so when the
+-- observed max already exceeds what is left, the mass piles onto the observed value instead of being
+-- renormalised above it. Every bracket is a difference of one cumulative function, so a complete
+-- ladder telescopes to exactly 1; tails use the symmetric branch of the error CDF (no cancellation).
 create or replace function ops.bracket_probability(
     mu double precision, sigma double precision, lo numeric, hi numeric,
-    kind text default 'high', observed numeric default null, observed_weight double precision default 0)
+    kind text default 'high', observed numeric default null, df integer default null)
 returns double precision
 language plpgsql immutable parallel safe as $$
 declare
-    a numeric := lo;          -- effective integer bounds after truncation
-    b numeric := hi;
     obs numeric := round(observed);
-    mass double precision;    -- latent mass on [a, b]
-    total double precision;   -- latent mass on the admissible region
-    p double precision;
-    hit double precision;
+    p_le_hi double precision;   -- high: P(S <= hi);    low: P(S >= lo)
+    p_le_lo double precision;   -- high: P(S <= lo - 1); low: P(S >= hi + 1)
 begin
-    if mu is null or sigma is null or sigma <= 0 then
+    if mu is null or sigma is null or not sigma > 0 or mu in ('NaN', 'Infinity', '-Infinity') then
         raise exception 'bracket_probability needs a finite mu and sigma > 0 (got %, %)', mu, sigma
             using errcode = 'invalid_parameter_value';
     end if;
     if kind not in ('high', 'low') then
         raise exception 'kind must be high or low, not %', kind using errcode = 'invalid_parameter_value';
     end if;
-    if obs is not null then
-        if kind = 'high' then a := greatest(coalesce(a, obs), obs);
-        else                  b := least(coalesce(b, obs), obs);
+    if lo is not null and hi is not null and lo > hi then
+        return 0;
+    end if;
+    if kind = 'high' then
+        p_le_hi := case when hi is null then 1
+                        when obs > hi then 0
+                        else ops.model_cdf((hi + 0.5) - mu, sigma, df) end;
+        if lo is null then
+            return p_le_hi;
         end if;
-    end if;
-    if a is not null and b is not null and a > b then
-        mass := 0;
-    else
-        -- Φ(upper) - Φ(lower), written so both tails use the accurate branch
-        mass := (case when b is null then 1 else ops.norm_cdf(((b + 0.5) - mu) / sigma) end)
-              - (case when a is null then 0 else ops.norm_cdf(((a - 0.5) - mu) / sigma) end);
-        if a is not null and b is null then
-            mass := ops.norm_cdf((mu - (a - 0.5)) / sigma);
+        if hi is null then   -- P(S >= lo), the upper tail through the symmetric branch
+            return case when obs >= lo then 1 else ops.model_cdf(mu - (lo - 0.5), sigma, df) end;
         end if;
-    end if;
-    if obs is null then
-        return greatest(mass, 0);
-    end if;
-    total := case when kind = 'high' then ops.norm_cdf((mu - (obs - 0.5)) / sigma)
-                  else ops.norm_cdf(((obs + 0.5) - mu) / sigma) end;
-    hit := case when (lo is null or obs >= lo) and (hi is null or obs <= hi) then 1 else 0 end;
-    if total < 1e-300 then
-        p := hit;                                   -- the model put no mass there: trust the observation
+        p_le_lo := case when obs > lo - 1 then 0 else ops.model_cdf((lo - 0.5) - mu, sigma, df) end;
     else
-        p := greatest(mass, 0) / total;
+        p_le_hi := case when lo is null then 1
+                        when obs < lo then 0
+                        else ops.model_cdf(mu - (lo - 0.5), sigma, df) end;
+        if hi is null then
+            return p_le_hi;
+        end if;
+        if lo is null then   -- P(S <= hi), the lower tail directly
+            return case when obs <= hi then 1 else ops.model_cdf((hi + 0.5) - mu, sigma, df) end;
+        end if;
+        p_le_lo := case when obs < hi + 1 then 0 else ops.model_cdf(mu - (hi + 0.5), sigma, df) end;
     end if;
-    return observed_weight * hit + (1 - observed_weight) * p;
+    return greatest(p_le_hi - p_le_lo, 0);
 end
 $$;
-comment on function ops.bracket_probability(double precision, double precision, numeric, numeric, text, numeric, double precision)
-    is 'P(integer settlement in [lo, hi]) under N(mu, sigma) discretised to whole degrees, truncated by the observed extreme and mixed with it.';
+comment on function ops.bracket_probability(double precision, double precision, numeric, numeric, text, numeric, integer)
+    is 'P(whole-degree settlement in [lo, hi]) when the rest of the day is mu + error (sd sigma, normal or Student-t df) and the day''s extreme so far is observed.';
 
 -- Kalshi strike semantics -> inclusive integer interval of settlement values that resolve YES.
 --   between [floor, cap] inclusive; greater: > floor (strict); greater_or_equal: >= floor;

@@ -2,8 +2,7 @@
 create or replace function ops.effective_params()
 returns table (strategy ops.strategy, max_spread numeric, min_size numeric, min_open_interest numeric,
                min_volume numeric, min_edge numeric, max_weather_age_min numeric, max_quote_age_min numeric,
-               close_buffer_min numeric, kelly_fraction numeric, max_p numeric, cycle_window_min numeric,
-               peak_hour numeric, observed_ramp_hours numeric, max_observed_weight numeric)
+               close_buffer_min numeric, kelly_fraction numeric, max_p numeric, cycle_window_min numeric)
 language sql stable parallel safe
 begin atomic
     select s.strategy,
@@ -17,10 +16,7 @@ begin atomic
            max(p.value) filter (where p.name = 'close_buffer_min'),
            max(p.value) filter (where p.name = 'kelly_fraction'),
            max(p.value) filter (where p.name = 'max_p'),
-           max(p.value) filter (where p.name = 'cycle_window_min'),
-           max(p.value) filter (where p.name = 'peak_hour'),
-           max(p.value) filter (where p.name = 'observed_ramp_hours'),
-           max(p.value) filter (where p.name = 'max_observed_weight')
+           max(p.value) filter (where p.name = 'cycle_window_min')
       from unnest(enum_range(null::ops.strategy)) s(strategy)
       cross join lateral (
             select distinct on (sp.name) sp.name, sp.value

@@ -16,22 +16,8 @@ begin
 return query
 with params as (select * from ops.effective_params()),
 exch as (select * from ops.exchange_status),
--- newest non-stale forecast per city/day/kind (gridpoint preferred at equal times), newest fit per cell
-latest_forecast as (
-    -- fresh as of the last fetch that confirmed the same content (bounded by the decision time)
-    select distinct on (fc.city_code, fc.climate_date, fc.kind) fc.city_code, fc.climate_date, fc.kind, fc.forecast_f,
-           greatest(fc.fetched_at, case when ws.last_seen_at is not null then least(ws.last_seen_at, p_as_of) end) as fetched_at
-      from ops.forecasts fc join ops.weather_snapshots ws on ws.id = fc.snapshot_id
-     where fc.fetched_at <= p_as_of and not fc.is_stale
-       and fc.climate_date >= (p_as_of at time zone 'UTC')::date - 1
-     order by fc.city_code, fc.climate_date, fc.kind, fc.fetched_at desc, fc.source = 'gridpoint' desc
-),
-latest_calibration as (
-    select distinct on (mc.city_code, mc.kind, mc.lead_days) mc.city_code, mc.kind, mc.lead_days, mc.bias, mc.sigma
-      from ops.model_calibration mc
-     where mc.fitted_on <= p_as_of::date
-     order by mc.city_code, mc.kind, mc.lead_days, mc.fitted_on desc
-),
+-- the temperature model as it stands at p_as_of (forecast, calibration known then, same-day state)
+model as (select * from ops.model_inputs(p_as_of)),
 mkt as (
     select m.ticker, m.event_ticker, m.city_code, c.cluster, c.std_utc_offset, m.climate_date, m.kind,
            case m.kind when 'high' then 'DailyHigh' when 'low' then 'DailyLow' else 'Monthly' end::ops.strategy as strategy,
@@ -39,18 +25,17 @@ mkt as (
            m.fee_multiplier, m.open_interest, m.volume,
            m.climate_date - ops.climate_date(p_as_of, c.std_utc_offset) as lead_days,
            ops.yes_lo(m.strike_type, m.floor_strike, m.cap_strike) as yes_lo,
-           ops.yes_hi(m.strike_type, m.floor_strike, m.cap_strike) as yes_hi,
-           extract(epoch from ((p_as_of at time zone 'UTC') + c.std_utc_offset) - m.climate_date::timestamp) / 3600.0 as local_hours
+           ops.yes_hi(m.strike_type, m.floor_strike, m.cap_strike) as yes_hi
       from ops.markets m
       join ops.cities c on c.code = m.city_code and c.enabled
      where m.status in ('initialized', 'active') and m.close_time > p_as_of
 ),
 priced as materialized (  -- computed once: later CTEs refer to model_p many times
     select k.*, p.max_spread, p.min_size, p.min_open_interest, p.min_volume, p.min_edge, p.max_weather_age_min,
-           p.max_quote_age_min, p.close_buffer_min, p.max_p, p.peak_hour, p.observed_ramp_hours, p.max_observed_weight,
+           p.max_quote_age_min, p.close_buffer_min, p.max_p,
            exch.exchange_active, exch.trading_active, exch.fetched_at as status_at,
            q.yes_bid, q.yes_ask, q.yes_bid_size, q.yes_ask_size, q.fetched_at as quote_at,
-           f.forecast_f, f.fetched_at as weather_at, cal.bias, cal.sigma, obs.observed,
+           f.forecast_f, f.forecast_at as weather_at, f.mu, f.sigma, f.df, f.observed, f.source as forecast_source, f.note as model_note,
            ms.enabled as monthly_enabled, ms.reason as monthly_reason,
            case when k.strategy = 'Monthly' and ms.enabled and mcl.mean_in is not null then
                ops.monthly_probability(
@@ -65,12 +50,7 @@ priced as materialized (  -- computed once: later CTEs refer to model_p many tim
                    extract(day from (date_trunc('month', k.climate_date) + interval '1 month - 1 day'))::int,
                    mcl.mean_in, mcl.sd_in)::numeric(10,9)
                 when k.strategy <> 'Monthly' and f.forecast_f is not null then
-               ops.bracket_probability(
-                   (f.forecast_f + cal.bias)::float8, cal.sigma::float8, k.yes_lo, k.yes_hi, k.kind::text,
-                   case when k.lead_days <= 0 then obs.observed end,
-                   case when k.lead_days > 0 or obs.observed is null then 0
-                        else least(greatest((k.local_hours - p.peak_hour) / p.observed_ramp_hours, 0), 1) * p.max_observed_weight
-                   end::float8)::numeric(10,9)
+               ops.bracket_probability(f.mu, f.sigma, k.yes_lo, k.yes_hi, k.kind::text, f.observed, f.df)::numeric(10,9)
            end as model_p
       from mkt k
       join params p on p.strategy = k.strategy
@@ -82,16 +62,8 @@ priced as materialized (  -- computed once: later CTEs refer to model_p many tim
               from ops.market_snapshots s
              where s.ticker = k.ticker and s.fetched_at <= p_as_of
              order by s.fetched_at desc limit 1) q on true
-      left join latest_forecast f
+      left join model f
              on k.strategy <> 'Monthly' and f.city_code = k.city_code and f.climate_date = k.climate_date and f.kind = k.kind::text
-      left join latest_calibration cal
-             on k.strategy <> 'Monthly' and cal.city_code = k.city_code and cal.kind = k.kind::text
-            and cal.lead_days = least(greatest(k.lead_days, 0), 3)
-      left join lateral (
-            select case when k.kind = 'high' then max(o.temp_f) else min(o.temp_f) end as observed
-              from ops.observations o
-             where o.city_code = k.city_code and o.climate_date = k.climate_date and o.observed_at <= p_as_of) obs
-            on k.strategy <> 'Monthly' and k.lead_days <= 0
       left join ops.monthly_series ms on ms.city_code = k.city_code and ms.kind = k.kind
       left join ops.monthly_climatology mcl
              on k.strategy = 'Monthly' and mcl.city_code = k.city_code and mcl.kind = k.kind
@@ -142,7 +114,12 @@ select v.ticker, v.event_ticker, v.city_code, v.cluster, v.climate_date, v.kind,
        jsonb_build_object('strategy', to_jsonb(v.g_strategy), 'timing', to_jsonb(v.g_timing),
                           'staleness', to_jsonb(v.g_staleness), 'spread', to_jsonb(v.g_spread),
                           'liquidity', to_jsonb(v.g_liquidity), 'sanity', to_jsonb(v.g_sanity),
-                          'edge', to_jsonb(v.g_edge)),
+                          'edge', to_jsonb(v.g_edge),
+                          -- what the model used (one forecast source per city and cycle), recorded on the signal
+                          'model', case when v.strategy <> 'Monthly' then
+                              jsonb_build_object('source', v.forecast_source, 'mu', round(v.mu::numeric, 2),
+                                                 'sigma', round(v.sigma::numeric, 2), 'df', v.df,
+                                                 'observed', v.observed, 'note', coalesce(v.model_note, 'no forecast')) end),
        (v.g_strategy).pass and (v.g_timing).pass and (v.g_staleness).pass and (v.g_spread).pass
            and (v.g_liquidity).pass and (v.g_sanity).pass and (v.g_edge).pass,
        coalesce(case when not (v.g_strategy).pass then 'strategy: ' || (v.g_strategy).reason end,

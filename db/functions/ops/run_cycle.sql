@@ -68,7 +68,9 @@ begin
         v_state := 'REDUCING';
     end if;
 
-    -- 2. Signals: every open market, every gate.
+    -- 2. Signals: every open market, every gate. The calibration first re-fits itself when a truth
+    --    (a CLI final, a settled value) has become known since the last fit.
+    perform ops.refit_calibration_if_due(p_as_of);
     if to_regclass('pg_temp.cycle_eval') is not null then drop table pg_temp.cycle_eval; end if;
     create temp table cycle_eval on commit drop as select * from ops.evaluate_markets(p_as_of);
     analyze cycle_eval;   -- a fresh temp table has no statistics: without them the sizing joins go quadratic

@@ -1,0 +1,157 @@
+-- What the temperature model knows at a decision time, per city x climate day x kind. Both the live
+-- cycle (ops.evaluate_markets) and the backtest (ops.replay_day_ahead) price from this one function.
+
+-- One forecast source per city and cycle, never mixed silently: the first source, in the order
+-- forecast_12h (the product the history calibrates), gridpoint, hourly, that has a fresh forecast for the
+-- city; when none is fresh, the source with the newest forecast (the staleness gate then speaks).
+-- Per day and kind: that source's newest non-stale forecast fetched by p_as_of.
+create or replace function ops.forecasts_at(p_as_of timestamptz, p_city text default null)
+returns table (city_code text, climate_date date, kind text, source ops.forecast_source, forecast_f numeric,
+               fetched_at timestamptz)
+language plpgsql stable
+set search_path = pg_catalog, ops
+as $fn$
+#variable_conflict use_column
+begin
+return query
+with max_age as (
+    select make_interval(mins => value::int) as age from ops.strategy_params
+     where strategy = 'all' and name = 'max_weather_age_min'
+),
+newest as (
+    select c.code as city_code, s.source, n.at
+      from ops.cities c
+     cross join unnest(enum_range(null::ops.forecast_source)) s(source)
+     cross join lateral (
+            -- fresh as of the last fetch that confirmed the same content (bounded by the decision time)
+            select greatest(fc.fetched_at, least(ws.last_seen_at, p_as_of)) as at
+              from ops.forecasts fc join ops.weather_snapshots ws on ws.id = fc.snapshot_id
+             where fc.city_code = c.code and fc.source = s.source and fc.fetched_at <= p_as_of and not fc.is_stale
+             order by fc.fetched_at desc limit 1) n
+     where c.enabled and (p_city is null or c.code = p_city)
+),
+chosen as (
+    select distinct on (n.city_code) n.city_code, n.source
+      from newest n cross join max_age m
+     order by n.city_code, n.at > p_as_of - m.age desc,
+              array_position(array['forecast_12h', 'gridpoint', 'hourly']::ops.forecast_source[], n.source), n.at desc
+)
+select distinct on (fc.city_code, fc.climate_date, fc.kind)
+       fc.city_code, fc.climate_date, fc.kind, fc.source, fc.forecast_f,
+       greatest(fc.fetched_at, least(ws.last_seen_at, p_as_of))
+  from chosen ch
+  join ops.cities c on c.code = ch.city_code
+  join ops.forecasts fc on fc.city_code = ch.city_code and fc.source = ch.source
+  join ops.weather_snapshots ws on ws.id = fc.snapshot_id
+ where fc.fetched_at <= p_as_of and not fc.is_stale
+   and fc.climate_date >= ops.climate_date(p_as_of, c.std_utc_offset)
+ order by fc.city_code, fc.climate_date, fc.kind, fc.fetched_at desc;
+end
+$fn$;
+comment on function ops.forecasts_at(timestamptz, text) is 'Per city x day x kind from today on: the newest forecast of the city''s one chosen source (forecast_12h, gridpoint, hourly; fresh first) known at p_as_of.';
+
+-- The model at p_as_of: settlement = mu + error, error with sd `sigma` (normal, or Student-t `df`).
+--  * bias and sigma: the newest calibration KNOWN at p_as_of for the city x kind x lead;
+--  * a forecast older at decision time than the calibration's pairs were adds forecast_age_var_per_day
+--    of variance per day of extra age (staleness widens sigma smoothly instead of an on/off rule);
+--  * on the climate day itself (lead 0) with a fresh observation: the day's extreme is
+--    max(observed so far, rest of the day), the rest of the day being the hourly forecast's extreme
+--    over the hours still to come, with the bias and the variance scaled by the share of the day left.
+--    A stale or missing observation gets no weight at all, and the note says why.
+create or replace function ops.model_inputs(p_as_of timestamptz)
+returns table (city_code text, climate_date date, kind text, lead_days integer, source ops.forecast_source,
+               forecast_f numeric, forecast_at timestamptz, bias numeric, sigma double precision, df integer,
+               mu double precision, observed numeric, observed_at timestamptz, rest_extreme numeric,
+               hours_left double precision, fit_known_at timestamptz, note text)
+language plpgsql stable
+set search_path = pg_catalog, ops
+as $fn$
+#variable_conflict use_column
+begin
+return query
+with prm as (
+    select max(p.value) filter (where p.name = 'forecast_age_var_per_day')::float8 as age_var,
+           make_interval(mins => (max(p.value) filter (where p.name = 'max_observation_age_min'))::int) as obs_age,
+           (max(p.value) filter (where p.name = 'min_sigma_f'))::float8 as min_sigma
+      from ops.strategy_params p where p.strategy = 'all'
+),
+f as (
+    select fa.*, c.std_utc_offset,
+           fa.climate_date - ops.climate_date(p_as_of, c.std_utc_offset) as lead,
+           extract(epoch from ops.climate_day_start(fa.climate_date + 1, c.std_utc_offset) - p_as_of) / 3600.0 as left_h
+      from ops.forecasts_at(p_as_of) fa join ops.cities c on c.code = fa.city_code
+),
+cal as (
+    select distinct on (mc.city_code, mc.kind, mc.lead_days) mc.*
+      from ops.model_calibration mc
+     where mc.known_at <= p_as_of
+     order by mc.city_code, mc.kind, mc.lead_days, mc.known_at desc
+),
+base as (
+    select f.*, cal.bias as cbias, cal.df as cdf, cal.known_at, cal.n, cal.is_prior,
+           extract(epoch from p_as_of - f.fetched_at) / 3600.0 as age_h,
+           sqrt(cal.sigma::float8 ^ 2 + prm.age_var
+                * greatest(extract(epoch from p_as_of - f.fetched_at) / 3600.0 - coalesce(cal.mean_age_h, 0), 0) / 24.0) as day_sigma,
+           prm.obs_age, prm.min_sigma
+      from f
+      join cal on cal.city_code = f.city_code and cal.kind = f.kind and cal.lead_days = least(f.lead, 3)
+     cross join prm
+),
+obs as (    -- the extreme observed so far on the decision's climate day (6-hourly groups only when inside it)
+    select o.city_code,
+           max(greatest(o.temp_f, case when o.observed_at - interval '6 hours' >= ops.climate_day_start(o.climate_date, c.std_utc_offset) then o.max6h_f end)) as hi,
+           min(least(o.temp_f, case when o.observed_at - interval '6 hours' >= ops.climate_day_start(o.climate_date, c.std_utc_offset) then o.min6h_f end)) as lo,
+           max(o.observed_at) as last_at
+      from ops.observations o join ops.cities c on c.code = o.city_code
+     where o.observed_at <= p_as_of and o.climate_date = ops.climate_date(p_as_of, c.std_utc_offset)
+     group by o.city_code
+),
+hourly as (
+    select distinct on (h.city_code) h.city_code, h.snapshot_id
+      from ops.hourly_temps h
+     where h.fetched_at <= p_as_of and h.fetched_at > p_as_of - interval '1 day'
+     order by h.city_code, h.fetched_at desc
+),
+rest as (   -- the hours still to come today (the current hour included), from the newest hourly forecast
+    select h.city_code, max(t.temp_f) as hi, min(t.temp_f) as lo
+      from hourly h
+      join ops.cities c on c.code = h.city_code
+      join ops.hourly_temps t on t.snapshot_id = h.snapshot_id
+     where t.valid_at + interval '1 hour' > p_as_of
+       and t.valid_at < ops.climate_day_start(ops.climate_date(p_as_of, c.std_utc_offset) + 1, c.std_utc_offset)
+     group by h.city_code
+),
+decided as (
+    select b.*,
+           case when b.kind = 'high' then ob.hi else ob.lo end as obs_x, ob.last_at,
+           case when b.kind = 'high' then r.hi else r.lo end as rest_x,
+           b.lead = 0 and ob.last_at >= p_as_of - b.obs_age as obs_fresh,
+           least(greatest(b.left_h, 0), 24) / 24.0 as frac
+      from base b
+      left join obs ob on ob.city_code = b.city_code and b.lead = 0
+      left join rest r on r.city_code = b.city_code and b.lead = 0
+)
+select d.city_code, d.climate_date, d.kind, d.lead, d.source, d.forecast_f, d.fetched_at, d.cbias,
+       greatest(case when d.obs_fresh and d.rest_x is not null then d.day_sigma * sqrt(d.frac) else d.day_sigma end, d.min_sigma),
+       d.cdf,
+       case when d.obs_fresh and d.rest_x is not null then d.rest_x + d.cbias * d.frac
+            else d.forecast_f + d.cbias end::float8,
+       case when d.obs_fresh then d.obs_x end,
+       d.last_at,
+       case when d.obs_fresh then d.rest_x end,
+       d.left_h::float8,
+       d.known_at,
+       format('%s %s °F, %s h old; %s fit%s', d.source, d.forecast_f, round(d.age_h::numeric, 1),
+              case when d.cdf is null then 'normal' else 'student-t ' || d.cdf end,
+              case when d.is_prior then ' (prior)' else format(' n=%s of %s', d.n, to_char(d.known_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI"Z"')) end)
+       || case when d.lead > 0 then ''
+               when d.last_at is null then '; no observation yet today: observed part ignored'
+               when not d.obs_fresh then format('; observations stale (newest %s min old, limit %s): observed part ignored',
+                                                floor(extract(epoch from p_as_of - d.last_at) / 60), extract(epoch from d.obs_age) / 60)
+               when d.rest_x is null then format('; observed %s °F; no hourly forecast for the rest of the day: whole-day forecast', d.obs_x)
+               else format('; observed %s °F, rest of day %s %s °F over %s h', d.obs_x,
+                           case when d.kind = 'high' then 'max' else 'min' end, d.rest_x, round(d.left_h::numeric, 1)) end
+  from decided d;
+end
+$fn$;
+comment on function ops.model_inputs(timestamptz) is 'The temperature model at p_as_of per city x day x kind: forecast (one source per city), newest calibration known then, mu/sigma/df (same-day: rest of the day with the fresh observed extreme) and a note saying what it used.';

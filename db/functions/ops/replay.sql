@@ -1,0 +1,87 @@
+-- The Kalshi-style ladder the backtest scores on: two tails and four 2 °F brackets, the middle edge at
+-- centre + 0.5 (<= c-4, c-3..c-2, c-1..c, c+1..c+2, c+3..c+4, >= c+5).
+create or replace function ops.ladder_brackets(p_centre integer)
+returns table (lo integer, hi integer)
+language sql immutable parallel safe
+begin atomic
+    select * from (values (null::integer, p_centre - 4), (p_centre - 3, p_centre - 2), (p_centre - 1, p_centre),
+                          (p_centre + 1, p_centre + 2), (p_centre + 3, p_centre + 4), (p_centre + 5, null::integer)) b(lo, hi);
+end;
+comment on function ops.ladder_brackets(integer) is 'The 6-outcome ladder around a centre the backtest scores on.';
+
+-- Scores of one forecast distribution against the settled whole-degree value, on a whole-degree grid:
+--  crps         the discrete CRPS (ranked probability score over 1 °F thresholds), °F;
+--  brier_ladder the Brier score over ops.ladder_brackets(centre);
+--  p_truth      the probability of the value that settled, and log_loss = -ln(p_truth).
+create or replace function ops.forecast_scores(p_mu double precision, p_sigma double precision, p_df integer,
+                                               p_kind text, p_truth integer, p_centre integer,
+                                               out p_truth_p double precision, out crps double precision,
+                                               out brier_ladder double precision, out log_loss double precision)
+language sql immutable parallel safe
+begin atomic
+    select ops.bracket_probability(p_mu, p_sigma, p_truth, p_truth, p_kind, null, p_df),
+           (select sum((ops.bracket_probability(p_mu, p_sigma, null, k, p_kind, null, p_df) - (p_truth <= k)::int) ^ 2)
+              from generate_series(least(p_truth, round(p_mu)::int) - 40, greatest(p_truth, round(p_mu)::int) + 40) k),
+           (select sum((ops.bracket_probability(p_mu, p_sigma, b.lo, b.hi, p_kind, null, p_df)
+                        - (p_truth between coalesce(b.lo, -1000) and coalesce(b.hi, 1000))::int) ^ 2)
+              from ops.ladder_brackets(p_centre) b),
+           -ln(greatest(ops.bracket_probability(p_mu, p_sigma, p_truth, p_truth, p_kind, null, p_df), 1e-9));
+end;
+comment on function ops.forecast_scores(double precision, double precision, integer, text, integer, integer)
+    is 'CRPS on the whole-degree grid, Brier score over a 6-outcome ladder around centre, p(truth) and log loss of one forecast distribution.';
+
+-- The backtest: replay the live model day-ahead over history already loaded into THIS database
+-- (a scratch database: `milkbot backtest` never touches the operator's). For every settled
+-- (city, kind, day) in [p_from, p_to] it decides as of 00:00 local standard time of that day, exactly as
+-- the cycle would: first ops.refit_calibration_if_due (so the calibration knows only truths known by
+-- then), then ops.model_inputs. Decisions run in time order; each row is scored against the value that
+-- settled, beside the baseline N(the same forecast, 3 °F).
+create or replace function ops.replay_day_ahead(p_from date, p_to date)
+returns table (city_code text, kind text, climate_date date, decided_at timestamptz, forecast_f numeric,
+               mu double precision, sigma double precision, df integer, truth_f integer, p_truth double precision,
+               crps double precision, crps_baseline double precision, brier_ladder double precision,
+               brier_ladder_baseline double precision, log_loss double precision, log_loss_baseline double precision,
+               source text, note text, ladder_p double precision[], ladder_hit integer[])
+language plpgsql volatile
+set search_path = pg_catalog, ops
+as $fn$
+#variable_conflict use_column
+declare
+    v_at timestamptz;
+begin
+    create temp table if not exists replay_out (
+        city_code text, kind text, climate_date date, decided_at timestamptz, forecast_f numeric, mu float8, sigma float8,
+        df integer, truth_f integer, source text, note text) on commit drop;
+    truncate replay_out;
+    create temp table replay_targets on commit drop as
+    select t.city_code, t.kind, t.climate_date, t.value_f, ops.climate_day_start(t.climate_date, c.std_utc_offset) as at
+      from ops.truths_at('infinity') t join ops.cities c on c.code = t.city_code
+     where t.climate_date between p_from and p_to
+       -- only days some forecast was made for (the rest cannot be priced; skip their decision times)
+       and exists (select 1 from ops.forecasts f
+                    where f.city_code = t.city_code and f.climate_date = t.climate_date and f.kind = t.kind);
+
+    for v_at in select distinct rt.at from replay_targets rt order by 1 loop
+        perform ops.refit_calibration_if_due(v_at);
+        insert into replay_out
+        select rt.city_code, rt.kind, rt.climate_date, v_at, mi.forecast_f, mi.mu, mi.sigma, mi.df, rt.value_f, mi.source::text, mi.note
+          from replay_targets rt
+          join ops.model_inputs(v_at) mi on mi.city_code = rt.city_code and mi.kind = rt.kind and mi.climate_date = rt.climate_date
+         where rt.at = v_at;
+    end loop;
+    drop table replay_targets;
+
+    return query
+    select o.city_code, o.kind, o.climate_date, o.decided_at, o.forecast_f, o.mu, o.sigma, o.df, o.truth_f,
+           m.p_truth_p, m.crps, b.crps, m.brier_ladder, b.brier_ladder, m.log_loss, b.log_loss, o.source, o.note,
+           array(select ops.bracket_probability(o.mu, o.sigma, lb.lo, lb.hi, o.kind, null, o.df)
+                   from ops.ladder_brackets(round(o.forecast_f)::int) lb order by lb.lo nulls first),
+           array(select (o.truth_f between coalesce(lb.lo, -1000) and coalesce(lb.hi, 1000))::int
+                   from ops.ladder_brackets(round(o.forecast_f)::int) lb order by lb.lo nulls first)
+      from replay_out o
+     cross join lateral ops.forecast_scores(o.mu, o.sigma, o.df, o.kind, o.truth_f, round(o.forecast_f)::int) m
+     cross join lateral ops.forecast_scores(o.forecast_f::float8, 3, null, o.kind, o.truth_f, round(o.forecast_f)::int) b
+     order by o.city_code, o.kind, o.climate_date;
+end
+$fn$;
+comment on function ops.replay_day_ahead(date, date) is 'Backtest: the live model replayed day-ahead (00:00 local standard time) over the loaded history, each day with only what was known then; scored against the settled value and the N(forecast, 3 °F) baseline.';

@@ -1,0 +1,121 @@
+-- Settlement truth. Kalshi's markets say they settle "according to The Weather Company", not the NWS
+-- report: once a market has settled, its expiration_value is the truth; before that the CLI final is.
+
+create or replace function ops.truths_at(p_as_of timestamptz, p_since date default '-infinity')
+returns table (city_code text, climate_date date, kind text, value_f integer, source text, known_at timestamptz)
+language sql stable
+set search_path = pg_catalog, ops
+begin atomic
+    select distinct on (t.city_code, t.climate_date, t.kind) t.*
+      from (select m.city_code, m.climate_date, m.kind::text as kind, round(m.expiration_value::numeric)::int as value_f,
+                   'kalshi' as source, m.expiration_value_at as known_at
+              from ops.markets m
+             where m.kind in ('high', 'low') and m.expiration_value ~ '^-?[0-9]+(\.[0-9]+)?$'
+               and m.expiration_value_at <= p_as_of and m.climate_date > p_since
+            union all
+            select r.city_code, r.climate_date, k.kind, k.value_f, 'cli', r.issued_at
+              from ops.climate_reports r
+             cross join lateral (values ('high', r.max_f), ('low', r.min_f)) k(kind, value_f)
+             where r.is_final and r.issued_at <= p_as_of and r.climate_date > p_since and k.value_f is not null) t
+     order by t.city_code, t.climate_date, t.kind, t.source = 'kalshi' desc, t.known_at desc;
+end;
+comment on function ops.truths_at(timestamptz, date) is 'Settled daily values known at p_as_of: Kalshi''s expiration_value where a market has settled, else the newest CLI final.';
+
+-- A settled value that differs from the CLI final (or a CLI final that differs from a settled value)
+-- is a risk event: the model is calibrated on one of them and the money settles on the other.
+create or replace function ops.flag_settlement_disagreement(p_city text, p_date date)
+returns void
+language sql volatile
+set search_path = pg_catalog, ops
+begin atomic
+    insert into ops.risk_events (at, kind, severity, city_code, detail, message)
+    select now(), 'settlement_disagreement', 'warning', k.city_code,
+           jsonb_build_object('climate_date', k.climate_date, 'kind', k.kind, 'kalshi', k.value_f, 'cli', c.value_f,
+                              'key', format('%s/%s/%s/%s/%s', k.city_code, k.climate_date, k.kind, k.value_f, c.value_f)),
+           format('%s %s %s: Kalshi settled on %s °F, the NWS CLI final says %s °F', k.city_code, k.kind, k.climate_date, k.value_f, c.value_f)
+      from (select distinct m.city_code, m.climate_date, m.kind::text as kind, round(m.expiration_value::numeric)::int as value_f
+              from ops.markets m
+             where m.city_code = p_city and m.climate_date = p_date and m.kind in ('high', 'low')
+               and m.expiration_value ~ '^-?[0-9]+(\.[0-9]+)?$') k
+      join (select distinct on (r.city_code, r.climate_date) r.city_code, r.climate_date, r.max_f, r.min_f
+              from ops.climate_reports r
+             where r.city_code = p_city and r.climate_date = p_date and r.is_final
+             order by r.city_code, r.climate_date, r.issued_at desc) r0 on true
+     cross join lateral (select case k.kind when 'high' then r0.max_f else r0.min_f end as value_f) c
+     where c.value_f is not null and c.value_f <> k.value_f
+       and not exists (select 1 from ops.risk_events e
+                        where e.kind = 'settlement_disagreement'
+                          and e.detail->>'key' = format('%s/%s/%s/%s/%s', k.city_code, k.climate_date, k.kind, k.value_f, c.value_f));
+end;
+comment on function ops.flag_settlement_disagreement(text, date) is 'Raise a settlement_disagreement risk event (once) when Kalshi''s expiration_value and the CLI final differ for a city and day.';
+
+create or replace function ops.on_settlement_value() returns trigger
+language plpgsql security definer set search_path = pg_catalog, ops as $$
+begin
+    if tg_table_name = 'markets' then
+        if new.expiration_value is distinct from coalesce(old.expiration_value, '') and coalesce(new.expiration_value, '') <> '' then
+            new.expiration_value_at := coalesce(new.expiration_value_at, now());
+        end if;
+    end if;
+    return new;
+end
+$$;
+comment on function ops.on_settlement_value() is 'Stamps when an expiration_value was first seen (its known time).';
+
+create or replace function ops.after_settlement_value() returns trigger
+language plpgsql security definer set search_path = pg_catalog, ops as $$
+begin
+    perform ops.flag_settlement_disagreement(new.city_code, new.climate_date);
+    return null;
+end
+$$;
+comment on function ops.after_settlement_value() is 'After a settled value or a CLI final lands: compare the two sources.';
+
+drop trigger if exists markets_settlement_value on ops.markets;
+create trigger markets_settlement_value before insert or update of expiration_value on ops.markets
+    for each row execute function ops.on_settlement_value();
+drop trigger if exists markets_settlement_check on ops.markets;
+create trigger markets_settlement_check after insert or update of expiration_value on ops.markets
+    for each row when (coalesce(new.expiration_value, '') <> '') execute function ops.after_settlement_value();
+drop trigger if exists climate_reports_settlement_check on ops.climate_reports;
+create trigger climate_reports_settlement_check after insert on ops.climate_reports
+    for each row when (new.is_final) execute function ops.after_settlement_value();
+
+-- Rules: what a series settles on is in rules_primary. The wording with the market's own date and strike
+-- masked must not change; if it does (a new source, a new station), an operator must read it.
+create or replace function ops.rules_template(p_rules text)
+returns text
+language sql immutable parallel safe
+return regexp_replace(
+         regexp_replace(p_rules, '\m(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* [0-9]{1,2}, [0-9]{4}', '<date>', 'g'),
+         '\m(greater than|less than|between|above|below|at least|at most)\s+-?[0-9.]+(-[0-9.]+)?°( or (above|below|higher|lower))?', '<strike>°', 'g');
+comment on function ops.rules_template(text) is 'rules_primary with the market''s own date and strike masked, so one series'' markets share one template.';
+
+create or replace function ops.on_market_rules() returns trigger
+language plpgsql security definer set search_path = pg_catalog, ops as $$
+declare
+    v_template text := ops.rules_template(new.rules_primary);
+    v_old text;
+begin
+    if new.rules_primary is null then
+        return null;
+    end if;
+    select rules_template into v_old from ops.series_rules where series_ticker = new.series_ticker;
+    if v_old is null then
+        insert into ops.series_rules (series_ticker, rules_template, seen_at) values (new.series_ticker, v_template, now())
+        on conflict (series_ticker) do nothing;
+    elsif v_old <> v_template then
+        update ops.series_rules set rules_template = v_template, seen_at = now() where series_ticker = new.series_ticker;
+        insert into ops.risk_events (at, kind, severity, city_code, ticker, detail, message)
+        values (now(), 'settlement_rules_changed', 'critical', new.city_code, new.ticker,
+                jsonb_build_object('series', new.series_ticker, 'was', v_old, 'now', v_template),
+                format('%s: the settlement rules changed wording — read them before trading: %s', new.series_ticker, new.rules_primary));
+    end if;
+    return null;
+end
+$$;
+comment on function ops.on_market_rules() is 'Raise a critical settlement_rules_changed risk event when a series'' rules_primary wording (date and strike masked) changes.';
+
+drop trigger if exists markets_rules_check on ops.markets;
+create trigger markets_rules_check after insert or update of rules_primary on ops.markets
+    for each row when (new.rules_primary is not null) execute function ops.on_market_rules();
