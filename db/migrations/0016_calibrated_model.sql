@@ -129,3 +129,7 @@ drop function if exists ops.bracket_probability(double precision, double precisi
 create index forecasts_city_source_idx on ops.forecasts (city_code, source, fetched_at desc);
 -- calibration looks for decision points that had any forecast in the 36 hours before them
 create index forecasts_city_fetched_idx on ops.forecasts (city_code, fetched_at);
+
+-- the seeded priors stand for a forecast of ordinary freshness (half a day): only a forecast older than
+-- that at decision time widens them
+update ops.model_calibration set mean_age_h = 12 where is_prior;

@@ -75,7 +75,8 @@ begin
     ),
     cell_mean as (
         select c.code as city_code, po.kind, po.lead_days, count(e.err) as n, coalesce(sum(e.w), 0) as w,
-               (coalesce(sum(e.w * e.err), 0) + v_k * po.bias) / (coalesce(sum(e.w), 0) + v_k) as bias,
+               -- no pairs and no prior weight (v_k = 0): the pooled fit as it is
+               coalesce((coalesce(sum(e.w * e.err), 0) + v_k * po.bias) / nullif(coalesce(sum(e.w), 0) + v_k, 0), po.bias) as bias,
                coalesce(sum(e.w * e.age_h) / nullif(sum(e.w), 0), po.age_h) as age_h, po.var as pooled_var
           from ops.cities c
          cross join pooled po
@@ -84,7 +85,8 @@ begin
          group by c.code, po.kind, po.lead_days, po.bias, po.age_h, po.var
     ),
     cell as (
-        select cm.*, greatest(sqrt((coalesce(sum(e.w * (e.err - cm.bias) ^ 2), 0) + v_k * cm.pooled_var) / (cm.w + v_k)), v_min_sigma) as sigma
+        select cm.*, greatest(sqrt(coalesce((coalesce(sum(e.w * (e.err - cm.bias) ^ 2), 0) + v_k * cm.pooled_var) / nullif(cm.w + v_k, 0),
+                                            cm.pooled_var)), v_min_sigma) as sigma
           from cell_mean cm
           left join errors e on e.city_code = cm.city_code and e.kind = cm.kind and e.lead_days = cm.lead_days
          group by cm.city_code, cm.kind, cm.lead_days, cm.n, cm.w, cm.bias, cm.age_h, cm.pooled_var

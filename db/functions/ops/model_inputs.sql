@@ -7,7 +7,7 @@
 -- Per day and kind: that source's newest non-stale forecast fetched by p_as_of.
 create or replace function ops.forecasts_at(p_as_of timestamptz, p_city text default null)
 returns table (city_code text, climate_date date, kind text, source ops.forecast_source, forecast_f numeric,
-               fetched_at timestamptz)
+               fetched_at timestamptz, city_source ops.forecast_source)
 language plpgsql stable
 set search_path = pg_catalog, ops
 as $fn$
@@ -24,7 +24,7 @@ newest as (
      cross join unnest(enum_range(null::ops.forecast_source)) s(source)
      cross join lateral (
             -- fresh as of the last fetch that confirmed the same content (bounded by the decision time)
-            select greatest(fc.fetched_at, least(ws.last_seen_at, p_as_of)) as at
+            select greatest(fc.fetched_at, case when ws.last_seen_at is not null then least(ws.last_seen_at, p_as_of) end) as at
               from ops.forecasts fc join ops.weather_snapshots ws on ws.id = fc.snapshot_id
              where fc.city_code = c.code and fc.source = s.source and fc.fetched_at <= p_as_of and not fc.is_stale
              order by fc.fetched_at desc limit 1) n
@@ -38,14 +38,21 @@ chosen as (
 )
 select distinct on (fc.city_code, fc.climate_date, fc.kind)
        fc.city_code, fc.climate_date, fc.kind, fc.source, fc.forecast_f,
-       greatest(fc.fetched_at, least(ws.last_seen_at, p_as_of))
+       greatest(fc.fetched_at, case when ws.last_seen_at is not null then least(ws.last_seen_at, p_as_of) end),
+       ch.source
   from chosen ch
+ cross join max_age m
   join ops.cities c on c.code = ch.city_code
-  join ops.forecasts fc on fc.city_code = ch.city_code and fc.source = ch.source
+  join ops.forecasts fc on fc.city_code = ch.city_code
   join ops.weather_snapshots ws on ws.id = fc.snapshot_id
  where fc.fetched_at <= p_as_of and not fc.is_stale
    and fc.climate_date >= ops.climate_date(p_as_of, c.std_utc_offset)
- order by fc.city_code, fc.climate_date, fc.kind, fc.fetched_at desc;
+   -- a day or kind the city's source does not cover (the 12-hour product drops this morning's low once
+   -- the night has passed) falls back to a fresh forecast of the next source, and says so (source <> city_source)
+   and (fc.source = ch.source
+        or greatest(fc.fetched_at, case when ws.last_seen_at is not null then least(ws.last_seen_at, p_as_of) end) > p_as_of - m.age)
+ order by fc.city_code, fc.climate_date, fc.kind, fc.source = ch.source desc,
+          array_position(array['forecast_12h', 'gridpoint', 'hourly']::ops.forecast_source[], fc.source), fc.fetched_at desc;
 end
 $fn$;
 comment on function ops.forecasts_at(timestamptz, text) is 'Per city x day x kind from today on: the newest forecast of the city''s one chosen source (forecast_12h, gridpoint, hourly; fresh first) known at p_as_of.';
@@ -141,7 +148,9 @@ select d.city_code, d.climate_date, d.kind, d.lead, d.source, d.forecast_f, d.fe
        case when d.obs_fresh then d.rest_x end,
        d.left_h::float8,
        d.known_at,
-       format('%s %s °F, %s h old; %s fit%s', d.source, d.forecast_f, round(d.age_h::numeric, 1),
+       format('%s%s %s °F, %s h old; %s fit%s', d.source,
+              case when d.source <> d.city_source then format(' (the city''s source %s has no value for this day)', d.city_source) else '' end,
+              d.forecast_f, round(d.age_h::numeric, 1),
               case when d.cdf is null then 'normal' else 'student-t ' || d.cdf end,
               case when d.is_prior then ' (prior)' else format(' n=%s of %s', d.n, to_char(d.known_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI"Z"')) end)
        || case when d.lead > 0 then ''
