@@ -33,6 +33,19 @@ def err(status: int, code: str, message: str) -> Response:
     return Response(status, {"error": {"code": code, "message": message, "details": ""}})
 
 
+def rules_primary(city, day, kind: str, b: dict) -> str:
+    """rules_primary in the shape of the recorded markets (../shared/data/recordings/kalshi)."""
+    if b["strike_type"] == "between":
+        strike = f"between {b['floor']}-{b['cap']}°"
+    elif b["strike_type"] == "greater":
+        strike = f"greater than {b['floor']}°"
+    else:
+        strike = f"less than {b['cap']}°"
+    return (f"If the {'maximum' if kind == 'high' else 'minimum'} temperature recorded at {city.station_name.title()} "
+            f"(CLI{city.cli}) for {day:%b} {day.day}, {day.year}, is {strike} fahrenheit according to The Weather Company, "
+            "then the market resolves to Yes.")
+
+
 class KalshiFake(FakeServer):
     def __init__(self, world: World, public_key=None):
         super().__init__("kalshi")
@@ -79,7 +92,8 @@ class KalshiFake(FakeServer):
              "yes_ask_size_fp": fp(BOOK_SIZE), "last_price_dollars": d4(bid), "previous_yes_bid_dollars": "0.0000",
              "previous_yes_ask_dollars": "0.0000", "previous_price_dollars": "0.0000", "volume_fp": "1000.00",
              "volume_24h_fp": "200.00", "open_interest_fp": "500.00", "result": result, "can_close_early": True,
-             "expiration_value": "", "rules_primary": f"If the {kind} temperature recorded at {city.station_name} ...",
+             "expiration_value": (str(w.high(city, day) if kind == "high" else w.low(city, day)) if result else ""),
+             "rules_primary": rules_primary(city, day, kind, b),
              "rules_secondary": "", "price_level_structure": "linear_cent",
              "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0100"}],
              "strike_type": b["strike_type"], "liquidity_dollars": "0.0000", "exchange_index": 0}
@@ -223,7 +237,7 @@ class KalshiFake(FakeServer):
                 return err(404, "not_found", "series not found")
             return Response(200, {"series": {
                 "ticker": t, "frequency": "daily", "title": f"{t} temperature", "category": "Climate and Weather",
-                "tags": ["Weather"], "settlement_sources": [{"name": "National Weather Service", "url": "https://forecast.weather.gov/"}],
+                "tags": ["Weather"], "settlement_sources": [{"name": "The Weather Company", "url": "https://weather.com/kalshi"}],
                 "contract_url": "", "contract_terms_url": "", "fee_type": "quadratic", "fee_multiplier": 1,
                 "additional_prohibitions": [], "product_metadata": {}}})
 

@@ -32,6 +32,20 @@ def _cell(city) -> dict:
             [city.lon - d, city.lat + d], [city.lon - d, city.lat - d]]
     return {"type": "Polygon", "coordinates": [ring]}
 
+def _tenths(c: float) -> str:
+    return f"{1 if c < 0 else 0}{round(abs(c) * 10):03d}"
+
+
+def metar(icao: str, at, c: float, last6h: list[float]) -> str:
+    """A METAR in the real shape: whole °C in the body, the T-group's tenths in the remarks, and the
+    6-hourly max/min groups (1snTTT, 2snTTT) at the synoptic reports (00, 06, 12, 18 UTC)."""
+    body = f"{'M' if c < 0 else ''}{abs(round(c)):02d}/{'M' if c - 8 < 0 else ''}{abs(round(c - 8)):02d}"
+    six = ""
+    if (at.hour + 1) % 6 == 0 and at.minute == 51:
+        six = f" 1{_tenths(max(last6h))} 2{_tenths(min(last6h))}"
+    return f"{icao} {at:%d%H%M}Z 00000KT 10SM CLR {body} A3000 RMK AO2 SLP160 T{_tenths(c)}{_tenths(c - 8)}{six}"
+
+
 class NwsFake(FakeServer):
     def __init__(self, world: World):
         super().__init__("nws")
@@ -184,11 +198,14 @@ class NwsFake(FakeServer):
             feats = []
             for i in range(limit):
                 at = now - timedelta(hours=i)
+                c = f_to_c(w.temp_at(city, at))
                 feats.append({"id": f"{self.base}/stations/{city.icao}/observations/{at.isoformat()}", "type": "Feature",
                               "geometry": {"type": "Point", "coordinates": [city.lon, city.lat]},
-                              "properties": {"station": f"{self.base}/stations/{city.icao}", "timestamp": at.isoformat(), "rawMessage": "",
-                                             "temperature": {"unitCode": "wmoUnit:degC",
-                                                             "value": None if null else round(f_to_c(w.temp_at(city, at)), 1),
+                              "properties": {"station": f"{self.base}/stations/{city.icao}", "timestamp": at.isoformat(),
+                                             "rawMessage": "" if null else metar(city.icao, at, c, [f_to_c(w.temp_at(city, at - timedelta(minutes=m)))
+                                                                                                 for m in range(0, 360, 30)]),
+                                             # like the real feed: the JSON value is the whole-degree METAR body, the tenths are in the remarks
+                                             "temperature": {"unitCode": "wmoUnit:degC", "value": None if null else float(round(c)),
                                                              "qualityControl": "V"}}})
             return Response(200, {"type": "FeatureCollection", "features": feats}, content_type="application/geo+json")
 

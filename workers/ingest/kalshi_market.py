@@ -23,6 +23,7 @@ class Series:
     ticker: str
     fee_type: str
     fee_multiplier: Decimal
+    settlement_sources: tuple | None = None   # [{name, url}] from GET /series: who settles it
 
 
 def parse_series(payload: dict) -> Series:
@@ -35,7 +36,11 @@ def parse_series(payload: dict) -> Series:
     mult = number(s.get("fee_multiplier", 1), "fee_multiplier")
     if mult is None or mult < 0:
         raise PayloadError(f"series {s['ticker']}: bad fee_multiplier {s.get('fee_multiplier')!r}")
-    return Series(str(s["ticker"]), fee_type, mult)
+    sources = s.get("settlement_sources")
+    if sources is not None and (not isinstance(sources, list) or not all(isinstance(x, dict) for x in sources)):
+        raise PayloadError(f"series {s['ticker']}: settlement_sources is not a list of objects")
+    return Series(str(s["ticker"]), fee_type, mult,
+                  None if sources is None else tuple({"name": x.get("name"), "url": x.get("url")} for x in sources))
 
 
 def event_date(event_ticker: str) -> date:
@@ -102,7 +107,26 @@ def parse_market(m: dict, *, series: Series, city_code: str, kind: str) -> dict:
         "fee_type": series.fee_type, "fee_multiplier": series.fee_multiplier,
         "volume": fp_count(m.get("volume_fp"), "volume_fp", allow_none=True),
         "open_interest": fp_count(m.get("open_interest_fp"), "open_interest_fp", allow_none=True),
+        "rules_primary": _text(m.get("rules_primary"), "rules_primary", t),
+        "expiration_value": _expiration_value(m.get("expiration_value"), t),
+        "settlement_sources": None if series.settlement_sources is None else json.dumps(list(series.settlement_sources)),
     }
+
+
+def _text(value, field: str, ticker: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise PayloadError(f"{ticker}: {field} is not a string")
+    return value
+
+
+def _expiration_value(value, ticker: str) -> str | None:
+    """The value the market settled on: '' until then; for temperature markets a number of °F."""
+    text = _text(value, "expiration_value", ticker)
+    if text is not None and number(text, "expiration_value") is None:
+        raise PayloadError(f"{ticker}: expiration_value {text!r} is not a number")
+    return text
 
 
 @dataclass(frozen=True)

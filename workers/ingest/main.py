@@ -87,10 +87,14 @@ class Ingest:
         issued, generated, values = (parsed[0], None, parsed[1]) if len(parsed) == 2 else parsed
         stale = fetched - issued > self.stale_after or (generated is not None and fetched - generated > self.stale_after)
         entity = f"{grid.grid_id}/{grid.grid_x},{grid.grid_y}"
+        hours = nws.parse_hourly_temps(payload) if fsource == "hourly" and not stale else []
+
+        def children(sid):
+            store.insert_forecasts(self.conn, sid, city.code, fsource, values, issued, fetched, grid, stale)
+            store.insert_hourly_temps(self.conn, sid, city.code, hours, fetched)
         sid = store.save_weather(
             self.conn, source=source, entity=entity, city=city.code, fetched_at=fetched, payload=payload,
-            issued_at=issued, generated_at=generated, grid=grid, is_stale=stale,
-            children=lambda sid: store.insert_forecasts(self.conn, sid, city.code, fsource, values, issued, fetched, grid, stale))
+            issued_at=issued, generated_at=generated, grid=grid, is_stale=stale, children=children)
         if sid:
             self.report.snapshots += 1
         if stale:
@@ -196,7 +200,7 @@ class Ingest:
             for m in markets:
                 try:
                     row = parse_market(m, series=series, city_code=city.code, kind=kind)
-                    store.upsert_market(self.conn, row)
+                    store.upsert_market(self.conn, row, self.now())
                     tickers.append(row["ticker"])
                     self.report.markets += 1
                 except (PayloadError, psycopg.errors.CheckViolation, psycopg.errors.ForeignKeyViolation) as exc:
@@ -236,7 +240,8 @@ class Ingest:
                 row = self.conn.execute("select city_code, kind::text, series_ticker, fee_type, fee_multiplier from ops.markets where ticker = %s",
                                         (ticker,)).fetchone()
                 self.conn.commit()
-                store.upsert_market(self.conn, parse_market(m, series=Series(row[2], row[3], row[4]), city_code=row[0], kind=row[1]))
+                store.upsert_market(self.conn, parse_market(m, series=Series(row[2], row[3], row[4]), city_code=row[0], kind=row[1]),
+                                    self.now())
             except (HttpError, PayloadError) as exc:
                 self._failed("kalshi", f"/markets/{ticker}", exc)
 

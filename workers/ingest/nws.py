@@ -170,6 +170,22 @@ def parse_forecast_12h(payload: dict, std_offset: timedelta) -> tuple[datetime, 
     return issued, generated, out
 
 
+def parse_hourly_temps(payload: dict) -> list[tuple[datetime, Decimal]]:
+    """Hourly periods -> (start of the hour, °F), for the same-day model's "rest of the day"."""
+    props = props_of(payload)
+    if props is None or not isinstance(props.get("periods"), list):
+        raise PayloadError("hourly: no periods")
+    out = []
+    for i, p in enumerate(props["periods"]):
+        f = _period_temp_f(p, i)
+        if f is None:
+            continue
+        if not Decimal(-80) <= f <= Decimal(140):
+            raise PayloadError(f"hourly: periods[{i}] = {f} °F is not a plausible temperature")
+        out.append((timestamp(p.get("startTime"), f"periods[{i}].startTime"), f))
+    return out
+
+
 def parse_hourly(payload: dict, std_offset: timedelta) -> tuple[datetime, datetime | None, list[ForecastValue]]:
     """Hourly periods -> max/min over each climate day they cover completely (selected by instant
     against the local-standard-time window, not by the civil date in startTime)."""
@@ -197,6 +213,40 @@ class Observation:
     temp_c: Decimal
     temp_f: Decimal
     qc: str | None
+    precision: str = "whole"            # "tenths" when temp_c came from the METAR T-group
+    max6h_f: Decimal | None = None      # METAR 1snTTT: max of the 6 hours ending at observed_at
+    min6h_f: Decimal | None = None      # METAR 2snTTT: min of those 6 hours
+
+
+METAR_T_GROUP = re.compile(r"\bT([01])(\d{3})([01])(\d{3})\b")
+METAR_6H = re.compile(r"^([12])([01])(\d{3})$")
+
+
+def _tenths_c(sign: str, digits: str) -> Decimal:
+    value = Decimal(digits) / 10
+    return -value if sign == "1" else value
+
+
+def parse_metar_groups(raw: str | None) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+    """(temperature °C to 0.1 from the T-group, 6-hour max °C, 6-hour min °C) from a METAR's remarks.
+
+    The JSON temperature is often a whole °C (or derived from one): 21 °C is 69.8 °F, 21.4 °C is 70.5 °F,
+    so the whole-degree value can put the day's max in the wrong bracket. The remarks carry the tenths."""
+    if not raw or "RMK" not in raw:
+        return None, None, None
+    remarks = raw.split("RMK", 1)[1]
+    t = METAR_T_GROUP.search(remarks)
+    temp = _tenths_c(t.group(1), t.group(2)) if t else None
+    mx = mn = None
+    for token in remarks.split():
+        m = METAR_6H.match(token)
+        if m:
+            value = _tenths_c(m.group(2), m.group(3))
+            if m.group(1) == "1" and mx is None:
+                mx = value
+            elif m.group(1) == "2" and mn is None:
+                mn = value
+    return temp, mx, mn
 
 
 def parse_observations(payload: dict) -> tuple[list[Observation], int]:
@@ -217,10 +267,17 @@ def parse_observations(payload: dict) -> tuple[list[Observation], int]:
             continue
         if unit(t.get("unitCode")) not in ("degC", "Cel"):
             raise PayloadError(f"observations: features[{i}] temperature unit {t.get('unitCode')!r}")
-        if not Decimal(-70) <= value <= Decimal(60):
-            raise PayloadError(f"observations: features[{i}] temperature {value} °C is not plausible")
+        raw = props.get("rawMessage")
+        tenths, mx, mn = parse_metar_groups(raw if isinstance(raw, str) else None)
+        precision = "whole"
+        if tenths is not None and abs(tenths - value) <= Decimal("1.0"):   # the same reading, more precisely
+            value, precision = tenths, "tenths"
+        for what, v in (("temperature", value), ("6-hour max", mx), ("6-hour min", mn)):
+            if v is not None and not Decimal(-70) <= v <= Decimal(60):
+                raise PayloadError(f"observations: features[{i}] {what} {v} °C is not plausible")
         out.append(Observation(timestamp(props.get("timestamp"), f"features[{i}].timestamp"),
-                               value.quantize(Decimal("0.01")), c_to_f(value), qc))
+                               value.quantize(Decimal("0.01")), c_to_f(value), qc, precision,
+                               None if mx is None else c_to_f(mx), None if mn is None else c_to_f(mn)))
     return out, skipped
 
 

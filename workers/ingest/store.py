@@ -145,10 +145,19 @@ def insert_observations(conn, sid: int, city, obs):
     from .nws import climate_date
     with conn.cursor() as cur:
         cur.executemany(
-            """insert into ops.observations (station_icao, observed_at, city_code, climate_date, temp_c, temp_f, qc, snapshot_id)
-               values (%s, %s, %s, %s, %s, %s, %s, %s) on conflict do nothing""",
+            """insert into ops.observations (station_icao, observed_at, city_code, climate_date, temp_c, temp_f, qc, snapshot_id,
+                                             precision, max6h_f, min6h_f)
+               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) on conflict do nothing""",
             [(city.station_icao, o.observed_at, city.code, climate_date(o.observed_at, city.std_offset),
-              o.temp_c, o.temp_f, o.qc, sid) for o in obs])
+              o.temp_c, o.temp_f, o.qc, sid, o.precision, o.max6h_f, o.min6h_f) for o in obs])
+
+
+def insert_hourly_temps(conn, sid: int, city: str, hours, fetched_at):
+    with conn.cursor() as cur:
+        cur.executemany(
+            """insert into ops.hourly_temps (snapshot_id, city_code, valid_at, temp_f, fetched_at)
+               values (%s, %s, %s, %s, %s) on conflict do nothing""",
+            [(sid, city, at, f, fetched_at) for at, f in hours])
 
 
 def known_products(conn, city: str) -> set[str]:
@@ -168,21 +177,30 @@ def insert_climate_report(conn, city: str, report, product_id: str, issued_at, r
 # -- Kalshi ------------------------------------------------------------------------------------------
 MARKET_COLUMNS = ("ticker", "event_ticker", "series_ticker", "city_code", "climate_date", "kind", "strike_type",
                   "floor_strike", "cap_strike", "open_time", "close_time", "expiration_time", "status", "result",
-                  "price_ranges", "fee_type", "fee_multiplier", "volume", "open_interest")
+                  "price_ranges", "fee_type", "fee_multiplier", "volume", "open_interest", "rules_primary",
+                  "expiration_value", "settlement_sources")
+# kept when a later read lacks them (a settlement re-read has no series object; a value never un-settles)
+STICKY = ("rules_primary", "expiration_value", "settlement_sources")
 
 
-def upsert_market(conn, row: dict) -> None:
+def upsert_market(conn, row: dict, seen_at: datetime) -> None:
+    """Insert or update a market; `seen_at` (ingest's clock) stamps when an expiration_value was first seen."""
     cols = ", ".join(MARKET_COLUMNS)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in MARKET_COLUMNS if c != "ticker")
+    updates = ", ".join(f"{c} = coalesce(excluded.{c}, ops.markets.{c})" if c in STICKY else f"{c} = excluded.{c}"
+                        for c in MARKET_COLUMNS if c != "ticker")
+    changed = [c for c in MARKET_COLUMNS if c not in ("ticker", "event_ticker", "series_ticker", "city_code", "climate_date",
+                                                      "kind", "strike_type", "floor_strike", "cap_strike", "open_time",
+                                                      "expiration_time")]
     with conn.transaction():
         conn.execute(
-            f"""insert into ops.markets ({cols}) values ({", ".join(["%s"] * len(MARKET_COLUMNS))})
-                on conflict (ticker) do update set {updates}, updated_at = now()
-                where (ops.markets.status, ops.markets.result, ops.markets.close_time, ops.markets.volume,
-                       ops.markets.open_interest, ops.markets.price_ranges, ops.markets.fee_type, ops.markets.fee_multiplier)
-                      is distinct from (excluded.status, excluded.result, excluded.close_time, excluded.volume,
-                       excluded.open_interest, excluded.price_ranges, excluded.fee_type, excluded.fee_multiplier)""",
-            [row[c] for c in MARKET_COLUMNS])
+            f"""insert into ops.markets ({cols}, expiration_value_at)
+                values ({", ".join(["%s"] * len(MARKET_COLUMNS))}, %s)
+                on conflict (ticker) do update set {updates},
+                    expiration_value_at = coalesce(ops.markets.expiration_value_at, excluded.expiration_value_at),
+                    updated_at = now()
+                where ({", ".join(f"ops.markets.{c}" for c in changed)})
+                      is distinct from ({", ".join(f"excluded.{c}" if c not in STICKY else f"coalesce(excluded.{c}, ops.markets.{c})" for c in changed)})""",
+            [*(row[c] for c in MARKET_COLUMNS), seen_at if row.get("expiration_value") else None])
 
 
 def save_book(conn, ticker: str, book, fetched_at: datetime, source: str = "orderbook") -> bool:
