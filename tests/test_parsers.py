@@ -80,6 +80,49 @@ def test_observations_skip_nulls_and_failed_qc():
     assert [(r.temp_c, r.temp_f, r.qc) for r in rows] == [(Decimal("8.30"), Decimal("46.94"), "V")] and skipped == 2
 
 
+def _obs(value, raw, at="2026-11-25T18:51:00+00:00"):
+    return {"properties": {"timestamp": at, "rawMessage": raw,
+                           "temperature": {"unitCode": "wmoUnit:degC", "value": value, "qualityControl": "V"}}}
+
+
+def test_metar_tenths_group_decides_the_bracket():
+    """21 °C in the JSON is 69.8 °F (settles 70); the METAR's T-group says 20.6 °C = 69.08 °F (settles 69)."""
+    raw = "KNYC 251851Z 27008KT 10SM FEW250 21/12 A3012 RMK AO2 SLP201 T02060122 10217 20194 58012"
+    (row,), _ = nws.parse_observations({"features": [_obs(21.0, raw)]})
+    assert (row.temp_c, row.temp_f, row.precision) == (Decimal("20.60"), Decimal("69.08"), "tenths")
+    assert round(row.temp_f) == 69 and round(c_to_f(Decimal(21))) == 70
+    # the synoptic 6-hourly extremes: 1snTTT max 21.7 °C, 2snTTT min 19.4 °C (and 58012 is pressure, not a max)
+    assert (row.max6h_f, row.min6h_f) == (c_to_f(Decimal("21.7")), c_to_f(Decimal("19.4")))
+
+
+def test_metar_groups_below_zero_absent_or_inconsistent():
+    (row,), _ = nws.parse_observations({"features": [_obs(-6.0, "KDEN 251853Z 00000KT 10SM CLR M06/M08 A3040 RMK AO2 T10561078 11033 21061")]})
+    assert (row.temp_c, row.max6h_f, row.min6h_f) == (Decimal("-5.60"), c_to_f(Decimal("-3.3")), c_to_f(Decimal("-6.1")))
+    # no remarks: the JSON value, marked whole; a T-group that contradicts the reading is not trusted
+    (row,), _ = nws.parse_observations({"features": [_obs(21.0, "KNYC 251851Z 27008KT 10SM FEW250 21/12 A3012")]})
+    assert (row.temp_c, row.precision, row.max6h_f) == (Decimal("21.00"), "whole", None)
+    (row,), _ = nws.parse_observations({"features": [_obs(21.0, "KNYC 251851Z 21/12 A3012 RMK AO2 T01560122")]})
+    assert (row.temp_c, row.precision) == (Decimal("21.00"), "whole")
+    # groups before RMK are not remarks (10217 in the body is not a 6-hour max)
+    (row,), _ = nws.parse_observations({"features": [_obs(21.0, "KNYC 251851Z 10217 21/12 RMK AO2")]})
+    assert row.max6h_f is None
+    with pytest.raises(PayloadError, match="6-hour max"):
+        nws.parse_observations({"features": [_obs(21.0, "KNYC 251851Z 21/12 RMK AO2 T02060122 10917")]})
+
+
+def test_market_settlement_fields(shared_data):
+    body = json.loads(next((shared_data / "recordings" / "kalshi").glob("markets_open_KXHIGHCHI_*.json")).read_text())
+    s = parse_series({"series": {"ticker": "KXHIGHCHI", "fee_type": "quadratic", "fee_multiplier": 1,
+                                 "settlement_sources": [{"name": "The Weather Company", "url": "https://weather.com/kalshi"}]}})
+    row = parse_market(body["markets"][0], series=s, city_code="CHI", kind="high")
+    assert "according to The Weather Company" in row["rules_primary"] and row["expiration_value"] is None
+    assert json.loads(row["settlement_sources"]) == [{"name": "The Weather Company", "url": "https://weather.com/kalshi"}]
+    settled = {**body["markets"][0], "status": "finalized", "result": "no", "expiration_value": "68"}
+    assert parse_market(settled, series=s, city_code="CHI", kind="high")["expiration_value"] == "68"
+    with pytest.raises(PayloadError, match="expiration_value"):
+        parse_market({**settled, "expiration_value": "sixty-eight"}, series=s, city_code="CHI", kind="high")
+
+
 def test_wire_values_are_exact():
     assert dollars("0.4200", "p") == Decimal("0.42") and fp_count("13.00", "c") == Decimal("13")
     assert c_to_f(Decimal("-40")) == Decimal("-40.00")

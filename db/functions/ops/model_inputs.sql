@@ -156,7 +156,7 @@ select d.city_code, d.climate_date, d.kind, d.lead, d.source, d.forecast_f, d.fe
        || case when d.lead > 0 then ''
                when d.last_at is null then '; no observation yet today: observed part ignored'
                when not d.obs_fresh then format('; observations stale (newest %s min old, limit %s): observed part ignored',
-                                                floor(extract(epoch from p_as_of - d.last_at) / 60), extract(epoch from d.obs_age) / 60)
+                                                floor(extract(epoch from p_as_of - d.last_at) / 60), (extract(epoch from d.obs_age) / 60)::int)
                when d.rest_x is null then format('; observed %s °F; no hourly forecast for the rest of the day: whole-day forecast', d.obs_x)
                else format('; observed %s °F, rest of day %s %s °F over %s h', d.obs_x,
                            case when d.kind = 'high' then 'max' else 'min' end, d.rest_x, round(d.left_h::numeric, 1)) end
