@@ -70,7 +70,35 @@ update ops.orders set state = 'RESTING', exchange_order_id = 'x-' || id;
 """
 
 
-def bench(db: Database, days: int, live: bool, runs: int = 15) -> tuple[int, list[float]]:
+# 120 days of history: every city's forecasts from the three sources, fetched four times a day for the
+# next four days, and a CLI final each day; one calibration fit an hour before the decision. With
+# `refit`, a new final lands half an hour before it, so every timed cycle also re-fits.
+HISTORY = """
+insert into ops.weather_snapshots (source, entity, city_code, fetched_at, content_hash, payload)
+select s.ws::ops.weather_source, 'hist-' || c.code || '-' || s.ws, c.code, t, repeat('e', 64), '{}'
+  from ops.cities c
+ cross join (values ('nws_gridpoint'), ('nws_forecast'), ('nws_hourly')) s(ws)
+ cross join generate_series(%(as_of)s::timestamptz - interval '120 days', %(as_of)s::timestamptz - interval '7 hours', interval '6 hours') t;
+insert into ops.forecasts (snapshot_id, city_code, climate_date, kind, source, forecast_f, issued_at, fetched_at, grid_id, grid_x, grid_y)
+select w.id, w.city_code, ops.climate_date(w.fetched_at, c.std_utc_offset) + l, k.kind,
+       case w.source when 'nws_gridpoint' then 'gridpoint' when 'nws_forecast' then 'forecast_12h' else 'hourly' end::ops.forecast_source,
+       case k.kind when 'high' then 55 else 40 end + (hashtext(w.city_code || l || w.fetched_at) %% 7), w.fetched_at, w.fetched_at, 'OKX', 1, 1
+  from ops.weather_snapshots w join ops.cities c on c.code = w.city_code
+ cross join generate_series(0, 3) l cross join (values ('high'), ('low')) k(kind)
+ where w.entity like 'hist-%%';
+insert into ops.climate_reports (city_code, climate_date, product_id, is_final, issued_at, max_f, min_f, raw_text)
+select c.code, d::date, 'hist-' || d::date, true, d + interval '1 day 12 hours',
+       55 + (hashtext(c.code || d) %% 9), 40 + (hashtext(d || c.code) %% 9), 'CLI'
+  from ops.cities c cross join generate_series(%(as_of)s::timestamptz - interval '120 days', %(as_of)s::timestamptz - interval '2 days', interval '1 day') d;
+select ops.fit_calibration(%(as_of)s::timestamptz - interval '1 hour');
+"""
+REFIT_DUE = """
+insert into ops.climate_reports (city_code, climate_date, product_id, is_final, issued_at, max_f, min_f, raw_text)
+select code, '2026-11-24', 'due', true, %(as_of)s::timestamptz - interval '30 minutes', 60, 45, 'CLI' from ops.cities;
+"""
+
+
+def bench(db: Database, days: int, live: bool, runs: int = 15, history: bool = False, refit: bool = False):
     name = f"mbbench_{days}"
     with psycopg.connect(db.admin_conninfo("postgres"), autocommit=True) as admin:
         admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
@@ -78,7 +106,8 @@ def bench(db: Database, days: int, live: bool, runs: int = 15) -> tuple[int, lis
     try:
         migrate(db.admin_conninfo(name))
         with psycopg.connect(db.admin_conninfo(name)) as conn:
-            for statement in filter(str.strip, (SEED + (LIVE if live else "")).split(";\n")):
+            script = SEED + (LIVE if live else "") + (HISTORY if history else "") + (REFIT_DUE if refit else "")
+            for statement in filter(str.strip, script.split(";\n")):
                 conn.execute(statement, {"as_of": AS_OF, "days": days})
             conn.commit()
             conn.execute("analyze")
@@ -107,6 +136,12 @@ def main() -> None:
                   f"p90 {times[int(len(times) * 0.9) - 1]:7.1f} ms ({len(times)} runs; last: {result['intents']} intents, "
                   f"{result.get('cancels', 0)} cancels, {result.get('decreases', 0)} decreases, {result['signals']} signals)",
                   flush=True)
+    for refit in (False, True):
+        n, times, result = bench(db, 2, False, history=True, refit=refit)
+        times.sort()
+        what = "a re-fit due (a new CLI final)" if refit else "no re-fit due"
+        print(f"run_cycle over {n:>5} open markets with 120 days of forecasts (3 sources) and finals, {what}: "
+              f"median {statistics.median(times):7.1f} ms, p90 {times[int(len(times) * 0.9) - 1]:7.1f} ms", flush=True)
 
 
 if __name__ == "__main__":
