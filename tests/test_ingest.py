@@ -337,3 +337,27 @@ def test_settlements_are_discovered_after_close(db, fakes):
     run_pass(db, fakes, weather=False, cycle=False, now=close + timedelta(hours=3))
     assert not any(p.endswith(f"/markets/{winner}") for m, p in fakes.kalshi.requests)
     assert any(p.endswith(f"/markets/{pending}") for m, p in fakes.kalshi.requests)
+
+
+def test_a_pass_feeds_the_model_the_calibration_and_the_settlement_rules(db, fakes):
+    """Hourly temperatures hour by hour, METAR tenths, the series' settlement source and rules; the cycle
+    re-fits the calibration by itself (the fake serves CLI finals) and records what the model used."""
+    report = run_pass(db, fakes)
+    assert report.errors == 0, errors(db)
+    later = NOW + timedelta(days=2)        # two days on: the forecasts held at two decision points meet their finals
+    fakes.world.now_fixed = later
+    assert run_pass(db, fakes, now=later).errors == 0, errors(db)
+    q = lambda s, *a: db.admin.execute(s, a).fetchone()  # noqa: E731
+    assert q("select count(distinct city_code) from ops.hourly_temps")[0] == 10
+    assert q("select count(*) filter (where precision = 'tenths') = count(*) from ops.observations")[0]
+    assert q("select count(*) from ops.observations where max6h_f is not null")[0] > 0
+    assert q("select bool_and(settlement_sources->0->>'name' = 'The Weather Company' and rules_primary like '%%according to The Weather Company%%') from ops.markets")[0]
+    assert q("select count(*) from ops.series_rules")[0] == 20 and q("select count(*) from ops.risk_events where kind like 'settlement%%'")[0] == 0
+    fitted = q("""select count(*), min(known_at), bool_and(not is_prior), min(n) from (
+                    select distinct on (city_code, lead_days) * from ops.model_calibration
+                     where kind = 'high' and known_at <= %s order by city_code, lead_days, known_at desc) f
+                   where lead_days = 0""", later)
+    assert fitted[:3] == (10, later, True) and fitted[3] >= 1, fitted
+    model = q("""select gates->'model'->>'source', gates->'model'->>'note' from ops.signals
+                  where ticker like 'KXHIGHNY-%%' order by as_of desc, ticker limit 1""")
+    assert model[0] == "forecast_12h" and "fit n=" in model[1], model
