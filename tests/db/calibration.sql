@@ -1,7 +1,7 @@
 -- Calibration learns from truths known at the decision time only, is versioned by when it became known,
 -- shrinks toward a pooled prior, and re-fits by itself; operator views answer.
 begin;
-select plan(14);
+select plan(16);
 \ir fixtures/nyc_ladder.sql
 
 -- 12 days of NYC finals (Nov 2-13), each with the forecast we held at 00:00 EST of the day (fetched at
@@ -73,6 +73,17 @@ select ok(abs((select brier from ops.v_model_brier where city_code = 'NYC' and k
 select is((select count(*)::int from ops.v_signals where as_of = '2026-11-25 18:00Z'
              and num_nulls(strategy_ok, timing_ok, staleness_ok, spread_ok, liquidity_ok, sanity_ok, edge_ok) = 0), 6,
           'v_signals shows all seven gates for every market');
+
+-- a re-fit that fails (a fault injected by a trigger) is recorded, and the cycle still decides on the fit in force
+update ops.markets set status = 'active', result = '' where event_ticker = 'KXHIGHNY-26NOV26';
+create function pg_temp.fail() returns trigger language plpgsql as $$ begin raise exception 'injected fault'; end $$;
+create trigger fail_fit before insert on ops.model_calibration for each row execute function pg_temp.fail();
+insert into ops.climate_reports (city_code, climate_date, product_id, is_final, issued_at, max_f, min_f, raw_text)
+values ('NYC', '2026-11-25', 'p-2026-11-25', true, '2026-11-25 18:30Z', 50, 41, 'CLINYC');
+select lives_ok($$select ops.run_cycle('2026-11-25 18:40Z')$$, 'a failing re-fit does not stop the cycle');
+select ok((select count(*) = 6 from ops.signals where as_of = '2026-11-25 18:40Z' and model_p is not null)
+          and exists (select 1 from ops.health_events where component = 'cycle' and message = 'calibration re-fit failed, the previous fit stays in force: injected fault'),
+          'it is recorded as a health event and the markets are still priced');
 
 select * from finish();
 rollback;

@@ -104,7 +104,7 @@ begin
         insert into ops.model_calibration (city_code, kind, lead_days, known_at, bias, sigma, n, window_days, is_prior,
                                            dist, df, n_effective, prior_weight, mean_age_h, crps_recent)
         select ce.city_code, ce.kind, ce.lead_days, p_as_of,
-               round(least(greatest(ce.bias, -15), 15)::numeric, 3), round(least(ce.sigma, 15)::numeric, 3),
+               round(least(greatest(ce.bias, -15), 15)::numeric, 3), round(least(greatest(ce.sigma, 0.5), 15)::numeric, 3),
                ce.n, v_window, false,
                case when v_df > 2 then 'student_t' else 'normal' end, case when v_df > 2 then v_df end,
                round(ce.w::numeric, 3), v_k, round(ce.age_h::numeric, 2), round(sc.crps::numeric, 3)

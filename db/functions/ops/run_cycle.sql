@@ -70,7 +70,13 @@ begin
 
     -- 2. Signals: every open market, every gate. The calibration first re-fits itself when a truth
     --    (a CLI final, a settled value) has become known since the last fit.
-    perform ops.refit_calibration_if_due(p_as_of);
+    --    A fit that fails is recorded and the cycle trades on the previous fit (never on no model).
+    begin
+        perform ops.refit_calibration_if_due(p_as_of);
+    exception when others then
+        insert into ops.health_events (at, component, level, message)
+        values (p_as_of, 'cycle', 'warning', left('calibration re-fit failed, the previous fit stays in force: ' || sqlerrm, 2000));
+    end;
     if to_regclass('pg_temp.cycle_eval') is not null then drop table pg_temp.cycle_eval; end if;
     create temp table cycle_eval on commit drop as select * from ops.evaluate_markets(p_as_of);
     analyze cycle_eval;   -- a fresh temp table has no statistics: without them the sizing joins go quadratic
