@@ -56,6 +56,14 @@ comment on column ops.forecast_pairs.source is 'Forecast product (the city''s ch
 comment on column ops.forecast_pairs.forecast_f is 'The forecast, °F.';
 comment on column ops.forecast_pairs.forecast_at is 'When that forecast was fetched (its age at decision = decided_at - forecast_at).';
 
+create table ops.calibration_runs (
+    at     timestamptz primary key,
+    cells  integer not null check (cells >= 0)
+);
+comment on table ops.calibration_runs is 'Every calibration fit attempt, by as-of: a re-fit is due only when a truth became known after the last attempt (a fit with too few pairs is not retried every cycle).';
+comment on column ops.calibration_runs.at is 'The as-of the fit ran at.';
+comment on column ops.calibration_runs.cells is 'Cells it wrote (0: too few pairs, the previous fit or prior stays).';
+
 create table ops.hourly_temps (
     snapshot_id  bigint not null references ops.weather_snapshots on delete cascade,
     city_code    text not null references ops.cities,

@@ -56,7 +56,8 @@ select is((select model_p from ops.evaluate_markets('2026-11-25 18:00Z') where t
           ops.bracket_probability(50.0, 1.5, 48, 49)::numeric(10,9), 'after: the fit (centre = forecast 48 + bias 2, sigma 1.5)');
 
 -- the cycle re-fits by itself when a truth lands after the newest fit, and only then
-select ok(ops.refit_calibration_if_due('2026-11-25 17:30Z') = 0, 'no truth since the last fit: no re-fit');
+select ok(ops.refit_calibration_if_due('2026-11-25 17:30Z') = 0
+          and not exists (select 1 from ops.calibration_runs where at = '2026-11-25 17:30Z'), 'no truth since the last fit: no re-fit');
 insert into ops.climate_reports (city_code, climate_date, product_id, is_final, issued_at, max_f, min_f, raw_text)
 values ('NYC', '2026-11-24', 'p-2026-11-24', true, '2026-11-25 17:40Z', 52, 41, 'CLINYC');
 select ok(ops.refit_calibration_if_due('2026-11-25 17:45Z') > 0, 'a new final: the next cycle re-fits');

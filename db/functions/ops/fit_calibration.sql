@@ -116,18 +116,20 @@ begin
         returning 1
     )
     select count(*) into v_fitted from fits;
+    insert into ops.calibration_runs (at, cells) values (p_as_of, v_fitted)
+    on conflict (at) do update set cells = excluded.cells;
     return v_fitted;
 end
 $$;
 comment on function ops.fit_calibration(timestamptz) is 'Freeze the forecast pairs of passed decision points, then fit bias and sigma per city x kind x lead from truths known at p_as_of (recency-weighted, shrunk to a pooled prior); stored with known_at = p_as_of. Returns cells written.';
 
 -- The live system re-fits by itself: whenever a truth (a CLI final or a settled value) has become known
--- since the newest fit, the next cycle fits again. No operator step.
+-- since the last fit attempt, the next cycle fits again. No operator step.
 create or replace function ops.refit_calibration_if_due(p_as_of timestamptz)
 returns integer
 language plpgsql security definer set search_path = pg_catalog, ops as $$
 declare
-    v_last timestamptz := (select max(known_at) from ops.model_calibration where not is_prior and known_at <= p_as_of);
+    v_last timestamptz := (select max(at) from ops.calibration_runs where at <= p_as_of);
 begin
     if exists (select 1 from ops.climate_reports r
                 where r.is_final and r.issued_at <= p_as_of and r.issued_at > coalesce(v_last, '-infinity'))
