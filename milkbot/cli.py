@@ -168,6 +168,9 @@ def cmd_backtest(args) -> int:
     except backtest.HistoryError as exc:
         print(f"milkbot backtest: {exc}", file=sys.stderr)
         return 2
+    except psycopg.Error as exc:   # the scratch database is dropped on the way out
+        print(f"milkbot backtest: database error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+        return 2
     if args.out:
         out = Path(args.out)
         backtest.write_csv(rows, out)

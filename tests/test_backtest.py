@@ -13,7 +13,6 @@ import sys
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 OFFSETS = {"NYC": -5, "DEN": -7, "LAX": -8}
@@ -103,6 +102,16 @@ def test_bad_history_is_a_clear_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "milkbot.cli", "backtest", "--history", str(tmp_path / "h")],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "forecasts.csv: columns" in proc.stderr and "Traceback" not in proc.stderr
+    # a row the database refuses (500 °F breaks the forecasts table's range check): a clear error, no traceback
+    write_history(tmp_path / "hot", days=3)
+    text = (tmp_path / "hot" / "forecasts.csv").read_text().splitlines()
+    first = text[1].split(",")
+    first[5] = "500"
+    (tmp_path / "hot" / "forecasts.csv").write_text("\n".join([text[0], ",".join(first), *text[2:]]) + "\n")
+    proc = subprocess.run([sys.executable, "-m", "milkbot.cli", "backtest", "--history", str(tmp_path / "hot")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "database error" in proc.stderr and "forecast_f" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_real_history_beats_the_naive_baseline(shared_data, tmp_path):

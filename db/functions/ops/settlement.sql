@@ -1,23 +1,36 @@
 -- Settlement truth. Kalshi's markets say they settle "according to The Weather Company", not the NWS
 -- report: once a market has settled, its expiration_value is the truth; before that the CLI final is.
 
+-- Every settled daily value known at p_as_of, one row per source: Kalshi's expiration_value (per event:
+-- all its brackets carry the same value) and the newest CLI final.
+create or replace function ops.settlement_values(p_as_of timestamptz, p_since date default '-infinity')
+returns table (city_code text, climate_date date, kind text, value_f integer, source text, known_at timestamptz)
+language sql stable
+set search_path = pg_catalog, ops
+begin atomic
+    (select distinct on (m.city_code, m.climate_date, m.kind)
+            m.city_code, m.climate_date, m.kind::text, round(m.expiration_value::numeric)::int, 'kalshi', m.expiration_value_at
+       from ops.markets m
+      where m.kind in ('high', 'low') and m.expiration_value ~ '^-?[0-9]+(\.[0-9]+)?$'
+        and m.expiration_value_at <= p_as_of and m.climate_date > p_since
+      order by m.city_code, m.climate_date, m.kind, m.expiration_value_at)
+    union all
+    (select distinct on (r.city_code, r.climate_date, k.kind) r.city_code, r.climate_date, k.kind, k.value_f, 'cli', r.issued_at
+       from ops.climate_reports r
+      cross join lateral (values ('high', r.max_f), ('low', r.min_f)) k(kind, value_f)
+      where r.is_final and r.issued_at <= p_as_of and r.climate_date > p_since and k.value_f is not null
+      order by r.city_code, r.climate_date, k.kind, r.issued_at desc);
+end;
+comment on function ops.settlement_values(timestamptz, date) is 'Settled daily values known at p_as_of, one row per source (kalshi: expiration_value; cli: the newest CLI final).';
+
 create or replace function ops.truths_at(p_as_of timestamptz, p_since date default '-infinity')
 returns table (city_code text, climate_date date, kind text, value_f integer, source text, known_at timestamptz)
 language sql stable
 set search_path = pg_catalog, ops
 begin atomic
-    select distinct on (t.city_code, t.climate_date, t.kind) t.*
-      from (select m.city_code, m.climate_date, m.kind::text as kind, round(m.expiration_value::numeric)::int as value_f,
-                   'kalshi' as source, m.expiration_value_at as known_at
-              from ops.markets m
-             where m.kind in ('high', 'low') and m.expiration_value ~ '^-?[0-9]+(\.[0-9]+)?$'
-               and m.expiration_value_at <= p_as_of and m.climate_date > p_since
-            union all
-            select r.city_code, r.climate_date, k.kind, k.value_f, 'cli', r.issued_at
-              from ops.climate_reports r
-             cross join lateral (values ('high', r.max_f), ('low', r.min_f)) k(kind, value_f)
-             where r.is_final and r.issued_at <= p_as_of and r.climate_date > p_since and k.value_f is not null) t
-     order by t.city_code, t.climate_date, t.kind, t.source = 'kalshi' desc, t.known_at desc;
+    select distinct on (v.city_code, v.climate_date, v.kind) v.*
+      from ops.settlement_values(p_as_of, p_since) v
+     order by v.city_code, v.climate_date, v.kind, v.source = 'kalshi' desc;
 end;
 comment on function ops.truths_at(timestamptz, date) is 'Settled daily values known at p_as_of: Kalshi''s expiration_value where a market has settled, else the newest CLI final.';
 
@@ -33,16 +46,10 @@ begin atomic
            jsonb_build_object('climate_date', k.climate_date, 'kind', k.kind, 'kalshi', k.value_f, 'cli', c.value_f,
                               'key', format('%s/%s/%s/%s/%s', k.city_code, k.climate_date, k.kind, k.value_f, c.value_f)),
            format('%s %s %s: Kalshi settled on %s °F, the NWS CLI final says %s °F', k.city_code, k.kind, k.climate_date, k.value_f, c.value_f)
-      from (select distinct m.city_code, m.climate_date, m.kind::text as kind, round(m.expiration_value::numeric)::int as value_f
-              from ops.markets m
-             where m.city_code = p_city and m.climate_date = p_date and m.kind in ('high', 'low')
-               and m.expiration_value ~ '^-?[0-9]+(\.[0-9]+)?$') k
-      join (select distinct on (r.city_code, r.climate_date) r.city_code, r.climate_date, r.max_f, r.min_f
-              from ops.climate_reports r
-             where r.city_code = p_city and r.climate_date = p_date and r.is_final
-             order by r.city_code, r.climate_date, r.issued_at desc) r0 on true
-     cross join lateral (select case k.kind when 'high' then r0.max_f else r0.min_f end as value_f) c
-     where c.value_f is not null and c.value_f <> k.value_f
+      from ops.settlement_values('infinity', p_date - 1) k
+      join ops.settlement_values('infinity', p_date - 1) c
+        on c.source = 'cli' and c.city_code = k.city_code and c.climate_date = k.climate_date and c.kind = k.kind
+     where k.source = 'kalshi' and k.city_code = p_city and k.climate_date = p_date and c.value_f <> k.value_f
        and not exists (select 1 from ops.risk_events e
                         where e.kind = 'settlement_disagreement'
                           and e.detail->>'key' = format('%s/%s/%s/%s/%s', k.city_code, k.climate_date, k.kind, k.value_f, c.value_f));
@@ -52,10 +59,9 @@ comment on function ops.flag_settlement_disagreement(text, date) is 'Raise a set
 create or replace function ops.on_settlement_value() returns trigger
 language plpgsql security definer set search_path = pg_catalog, ops as $$
 begin
-    if tg_table_name = 'markets' then
-        if new.expiration_value is distinct from coalesce(old.expiration_value, '') and coalesce(new.expiration_value, '') <> '' then
-            new.expiration_value_at := coalesce(new.expiration_value_at, now());
-        end if;
+    -- ingest stamps it with its own clock; this only covers a value set by hand in SQL
+    if coalesce(new.expiration_value, '') <> '' then
+        new.expiration_value_at := coalesce(new.expiration_value_at, now());
     end if;
     return new;
 end
