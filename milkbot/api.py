@@ -87,7 +87,8 @@ def _spawn(args: list[str], user: pwd.struct_passwd | None, **kw) -> subprocess.
 
 
 def start(settings: Settings, *, dbname: str | None = None, postgrest_port: int | None = None,
-          api_port: int | None = None, state: Path | None = None, with_nginx: bool = True) -> ApiProcesses:
+          api_port: int | None = None, state: Path | None = None, with_nginx: bool = True,
+          dashboard_port: int | None = None) -> ApiProcesses:
     """Start PostgREST, then nginx, each waited for on its health URL. If anything fails half-way,
     whatever was started is stopped again before the error is raised: nothing is left on the ports."""
     db = Database(settings)
@@ -116,7 +117,7 @@ def start(settings: Settings, *, dbname: str | None = None, postgrest_port: int 
         if with_nginx:
             nconf = state / "nginx.conf"
             nconf.write_text(Template((PROJECT_ROOT / "deploy/nginx-local.conf").read_text()).substitute(
-                state=state, api_port=aport, postgrest_port=pport))
+                state=state, api_port=aport, postgrest_port=pport, dashboard_port=dashboard_port or settings.dashboard_port))
             binary = shutil.which("nginx") or "/usr/sbin/nginx"
             nginx = _spawn([binary, "-p", str(state), "-c", str(nconf), "-e", str(state / "nginx-error.log")], user,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -105,6 +105,11 @@ def cmd_analytics(args) -> int:
     return quietly("analytics", lambda: run(config.load(), interval=args.interval))
 
 
+def cmd_dashboard(args) -> int:
+    from .dashboard_server import serve
+    return serve(config.load(), port=args.port)
+
+
 def cmd_api(args) -> int:
     from .api import serve
     return quietly("api", lambda: serve(config.load()))
@@ -234,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ap = sub.add_parser("api", help="the Analytics API: PostgREST on 127.0.0.1 and nginx /v1/ on 127.0.0.1:MILKBOT_API_PORT")
     ap.set_defaults(func=cmd_api)
+
+    dp = sub.add_parser("dashboard", help="the public Streamlit dashboard on 127.0.0.1:MILKBOT_DASHBOARD_PORT (reads MILKBOT_PUBLIC_API_URL)")
+    dp.add_argument("--port", type=int, default=None, help="port (default MILKBOT_DASHBOARD_PORT or 8501)")
+    dp.set_defaults(func=cmd_dashboard)
 
     cr = sub.add_parser("cli-report", help="parse saved NWS CLI bulletins (text or /products/{id} JSON)")
     cr.add_argument("files", nargs="+")

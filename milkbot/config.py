@@ -44,6 +44,7 @@ class Settings:
     nws_user_agent: str
     api_port: int
     postgrest_port: int
+    dashboard_port: int = 8501
     extra: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -77,5 +78,6 @@ def load() -> Settings:
         nws_user_agent=env.get("MILKBOT_NWS_USER_AGENT", "(milkbot, operator@example.invalid)"),
         api_port=int(env.get("MILKBOT_API_PORT", "8000")),
         postgrest_port=int(env.get("MILKBOT_POSTGREST_PORT", "3000")),
+        dashboard_port=int(env.get("MILKBOT_DASHBOARD_PORT", "8501")),
         extra={k: v for k, v in env.items() if k.startswith("MILKBOT_")},
     )

@@ -1,5 +1,5 @@
 """`milkbot up`: the whole system in the foreground — database, ingest loop (which runs the SQL cycle),
-executor, Analytics API — restarting a worker that dies, stopping all on Ctrl-C. With --sim the
+executor, Analytics API, public dashboard — restarting a worker that dies, stopping all on Ctrl-C. With --sim the
 workers talk to the local fakes instead of api.weather.gov and Kalshi (an offline demo)."""
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def up(sim: bool = False) -> int:
         print(f"sim: NWS {env['MILKBOT_NWS_BASE_URL']}, Kalshi {env['MILKBOT_KALSHI_BASE_URL']} (paper mode)", flush=True)
     milkbot = str(Path(sys.executable).parent / "milkbot")
     commands = {"ingest": [milkbot, "ingest", "--interval", env.get("MILKBOT_INGEST_INTERVAL", "300")],
-                "executor": [milkbot, "execute"], "api": [milkbot, "api"],
+                "executor": [milkbot, "execute"], "api": [milkbot, "api"], "dashboard": [milkbot, "dashboard"],
                 "analytics": [milkbot, "analytics", "--interval", env.get("MILKBOT_ANALYTICS_INTERVAL", "600")]}
     procs: dict[str, subprocess.Popen] = {}
     stop = StopRequest("milkbot up")
