@@ -6,6 +6,7 @@ data there is already 60 minutes old by the API's own definition. The page re-re
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime
 
 import streamlit as st
@@ -14,7 +15,7 @@ from dashboard import charts, present
 from dashboard.data import Reading, read
 from milkbot import clock
 
-REFRESH_S = 60
+REFRESH_S = float(os.environ.get("MILKBOT_DASHBOARD_REFRESH_S", "60"))   # tests shorten it
 TRADES_PER_PAGE = 25
 log = logging.getLogger("milkbot.dashboard")
 
@@ -120,7 +121,7 @@ def equity(curve: Reading) -> None:
     if not curve.rows:
         st.info("No equity history yet: it starts with the first trade that is at least 60 minutes old.")
         return
-    st.altair_chart(charts.equity(curve.rows), use_container_width=True)
+    st.altair_chart(charts.equity(curve.rows), width="stretch")
 
 
 def overview_tab() -> None:
@@ -148,15 +149,16 @@ def trades_tab() -> None:
         st.dataframe([{"Time": present.when_words(present.instant(r["traded_at"])), "City": present.city_name(r["city"]),
                        "Market": r["words"], "Side": present.side_words(r["side"]), "Price": present.cents(r["price"]),
                        "Contracts": f"{float(r['contracts']):g}"} for r in rows],
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")
     newer, label, older = st.columns([1, 2, 1])
-    if newer.button("← Newer", disabled=page == 0, key="trades_newer"):
-        st.session_state.trades_page = max(0, page - 1)
-        st.rerun(scope="fragment")
+    # callbacks, not st.rerun(): a click reruns the fragment, and the callback has moved the page before it
+    newer.button("← Newer", disabled=page == 0, key="trades_newer", on_click=_turn_page, args=(-1,))
     label.caption(f"Page {page + 1} · newest first · every trade is at least 60 minutes old")
-    if older.button("Older →", disabled=len(feed.rows) <= TRADES_PER_PAGE, key="trades_older"):
-        st.session_state.trades_page = page + 1
-        st.rerun(scope="fragment")
+    older.button("Older →", disabled=len(feed.rows) <= TRADES_PER_PAGE, key="trades_older", on_click=_turn_page, args=(1,))
+
+
+def _turn_page(step: int) -> None:
+    st.session_state.trades_page = max(0, st.session_state.get("trades_page", 0) + step)
 
 
 # --- Cities -------------------------------------------------------------------------------------------
@@ -171,7 +173,7 @@ def cities_tab() -> None:
     for (day, kind) in sorted({(r["climate_date"], r["kind"]) for r in mine}):
         brackets = [r for r in mine if r["climate_date"] == day and r["kind"] == kind]
         title = f"{present.city_name(code)} {kind}, {present.day_words(day)}: model vs market"
-        section(lambda b=brackets, t=title: st.altair_chart(charts.ladder(b, t), use_container_width=True))
+        section(lambda b=brackets, t=title: st.altair_chart(charts.ladder(b, t), width="stretch"))
     st.caption("Model: Milkbot's probability for each bracket as of 60 minutes ago. Market: the middle of "
                "Kalshi's current bid and ask.")
     st.markdown(f"#### Is the model calibrated in {present.city_name(code)}?")
@@ -181,7 +183,7 @@ def cities_tab() -> None:
         return
     n = sum(int(b["markets"]) for b in bins)
     brier = sum(float(b["brier"]) * int(b["markets"]) for b in bins) / n
-    section(lambda: st.altair_chart(charts.calibration(bins), use_container_width=True))
+    section(lambda: st.altair_chart(charts.calibration(bins), width="stretch"))
     st.caption(f"{n} settled markets · Brier {brier:.3f}. A calibrated model's dots sit on the dashed line: "
                "of the brackets it gave 30 %, about 30 % came true.")
 
@@ -196,7 +198,7 @@ def health_tab() -> None:
                        "Status": present.STATUS_WORDS.get(h["status"], h["status"]),
                        "Last heard from": "—" if h["component"] == "database"
                        else present.age_words(present.instant(h["last_heartbeat"]), now)} for h in health.rows],
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")
     cities = {}
     for r in overview.rows:
         cities.setdefault(r["city"], r)
@@ -205,7 +207,7 @@ def health_tab() -> None:
         st.dataframe([{"City": present.city_name(c), "Data": present.DATA_HEALTH_WORDS.get(r["data_health"], r["data_health"]),
                        "Newest forecast": present.age_words(present.instant(r["forecast_at"]), now),
                        "Newest observation": present.age_words(present.instant(r["observed_at"]), now)}
-                      for c, r in sorted(cities.items())], hide_index=True, use_container_width=True)
+                      for c, r in sorted(cities.items())], hide_index=True, width="stretch")
 
 
 def about_tab() -> None:

@@ -5,6 +5,7 @@ The last good answers live in this module, not in the script: Streamlit re-execu
 run, while imported modules persist for the life of the server process."""
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +16,9 @@ from milkbot import clock
 
 from . import public_api
 
-CACHE_TTL_S = 30          # below the 60-s refresh: every refresh reads fresh data, at most once per view
+# half the refresh period: every refresh reads fresh data, and each view is read at most once per
+# period however many visitors are watching
+CACHE_TTL_S = float(os.environ.get("MILKBOT_DASHBOARD_REFRESH_S", "60")) / 2
 
 
 @dataclass

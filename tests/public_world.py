@@ -9,6 +9,8 @@ from datetime import date, timedelta
 # forecast highs/lows per city (°F); the model favours the bracket [c, c+1] of each ladder
 CENTRES = {"NYC": (52, 41), "BOS": (48, 37), "PHL": (54, 40), "CHI": (45, 33), "DEN": (58, 29),
            "LAX": (71, 55), "SFO": (62, 50), "SEA": (49, 42), "AUS": (74, 56), "MIA": (81, 70)}
+CITY_NAMES = ["New York", "Boston", "Philadelphia", "Chicago", "Denver", "Los Angeles", "San Francisco", "Seattle",
+              "Austin", "Miami"]                       # what a visitor reads on the dashboard
 LADDER_P = (0.04, 0.10, 0.24, 0.42, 0.15, 0.05)       # model p per bracket, low to high (sums to 1)
 
 

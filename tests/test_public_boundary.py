@@ -12,7 +12,8 @@ import pytest
 from conftest import SETTINGS
 from milkbot.analytics import build
 
-PATHS = ["/health", "/trades", "/metrics", "/equity", "/city_grid"]
+PATHS = ["/health", "/trades", "/metrics", "/equity", "/city_grid", "/overview", "/ladders", "/calibration", "/headline",
+         "/status?select=trading_state,trading_state_since"]          # (status's own clock columns move by design)
 
 
 def today_ladder(db):
@@ -97,7 +98,8 @@ def test_young_trading_data_changes_no_public_response_byte_for_byte(db, api):
     pin_health(db, beat)
     later = snapshot(api)
     assert later["/trades"] != before["/trades"] and later["/city_grid"] != before["/city_grid"]
-    assert later["/metrics"] != before["/metrics"]
+    assert later["/metrics"] != before["/metrics"] and later["/headline"] != before["/headline"]
+    assert later["/ladders"] != before["/ladders"] and later["/overview"] != before["/overview"]
 
 
 def test_city_grid_answers_web_anon(db, api):

@@ -62,8 +62,7 @@ select cd.code as city, cd.cluster::text as cluster, cd.day as climate_date,
               where o.city = cd.code and o.climate_date = cd.day) end as observed_f,
        w.bracket as favoured_bracket, fv.model_p as favoured_p, q.yes_bid, q.yes_ask,
        coalesce(hd.contracts_held, 0) > 0 as holding,
-       h.data_health, h.forecast_at, h.observed_at,
-       (select at from cutoff) as delayed_to
+       h.data_health, h.forecast_at, h.observed_at
   from city_days cd
  cross join (values ('high'), ('low')) k(kind)
   join health h on h.code = cd.code
