@@ -1,7 +1,9 @@
 # Milkbot: two commands do everything on a fresh machine.
-#   make run   - set up, bring the database up (one status line), then run ingest+cycle, executor and API
-#                in the foreground (MILKBOT_SIM=1: against the local fakes; MILKBOT_NO_SERVICES=1: database only)
-#   make test  - set up, then run every test (pytest: Python, SQL and pgTAP suites)
+#   make run   - set up, bring the database up (one status line), then run ingest+cycle, executor, API and
+#                the public dashboard in the foreground (MILKBOT_SIM=1: against the local fakes;
+#                MILKBOT_NO_SERVICES=1: database only)
+#   make test  - set up, then run every test (pytest: Python, SQL and pgTAP suites, the dashboard in Chromium)
+#   make screenshot - regenerate docs/dashboard/overview.png (the README's) from the browser test
 #   make bench - benchmarks that print their figures
 #   make test-dates - every test again with the clock moved to DST days, a maintenance window, New Year
 # Set-up steps are stamped in .milkbot/stamps, so a second run with nothing changed skips them.
@@ -14,7 +16,7 @@ STAMPS     := .milkbot/stamps
 APT_PKGS   := postgresql-15 postgresql-client-15 postgresql-15-pgtap nginx-light
 PYTHON     ?= python3
 
-.PHONY: run test test-dates bench setup clean distclean db-down
+.PHONY: run test test-dates bench screenshot setup clean distclean db-down
 
 setup: $(STAMPS)/apt $(STAMPS)/venv $(STAMPS)/npm
 
@@ -43,12 +45,27 @@ $(STAMPS)/npm: package.json package-lock.json
 run: setup
 	@$(BIN)/milkbot db up
 	@if [ -n "$${MILKBOT_NO_SERVICES:-}" ]; then exit 0; fi; \
-	  echo "starting ingest (+ SQL cycle), executor and the Analytics API; Ctrl-C stops all"; \
+	  echo "starting ingest (+ SQL cycle), executor, the Analytics API and the dashboard; Ctrl-C stops all"; \
+	  echo "dashboard: http://127.0.0.1:$${MILKBOT_API_PORT:-8000}/ (nginx) = http://127.0.0.1:$${MILKBOT_DASHBOARD_PORT:-8501}/ (Streamlit)"; \
 	  exec $(BIN)/milkbot up $${MILKBOT_SIM:+--sim}
 
-test: setup
+test: setup $(STAMPS)/chromium
 	@$(BIN)/milkbot db up >/dev/null
 	@$(BIN)/pytest -q
+
+# The browser tests drive Debian's Chromium through Playwright (no browser download).
+$(STAMPS)/chromium:
+	@mkdir -p $(STAMPS)
+	@dpkg -s chromium >/dev/null 2>&1 || { if [ "$$(id -u)" -eq 0 ]; then apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else echo "missing Debian package chromium (run: sudo apt-get install chromium)"; exit 1; fi; }
+	@touch $@
+
+screenshot: setup $(STAMPS)/chromium
+	@$(BIN)/milkbot db up >/dev/null
+	@mkdir -p docs/dashboard
+	@MILKBOT_SCREENSHOT_TO=docs/dashboard/overview.png $(BIN)/pytest -q tests/test_dashboard_browser.py -k overview_and_trades
+	@echo "docs/dashboard/overview.png regenerated"
 
 # The whole suite again with every process's clock moved (libfaketime): a US DST change day each way,
 # a Thursday inside Kalshi's maintenance window, New Year. Each date gets its own fresh cluster.

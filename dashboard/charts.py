@@ -12,10 +12,10 @@ def equity(rows: list[dict]) -> alt.VConcatChart:
     df["equity"] = df["equity"].astype(float)
     df["drawdown"] = df["drawdown"].astype(float)
     base = alt.Chart(df).encode(x=alt.X("at:T", title=None))
-    line = base.mark_line().encode(y=alt.Y("equity:Q", title="Equity ($)", scale=alt.Scale(zero=False)),
+    line = base.mark_line(point=True).encode(y=alt.Y("equity:Q", title="Equity", scale=alt.Scale(zero=False), axis=alt.Axis(format="$,.0f")),
                                    tooltip=[alt.Tooltip("at:T", title="hour (UTC)"), alt.Tooltip("equity:Q", format="$,.2f")])
     dd = base.mark_area(color="#d62728", opacity=0.5).encode(
-        y=alt.Y("drawdown:Q", title="Drawdown ($)"),
+        y=alt.Y("drawdown:Q", title="Drawdown", axis=alt.Axis(format="$,.2f")),
         tooltip=[alt.Tooltip("at:T", title="hour (UTC)"), alt.Tooltip("drawdown:Q", format="$,.2f")])
     return alt.vconcat(line.properties(height=220, width="container"), dd.properties(height=90, width="container"))
 

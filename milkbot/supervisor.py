@@ -9,10 +9,30 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import config
+from datetime import timedelta
+
+from . import clock, config
 from .db import Database
 from .migrate import migrate
 from .shutdown import StopRequest, die_with_parent, say
+
+
+SIM_WARMUP_BACK = timedelta(hours=2)
+
+
+def warm_up(world, env: dict[str, str], milkbot: str) -> None:
+    """Sim only: one ingest pass and one executor drain on a clock two hours back (MILKBOT_CLOCK, and the
+    fakes' world with them), so a demo's dashboard -- which shows trading only 60 minutes late -- has
+    signals, paper fills and an equity point at once. Paper money, fake markets; never in real modes."""
+    back = clock.now().replace(microsecond=0) - SIM_WARMUP_BACK
+    print(f"sim: warm-up pass at {back:%H:%M}Z (two hours back) so the delayed dashboard has data at once", flush=True)
+    world.now_fixed = back
+    try:
+        for cmd in ([milkbot, "ingest", "--once"], [milkbot, "execute", "--once"], [milkbot, "analytics"]):
+            subprocess.run(cmd, env={**env, "MILKBOT_CLOCK": back.isoformat()}, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=600, preexec_fn=die_with_parent)
+    finally:
+        world.now_fixed = None
 
 
 def up(sim: bool = False) -> int:
@@ -23,7 +43,7 @@ def up(sim: bool = False) -> int:
         db.ensure_database()
     print(f"database: {migrate(db.admin_conninfo()).summary()}", flush=True)
     env = dict(os.environ)
-    fakes = []
+    fakes, world = [], None
     if sim:
         from .sim.kalshi_fake import PREFIX, KalshiFake
         from .sim.nws_fake import NwsFake
@@ -34,6 +54,8 @@ def up(sim: bool = False) -> int:
         fakes = [nws, kalshi]
         print(f"sim: NWS {env['MILKBOT_NWS_BASE_URL']}, Kalshi {env['MILKBOT_KALSHI_BASE_URL']} (paper mode)", flush=True)
     milkbot = str(Path(sys.executable).parent / "milkbot")
+    if sim and not env.get("MILKBOT_SIM_NO_WARMUP"):
+        warm_up(world, env, milkbot)
     commands = {"ingest": [milkbot, "ingest", "--interval", env.get("MILKBOT_INGEST_INTERVAL", "300")],
                 "executor": [milkbot, "execute"], "api": [milkbot, "api"], "dashboard": [milkbot, "dashboard"],
                 "analytics": [milkbot, "analytics", "--interval", env.get("MILKBOT_ANALYTICS_INTERVAL", "600")]}

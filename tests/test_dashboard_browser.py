@@ -1,0 +1,119 @@
+"""The dashboard in a real browser: headless Chromium (Debian's, driven by Playwright) through the local
+nginx to Streamlit, which reads the public API through the same nginx. The grid renders the ten cities;
+the Trades tab shows a trade 61 minutes old and not one 59 minutes old; a trade that becomes visible
+later appears without a reload (auto-refresh, shortened here to 2 s); it fits a phone's width.
+Full-page screenshots go to the test's output folder (MILKBOT_SCREENSHOT_TO copies the Overview's too:
+`make screenshot` regenerates docs/dashboard/overview.png)."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import public_world
+from conftest import SETTINGS
+from milkbot.analytics import build
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+REFRESH_S = "2"
+
+
+@pytest.fixture
+def output(request) -> Path:
+    out = Path(os.environ.get("MILKBOT_TEST_OUTPUT", ROOT / ".milkbot" / "test-output")) / request.node.name
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    return out
+
+
+@pytest.fixture
+def site(db, monkeypatch):
+    """PostgREST + the local nginx (/v1/ and / -> Streamlit) + the dashboard, on free ports."""
+    import tempfile
+    from fakes.ports import free_ports
+    from milkbot.api import start as start_api
+    from milkbot.dashboard_server import start as start_dashboard
+    state = Path(tempfile.mkdtemp(prefix="mbsite-", dir="/var/tmp"))
+    os.chmod(state, 0o755)
+    pport, aport, dport = free_ports(3)
+    api = start_api(SETTINGS, dbname=db.name, postgrest_port=pport, api_port=aport, state=state, dashboard_port=dport)
+    monkeypatch.setenv("MILKBOT_DASHBOARD_REFRESH_S", REFRESH_S)
+    try:
+        dash = start_dashboard(SETTINGS, port=dport, api_url=api.url, log=state / "dashboard.log")
+    except BaseException:
+        api.stop()
+        raise
+    yield f"http://127.0.0.1:{aport}/"
+    dash.stop()
+    api.stop()
+    shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+    assert Path(CHROMIUM).exists(), "chromium is not installed (make test installs the Debian package)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])   # (root in CI: no user namespace sandbox)
+        yield b
+        b.close()
+
+
+def full_page(page, path: Path) -> None:
+    """Streamlit scrolls inside its main block, not the document: grow the viewport to it, then shoot."""
+    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": page.viewport_size["width"], "height": int(height) + 40})
+    page.wait_for_timeout(300)   # one layout pass after the resize (charts re-measure their container)
+    page.screenshot(path=str(path), full_page=True)
+
+
+def render(page, url: str, *, equity: bool = False) -> None:
+    page.goto(url)
+    for name in public_world.CITY_NAMES:                     # the grid has rendered: every city's card is there
+        page.get_by_text(name, exact=False).first.wait_for(timeout=60_000)
+    page.get_by_text("Equity and drawdown").wait_for()
+    if equity:
+        page.locator("[data-testid=stVegaLiteChart]:visible canvas, [data-testid=stVegaLiteChart]:visible svg").first.wait_for()
+
+
+def test_overview_and_trades_in_a_real_browser(db, site, browser, output):
+    world = public_world.populate(db, trades=12)
+    assert build(SETTINGS, dbname=db.name, quiet=True) == 0
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    render(page, site, equity=True)
+    body = " ".join(page.inner_text("body").split())
+    assert all(name in body for name in public_world.CITY_NAMES)
+    assert "favours 52–53 °F at 42 %" in body and "Trades 13" in body, body[:1500]
+    full_page(page, output / "overview.png")
+    if os.environ.get("MILKBOT_SCREENSHOT_TO"):
+        shutil.copyfile(output / "overview.png", os.environ["MILKBOT_SCREENSHOT_TO"])
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_role("tab", name="Trades").click()
+    table = page.locator("[data-testid=stDataFrame] table").first   # the grid's accessible table (the canvas has no text)
+    table.wait_for(state="attached")
+    feed = table.text_content()
+    assert world["old_words"] in feed and "38¢" in feed               # 61 minutes old: shown
+    assert "89¢" not in feed                                          # 59 minutes old (NO at 89¢): not yet
+    full_page(page, output / "trades.png")
+
+    # a trade that turns 61 minutes old now appears on its own, without a reload
+    mia = world["today"][("MIA", "low")][0]
+    public_world.fill(db, "late-mia", mia, "61 minutes", price=0.07, count=3)
+    words = db.admin.execute("select words from analytics.v_market_words where ticker = %s", (mia,)).fetchone()[0]
+    page.get_by_text(words).or_(page.locator("table", has_text=words)).first.wait_for(state="attached", timeout=30_000)
+    assert page.evaluate("() => performance.getEntriesByType('navigation').length") == 1
+
+
+def test_a_phone_sees_every_city(db, site, browser, output):
+    public_world.populate(db)
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True)
+    render(page, site)
+    body = page.inner_text("body")
+    assert all(name in body for name in public_world.CITY_NAMES)
+    overflow = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollWidth")
+    assert overflow <= 390, f"wider than the phone: {overflow}px"        # no sideways scrolling
+    full_page(page, output / "phone.png")
