@@ -105,6 +105,26 @@ def cmd_analytics(args) -> int:
     return quietly("analytics", lambda: run(config.load(), interval=args.interval))
 
 
+def cmd_edge(args) -> int:
+    from pathlib import Path
+    from . import edge
+    settings = config.load()
+    try:
+        if args.edge_cmd == "refresh-ips":
+            print(f"edge: {edge.refresh_ranges()} Cloudflare ranges written to {edge.CF_RANGES}")
+            return 0
+        conf = edge.render(edge.EdgeConfig.from_settings(settings, Path(args.out) if args.out else None))
+    except edge.EdgeError as exc:
+        print(f"milkbot edge: {exc}", file=sys.stderr)
+        return 2
+    if args.edge_cmd == "render":
+        print(conf)
+        return 0
+    ok, message = edge.check(conf)
+    print(f"edge: {conf}: {'ok' if ok else 'INVALID'}" + (f"\n{message}" if message and not ok else ""))
+    return 0 if ok else 1
+
+
 def cmd_dashboard(args) -> int:
     from .dashboard_server import serve
     return serve(config.load(), port=args.port)
@@ -243,6 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     dp = sub.add_parser("dashboard", help="the public Streamlit dashboard on 127.0.0.1:MILKBOT_DASHBOARD_PORT (reads MILKBOT_PUBLIC_API_URL)")
     dp.add_argument("--port", type=int, default=None, help="port (default MILKBOT_DASHBOARD_PORT or 8501)")
     dp.set_defaults(func=cmd_dashboard)
+
+    ed = sub.add_parser("edge", help="the public nginx (Cloudflare in front): render, check (nginx -t), refresh-ips")
+    ed.add_argument("edge_cmd", choices=["render", "check", "refresh-ips"])
+    ed.add_argument("--out", default=None, help="folder for nginx.conf and its state (default MILKBOT_EDGE_DIR or .milkbot/edge)")
+    ed.set_defaults(func=cmd_edge)
 
     cr = sub.add_parser("cli-report", help="parse saved NWS CLI bulletins (text or /products/{id} JSON)")
     cr.add_argument("files", nargs="+")

@@ -1,0 +1,161 @@
+"""The public edge (deploy/nginx-public.conf, rendered by milkbot.edge) with the real nginx on loopback,
+in front of the real PostgREST and Streamlit. Clients bind distinct loopback addresses (127.0.0.x) to be
+distinct clients; the test's "Cloudflare" is 127.0.0.2/32 in its own ranges file."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import ipaddress
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from conftest import SETTINGS
+from fakes.ports import free_ports
+from fakes.waiting import wait_for
+from milkbot import edge
+from milkbot.api import _server_user, _spawn
+
+CLOUDFLARE = "127.0.0.2"
+
+
+def origin_certificate(folder: Path) -> tuple[Path, Path]:
+    """A stand-in for the Cloudflare origin certificate: self-signed, for 127.0.0.1."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "milkbot origin (test)")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(key, hashes.SHA256()))
+    (folder / "origin.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "origin.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                          serialization.NoEncryption()))
+    return folder / "origin.pem", folder / "origin.key"
+
+
+class Edge:
+    def __init__(self, https: int, http: int, conf: Path, cert: Path):
+        self.https, self.http, self.conf, self.cert = https, http, conf, cert
+        self.url = f"https://127.0.0.1:{https}"
+
+    def client(self, source: str = "127.0.0.3") -> httpx.Client:
+        return httpx.Client(verify=str(self.cert), timeout=10,
+                            transport=httpx.HTTPTransport(local_address=source, verify=str(self.cert)))
+
+
+@pytest.fixture
+def edge_site(api):
+    state = Path(tempfile.mkdtemp(prefix="mbedge-", dir="/var/tmp"))
+    os.chmod(state, 0o755)
+    cert, key = origin_certificate(state)
+    ranges = state / "cf-ranges.txt"
+    ranges.write_text(f"# the test's Cloudflare\n{CLOUDFLARE}/32\n")
+    https, http, dport = free_ports(3)
+    pport = int(api.postgrest_url.rsplit(":", 1)[1])
+    cfg = edge.EdgeConfig.from_settings(SETTINGS, state, cert=str(cert), cert_key=str(key), http_listen=f"127.0.0.1:{http}",
+                                        https_listen=f"127.0.0.1:{https}", postgrest_port=pport, dashboard_port=dport,
+                                        ranges=ranges, worker_processes="1")
+    conf = edge.render(cfg)
+    ok, message = edge.check(conf)
+    assert ok, message
+    user = _server_user(SETTINGS)
+    if user:
+        for p in [state, *state.rglob("*")]:
+            os.chown(p, user.pw_uid, user.pw_gid)
+    proc = _spawn([edge.nginx_binary(), "-p", str(state), "-c", str(conf), "-e", str(state / "error.log")], user,
+                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    site = Edge(https, http, conf, cert)
+    site.dashboard_port = dport
+
+    def up():
+        try:
+            return site.client().get(f"{site.url}/v1/health").status_code == 200
+        except httpx.HTTPError:
+            return False
+    wait_for(up, "the public nginx to answer", timeout=20, gone=lambda: proc.poll() is not None)
+    yield site
+    proc.terminate()
+    proc.wait(10)
+    shutil.rmtree(state, ignore_errors=True)
+
+
+def burst(client: httpx.Client, url: str, n: int = 40, headers=None) -> list[int]:
+    return [client.get(url, headers=headers(i) if callable(headers) else headers).status_code for i in range(n)]
+
+
+def test_rendered_configuration_passes_nginx_t(edge_site):
+    ok, message = edge.check(edge_site.conf)
+    assert ok, message
+    broken = edge_site.conf.with_name("broken.conf")
+    broken.write_text(edge_site.conf.read_text().replace("limit_req_status 429;", "limit_req_status banana;"))
+    assert edge.check(broken)[0] is False                               # the check can fail
+
+
+def test_beyond_the_burst_is_429_and_another_client_is_unaffected(edge_site):
+    with edge_site.client("127.0.0.3") as a, edge_site.client("127.0.0.4") as b:
+        codes = burst(a, f"{edge_site.url}/v1/health")
+        assert codes.count(429) >= 10 and codes[:20].count(200) == 20, codes      # 10 r/s, burst 20
+        r = a.get(f"{edge_site.url}/v1/health")
+        assert r.status_code == 429 and r.json() == {"code": "MB429", "message": "too many requests"}
+        assert b.get(f"{edge_site.url}/v1/health").status_code == 200            # a second client: not limited
+
+
+def test_cf_connecting_ip_counts_only_from_cloudflare(edge_site):
+    spoof = lambda i: {"CF-Connecting-IP": f"198.51.100.{i + 1}"}
+    with edge_site.client("127.0.0.5") as untrusted:       # a header from anywhere else: ignored, limited as itself
+        assert 429 in burst(untrusted, f"{edge_site.url}/v1/health", headers=spoof)
+    with edge_site.client(CLOUDFLARE) as cf:               # from Cloudflare: each visitor is their own client
+        assert 429 not in burst(cf, f"{edge_site.url}/v1/health", headers=spoof)
+        assert 429 in burst(cf, f"{edge_site.url}/v1/health", headers={"CF-Connecting-IP": "203.0.113.9"})
+
+
+def test_headers_redirect_and_generic_errors(edge_site):
+    with edge_site.client("127.0.0.6") as c:
+        r = c.get(f"{edge_site.url}/v1/trades")
+        assert r.status_code == 200
+        h = r.headers
+        assert h["strict-transport-security"].startswith("max-age=") and h["x-content-type-options"] == "nosniff"
+        assert "frame-ancestors 'none'" in h["content-security-policy"] and h["referrer-policy"]
+        assert h["server"] == "nginx"                                          # no version
+        r = c.get(f"{edge_site.url}/v1/trades?traded_at=eq.notadate")            # a PostgREST/Postgres error
+        assert r.status_code == 400 and r.json() == {"code": "MB400", "message": "bad request"}
+        for leak in ("PGRST", "22007", "invalid input", "timestamp"):
+            assert leak not in r.text
+        assert c.get(f"{edge_site.url}/secret").json()["code"] == "MB404"
+        assert c.post(f"{edge_site.url}/v1/trades", json={}).status_code == 405
+        assert "strict-transport-security" in c.get(f"{edge_site.url}/nope").headers   # on errors too
+    r = httpx.get(f"http://127.0.0.1:{edge_site.http}/v1/trades?x=1", follow_redirects=False)
+    assert r.status_code == 301 and r.headers["location"] == "https://127.0.0.1/v1/trades?x=1"   # (443 behind Cloudflare)
+
+
+def test_the_websocket_upgrade_reaches_streamlit(edge_site, monkeypatch):
+    from milkbot.dashboard_server import start as start_dashboard
+    dash = start_dashboard(SETTINGS, port=edge_site.dashboard_port, api_url=f"{edge_site.url}/v1")
+    try:
+        ctx = ssl.create_default_context(cafile=str(edge_site.cert))
+        with socket.create_connection(("127.0.0.1", edge_site.https), timeout=10) as raw, \
+                ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            key = base64.b64encode(os.urandom(16)).decode()
+            s.sendall((f"GET /_stcore/stream HTTP/1.1\r\nHost: 127.0.0.1:{edge_site.https}\r\nUpgrade: websocket\r\n"
+                       f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                       f"Origin: https://127.0.0.1:{edge_site.https}\r\n\r\n").encode())
+            head = s.recv(4096).decode(errors="replace")
+        assert head.startswith("HTTP/1.1 101"), head
+        assert "sec-websocket-accept" in head.lower()
+        page = edge_site.client("127.0.0.7").get(f"{edge_site.url}/")
+        assert page.status_code == 200 and "streamlit" in page.text.lower()
+    finally:
+        dash.stop()
