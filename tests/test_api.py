@@ -29,7 +29,8 @@ def test_trades_appear_only_after_60_minutes(db, api):
                                ('old',   'secret-order-2', 'KXHIGHNY-26NOV26-B50.5', 'ask', 0.40, 7, true, 0.12, now() - interval '61 minutes', 'paper')""")
     rows = httpx.get(f"{api.url}/trades").json()
     assert rows == [{"traded_at": rows[0]["traded_at"], "city": "NYC", "market": "KXHIGHNY-26NOV26-B50.5",
-                     "side": "buy_no", "price": 0.60, "contracts": 7.00}]
+                     "side": "buy_no", "price": 0.60, "contracts": 7.00, "kind": "high", "climate_date": "2026-11-26",
+                     "bracket": "50–51 °F", "words": "NYC high 50–51 °F, Nov 26"}]
     assert "secret-order" not in httpx.get(f"{api.url}/trades").text
 
 
