@@ -159,3 +159,20 @@ def test_the_websocket_upgrade_reaches_streamlit(edge_site, monkeypatch):
         assert page.status_code == 200 and "streamlit" in page.text.lower()
     finally:
         dash.stop()
+
+
+def test_cloudflare_ranges_refresh_and_validation(tmp_path):
+    published = {edge.CF_URLS[0]: "\n".join(f"10.{i}.0.0/16" for i in range(12)) + "\n", edge.CF_URLS[1]: "2400:cb00::/32\n"}
+    dest = tmp_path / "cf.txt"
+    assert edge.refresh_ranges(dest, fetch=published.__getitem__) == 13
+    assert edge.read_ranges(dest)[-1] == "2400:cb00::/32"
+    before = dest.read_text()
+    with pytest.raises(ValueError):                                    # a garbled answer replaces nothing
+        edge.refresh_ranges(dest, fetch=lambda url: "<html>oops</html>")
+    with pytest.raises(edge.EdgeError):                                # nor does a truncated one
+        edge.refresh_ranges(dest, fetch=lambda url: "10.0.0.0/8")
+    assert dest.read_text() == before
+    bad = tmp_path / "bad.txt"
+    bad.write_text("# ok\n10.0.0.0/8\nnot-a-net\n")
+    with pytest.raises(edge.EdgeError, match=r"bad.txt:3: not a network"):
+        edge.read_ranges(bad)
