@@ -16,6 +16,13 @@ STAMPS     := .milkbot/stamps
 APT_PKGS   := postgresql-15 postgresql-client-15 postgresql-15-pgtap nginx-light
 PYTHON     ?= python3
 
+# $(call apt_one,PACKAGE): install one Debian package a target needs, when missing (as root), else say how.
+define apt_one
+@dpkg -s $(1) >/dev/null 2>&1 || { if [ "$$(id -u)" -eq 0 ]; then apt-get update -qq && \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1) >/dev/null; \
+  else echo "missing Debian package $(1) (run: sudo apt-get install $(1))"; exit 1; fi; }
+endef
+
 .PHONY: run test test-dates bench screenshot setup clean distclean db-down
 
 setup: $(STAMPS)/apt $(STAMPS)/venv $(STAMPS)/npm
@@ -56,9 +63,7 @@ test: setup $(STAMPS)/chromium
 # The browser tests drive Debian's Chromium through Playwright (no browser download).
 $(STAMPS)/chromium:
 	@mkdir -p $(STAMPS)
-	@dpkg -s chromium >/dev/null 2>&1 || { if [ "$$(id -u)" -eq 0 ]; then apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
-	  else echo "missing Debian package chromium (run: sudo apt-get install chromium)"; exit 1; fi; }
+	$(call apt_one,chromium)
 	@touch $@
 
 screenshot: setup $(STAMPS)/chromium
@@ -74,9 +79,7 @@ test-dates: setup $(STAMPS)/faketime
 
 $(STAMPS)/faketime:
 	@mkdir -p $(STAMPS)
-	@dpkg -s faketime >/dev/null 2>&1 || { if [ "$$(id -u)" -eq 0 ]; then apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends faketime >/dev/null; \
-	  else echo "missing Debian package faketime (run: sudo apt-get install faketime)"; exit 1; fi; }
+	$(call apt_one,faketime)
 	@touch $@
 
 bench: setup
