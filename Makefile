@@ -56,7 +56,7 @@ run: setup
 	  echo "dashboard: http://127.0.0.1:$${MILKBOT_API_PORT:-8000}/ (nginx) = http://127.0.0.1:$${MILKBOT_DASHBOARD_PORT:-8501}/ (Streamlit)"; \
 	  exec $(BIN)/milkbot up $${MILKBOT_SIM:+--sim}
 
-test: setup $(STAMPS)/chromium
+test: setup $(STAMPS)/chromium $(STAMPS)/host-tools
 	@$(BIN)/milkbot db up >/dev/null
 	@$(BIN)/pytest -q
 
@@ -64,6 +64,14 @@ test: setup $(STAMPS)/chromium
 $(STAMPS)/chromium:
 	@mkdir -p $(STAMPS)
 	$(call apt_one,chromium)
+	@touch $@
+
+# The deployment tests check the rendered units, firewall and network with the real tools.
+$(STAMPS)/host-tools:
+	@mkdir -p $(STAMPS)
+	$(call apt_one,nftables)
+	$(call apt_one,iproute2)
+	$(call apt_one,systemd)
 	@touch $@
 
 screenshot: setup $(STAMPS)/chromium

@@ -1,6 +1,9 @@
 """`milkbot` command: one entry point for the operator.
 
-    milkbot db up|down|status|migrate|url|psql
+    milkbot db up|down|status|migrate|url|psql|backup|restore
+    milkbot ingest|execute|analytics|api|dashboard|up      the services (README)
+    milkbot edge render|check|refresh-ips                  the public nginx (deploy/README.md)
+    milkbot install --print|--out DIR --ssh-from CIDR      systemd units, firewall, configs for a server
 """
 from __future__ import annotations
 
@@ -67,7 +70,62 @@ def cmd_db_status(args) -> int:
 
 def cmd_db_migrate(args) -> int:
     db = _db(args)
+    if args.create_database and db.create_database():
+        print(f"created database {db.settings.db_name}")
     print(migrate(db.admin_conninfo()).summary())
+    return 0
+
+
+def cmd_db_backup(args) -> int:
+    from pathlib import Path
+    from .backup import BackupError, backup
+    db = _db(args)
+    try:
+        dump = backup(db, Path(args.to), keep_days=args.keep_days)
+    except (BackupError, psycopg.Error) as exc:
+        print(f"milkbot db backup: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
+    print(f"backup: {dump} ({dump.stat().st_size:,} bytes)")
+    return 0
+
+
+def cmd_db_restore(args) -> int:
+    from pathlib import Path
+    from .backup import BackupError, restore
+    db = _db(args)
+    try:
+        compared = restore(db, Path(args.dump), args.into)
+    except (BackupError, psycopg.Error) as exc:
+        print(f"milkbot db restore: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
+    rows = sum(b for _, b in compared.values())
+    print(f"restore: {args.dump} -> database {args.into}: {len(compared)} tables, {rows:,} rows, "
+          "every table's count equal to the dump's")
+    return 0
+
+
+def cmd_install(args) -> int:
+    from pathlib import Path
+    from . import install
+    from .edge import EdgeError
+    settings = config.load()
+    ssh = args.ssh_from or [c for c in settings.extra.get("MILKBOT_OPERATOR_SSH_FROM", "").split(",") if c.strip()]
+    cfg = install.InstallConfig.from_settings(
+        settings, ssh, prefix=Path(args.prefix).resolve() if args.prefix else None, mode=args.mode,
+        server_name=args.server_name, ssh_port=args.ssh_port, operator_user=args.operator_user,
+        external_db=args.external_db, origin_pull=args.origin_pull, keep_days=args.keep_days)
+    try:
+        rendered = install.files(cfg)
+    except (install.InstallError, EdgeError) as exc:
+        print(f"milkbot install: {exc}", file=sys.stderr)
+        return 2
+    for w in cfg.warnings:
+        print(f"milkbot install: warning: {w}", file=sys.stderr)
+    if args.out:
+        for path in install.write(rendered, Path(args.out)):
+            print(path)
+    else:
+        sys.stdout.write(install.printed(rendered))
     return 0
 
 
@@ -229,7 +287,18 @@ def build_parser() -> argparse.ArgumentParser:
     dbs.add_parser("up", help="start the embedded cluster (if owned), create the database, migrate, print status").set_defaults(func=cmd_db_up)
     dbs.add_parser("down", help="stop the embedded cluster").set_defaults(func=cmd_db_down)
     dbs.add_parser("status", help="one-line status; exit 1 if down or migrations pending").set_defaults(func=cmd_db_status)
-    dbs.add_parser("migrate", help="apply pending migrations and changed definitions (one transaction)").set_defaults(func=cmd_db_migrate)
+    m = dbs.add_parser("migrate", help="apply pending migrations and changed definitions (one transaction)")
+    m.add_argument("--create-database", action="store_true",
+                   help="create MILKBOT_DB_NAME first if it is missing (the systemd migrate unit does)")
+    m.set_defaults(func=cmd_db_migrate)
+    b = dbs.add_parser("backup", help="pg_dump into a folder (with every table's row count); prune old dumps")
+    b.add_argument("--to", required=True, help="folder for the dumps")
+    b.add_argument("--keep-days", type=int, default=None, help="remove dumps older than this (the newest stays)")
+    b.set_defaults(func=cmd_db_backup)
+    r = dbs.add_parser("restore", help="restore a dump into a NEW database and check every table's row count")
+    r.add_argument("dump")
+    r.add_argument("--into", required=True, help="name of the database to create")
+    r.set_defaults(func=cmd_db_restore)
     u = dbs.add_parser("url", help="libpq URL for a role (default: the operator)")
     u.add_argument("--role", default="milkbot_operator")
     u.add_argument("--reveal", action="store_true", help="print the password too, if the URL has one")
@@ -268,6 +337,22 @@ def build_parser() -> argparse.ArgumentParser:
     ed.add_argument("edge_cmd", choices=["render", "check", "refresh-ips"])
     ed.add_argument("--out", default=None, help="folder for nginx.conf and its state (default MILKBOT_EDGE_DIR or .milkbot/edge)")
     ed.set_defaults(func=cmd_edge)
+
+    ins = sub.add_parser("install", help="systemd units, firewall and configs for a Debian 12 server (deploy/README.md)")
+    dest = ins.add_mutually_exclusive_group(required=True)
+    dest.add_argument("--print", action="store_true", help="write every file to stdout for review")
+    dest.add_argument("--out", help="write the files under this folder (/ installs them)")
+    ins.add_argument("--ssh-from", action="append", default=[], metavar="CIDR",
+                     help="operator range allowed to SSH in (repeatable; or MILKBOT_OPERATOR_SSH_FROM=a,b)")
+    ins.add_argument("--ssh-port", type=int, default=22)
+    ins.add_argument("--server-name", default=None, help="the public host name (default MILKBOT_EDGE_SERVER_NAME)")
+    ins.add_argument("--mode", choices=["paper", "demo", "live"], default=None, help="default MILKBOT_MODE")
+    ins.add_argument("--prefix", default=None, help="where the set-up checkout lives on the server (default: this one)")
+    ins.add_argument("--operator-user", default="root", help="OS user mapped to the milkbot_operator role")
+    ins.add_argument("--external-db", action="store_true", help="a managed database: no postgres or backup unit")
+    ins.add_argument("--origin-pull", action="store_true", help="require Cloudflare's client certificate (authenticated origin pulls)")
+    ins.add_argument("--keep-days", type=int, default=14, help="days of backups kept on the host")
+    ins.set_defaults(func=cmd_install)
 
     cr = sub.add_parser("cli-report", help="parse saved NWS CLI bulletins (text or /products/{id} JSON)")
     cr.add_argument("files", nargs="+")

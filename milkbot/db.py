@@ -57,6 +57,11 @@ class Database:
         """Create the app database if missing (embedded only; a managed DB is created by its owner)."""
         if not self.cluster:
             return False
+        return self.create_database()
+
+    def create_database(self) -> bool:
+        """Create MILKBOT_DB_NAME if missing, as the admin connected to the `postgres` database (the
+        systemd cluster, which Milkbot owns, is reached by URL like a managed one)."""
         name = self.settings.db_name
         with psycopg.connect(self.admin_conninfo("postgres"), autocommit=True) as conn:
             if conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone():

@@ -72,20 +72,26 @@ def read_ranges(path: Path) -> list[str]:
     return nets
 
 
+def text(cfg: EdgeConfig, state: Path | str | None = None) -> str:
+    """The configuration itself; `state` is where nginx keeps its pid, temp files, cache and error log
+    (default: the output folder; the systemd unit uses its own state folder)."""
+    real_ip = "\n".join(f"    set_real_ip_from {net};" for net in read_ranges(cfg.ranges))
+    origin_pull = (f"        ssl_client_certificate {cfg.origin_pull_ca};   # authenticated origin pulls\n"
+                   f"        ssl_verify_client on;" if cfg.origin_pull_ca else "        # (authenticated origin pulls: off)")
+    return Template(TEMPLATE.read_text()).substitute(
+        state=state or cfg.out, http_listen=cfg.http_listen, https_listen=cfg.https_listen, server_name=cfg.server_name,
+        cert=cfg.cert, cert_key=cfg.cert_key, origin_pull=origin_pull, real_ip=real_ip,
+        postgrest_port=cfg.postgrest_port, dashboard_port=cfg.dashboard_port, worker_processes=cfg.worker_processes)
+
+
 def render(cfg: EdgeConfig) -> Path:
+    """Write OUT/nginx.conf with OUT as its state folder (temp and cache folders created)."""
     state = cfg.out
     for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (state / "tmp" / d).mkdir(parents=True, exist_ok=True)
     (state / "cache").mkdir(exist_ok=True)
-    real_ip = "\n".join(f"    set_real_ip_from {net};" for net in read_ranges(cfg.ranges))
-    origin_pull = (f"        ssl_client_certificate {cfg.origin_pull_ca};   # authenticated origin pulls\n"
-                   f"        ssl_verify_client on;" if cfg.origin_pull_ca else "        # (authenticated origin pulls: off)")
-    text = Template(TEMPLATE.read_text()).substitute(
-        state=state, http_listen=cfg.http_listen, https_listen=cfg.https_listen, server_name=cfg.server_name,
-        cert=cfg.cert, cert_key=cfg.cert_key, origin_pull=origin_pull, real_ip=real_ip,
-        postgrest_port=cfg.postgrest_port, dashboard_port=cfg.dashboard_port, worker_processes=cfg.worker_processes)
     conf = state / "nginx.conf"
-    conf.write_text(text)
+    conf.write_text(text(cfg))
     return conf
 
 

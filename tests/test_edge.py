@@ -52,8 +52,8 @@ class Edge:
         self.url = f"https://127.0.0.1:{https}"
 
     def client(self, source: str = "127.0.0.3") -> httpx.Client:
-        return httpx.Client(verify=str(self.cert), timeout=10,
-                            transport=httpx.HTTPTransport(local_address=source, verify=str(self.cert)))
+        trust = ssl.create_default_context(cafile=str(self.cert))
+        return httpx.Client(verify=trust, timeout=10, transport=httpx.HTTPTransport(local_address=source, verify=trust))
 
 
 @pytest.fixture
