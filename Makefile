@@ -94,7 +94,7 @@ bench: setup
 	@command -v wrk >/dev/null || { [ "$$(id -u)" -ne 0 ] || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }; }
 	@$(BIN)/milkbot db up >/dev/null
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+	@for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
 db-down:
 	@$(BIN)/milkbot db down
