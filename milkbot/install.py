@@ -167,27 +167,37 @@ def files(cfg: InstallConfig) -> dict[str, tuple[str, int]]:
 
 # files only one service's group may read (the rest are world-readable: nothing secret is in them)
 GROUP_OF = {f"{ETC}/executor.env": "milkbot-exec", f"{ETC}/postgrest.conf": "milkbot-api"}
+# files the operator edits after the first install: written once, never overwritten by a re-install
+OPERATOR_EDITED = {f"{ETC}/executor.env"}
 
 
 def write(rendered: dict[str, tuple[str, int]], root: Path) -> list[Path]:
-    """Write the files under `root` (`/` installs them). Group ownership is set where the group exists."""
+    """Write the files under `root` (`/` installs them), each atomically; group ownership is set where
+    the group exists. Operator-edited files that already exist are kept as they are."""
     written = []
     for path, (text, mode) in rendered.items():
         dest = root / path.lstrip("/")
+        if path in OPERATOR_EDITED and dest.exists():
+            _own(dest, path)             # the group may have appeared since (systemd-sysusers)
+            continue
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + ".tmp")
         tmp.touch(mode=mode)
         os.chmod(tmp, mode)
         tmp.write_text(text)
-        group = GROUP_OF.get(path)
-        if group and os.geteuid() == 0:
-            try:
-                os.chown(tmp, 0, grp.getgrnam(group).gr_gid)
-            except KeyError:
-                pass      # the group appears when systemd-sysusers runs; deploy/README.md re-runs install then
+        _own(tmp, path)
         os.replace(tmp, dest)
         written.append(dest)
     return written
+
+
+def _own(file: Path, path: str) -> None:
+    group = GROUP_OF.get(path)
+    if group and os.geteuid() == 0:
+        try:
+            os.chown(file, 0, grp.getgrnam(group).gr_gid)
+        except KeyError:
+            pass      # the group appears when systemd-sysusers runs; deploy/README.md re-runs install then
 
 
 def printed(rendered: dict[str, tuple[str, int]]) -> str:

@@ -134,6 +134,16 @@ def test_install_refuses_without_an_ssh_range_and_names_bad_input(tmp_path):
                                                      "/etc/systemd/system/milkbot.target", "/etc/sysusers.d/milkbot.conf"}
 
 
+def test_reinstall_keeps_what_the_operator_edited(tmp_path):
+    render(tmp_path)
+    env = tmp_path / "etc/milkbot/executor.env"
+    env.write_text("MILKBOT_KALSHI_KEY_ID=abc\n")
+    (tmp_path / "etc/milkbot/milkbot.env").write_text("stale\n")
+    render(tmp_path, mode="demo")
+    assert env.read_text() == "MILKBOT_KALSHI_KEY_ID=abc\n" and oct(env.stat().st_mode & 0o777) == "0o640"
+    assert "MILKBOT_MODE=demo" in (tmp_path / "etc/milkbot/milkbot.env").read_text()   # rendered files are replaced
+
+
 def test_firewall_rules_pass_nft_check(tmp_path):
     nft = render(tmp_path) / "etc/milkbot/milkbot.nft"
     proc = subprocess.run(["nft", "-c", "-f", str(nft)], capture_output=True, text=True)
