@@ -14,13 +14,23 @@ from milkbot.migrate import migrate
 
 
 @contextmanager
-def scratch_world(settings, name: str, fills: int = 2000):
-    db = Database(settings)
+def scratch_database(db: Database, name: str):
+    """A migrated database of this name (an old one of the same name is dropped first), dropped on exit."""
     with psycopg.connect(db.admin_conninfo("postgres"), autocommit=True) as admin:
         admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
         admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     try:
         migrate(db.admin_conninfo(name))
+        yield
+    finally:
+        with psycopg.connect(db.admin_conninfo("postgres"), autocommit=True) as admin:
+            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@contextmanager
+def scratch_world(settings, name: str, fills: int = 2000):
+    db = Database(settings)
+    with scratch_database(db, name):
         with psycopg.connect(db.admin_conninfo(name)) as conn:
             conn.execute("""insert into ops.markets (ticker, event_ticker, series_ticker, city_code, climate_date, kind, strike_type,
                                                      floor_strike, cap_strike, open_time, close_time, status)
@@ -36,10 +46,6 @@ def scratch_world(settings, name: str, fills: int = 2000):
         if build(settings, dbname=name, quiet=True) != 0:
             raise SystemExit("dbt build failed")
         yield db
-    finally:
-        with psycopg.connect(db.admin_conninfo("postgres"), autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-
 
 def wrk(url: str, *, seconds: int = 5, connections: int = 20, script: str | None = None) -> dict[str, str]:
     """One wrk run (2 threads): requests/s, p50, p99 and the count of non-2xx answers, as wrk prints them."""

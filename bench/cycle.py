@@ -12,11 +12,10 @@ import statistics
 import time
 
 import psycopg
-from psycopg import sql
 
 from milkbot import config
 from milkbot.db import Database
-from milkbot.migrate import migrate
+from _support import scratch_database
 
 AS_OF = "2026-11-25 18:00Z"
 SEED = """
@@ -100,30 +99,21 @@ select code, '2026-11-24', 'due', true, %(as_of)s::timestamptz - interval '30 mi
 
 def bench(db: Database, days: int, live: bool, runs: int = 15, history: bool = False, refit: bool = False):
     name = f"mbbench_{days}"
-    with psycopg.connect(db.admin_conninfo("postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    try:
-        migrate(db.admin_conninfo(name))
-        with psycopg.connect(db.admin_conninfo(name)) as conn:
-            script = SEED + (LIVE if live else "") + (HISTORY if history else "") + (REFIT_DUE if refit else "")
-            for statement in filter(str.strip, script.split(";\n")):
-                conn.execute(statement, {"as_of": AS_OF, "days": days})
-            conn.commit()
-            conn.execute("analyze")
-            conn.commit()
-            n = conn.execute("select count(*) from ops.markets").fetchone()[0]
-            times = []
-            for _ in range(runs):
-                t0 = time.perf_counter()
-                result = conn.execute("select ops.run_cycle(%s)", (AS_OF,)).fetchone()[0]
-                times.append((time.perf_counter() - t0) * 1000)
-                conn.rollback()
-            return n, times, result
-    finally:
-        with psycopg.connect(db.admin_conninfo("postgres"), autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-
+    with scratch_database(db, name), psycopg.connect(db.admin_conninfo(name)) as conn:
+        script = SEED + (LIVE if live else "") + (HISTORY if history else "") + (REFIT_DUE if refit else "")
+        for statement in filter(str.strip, script.split(";\n")):
+            conn.execute(statement, {"as_of": AS_OF, "days": days})
+        conn.commit()
+        conn.execute("analyze")
+        conn.commit()
+        n = conn.execute("select count(*) from ops.markets").fetchone()[0]
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            result = conn.execute("select ops.run_cycle(%s)", (AS_OF,)).fetchone()[0]
+            times.append((time.perf_counter() - t0) * 1000)
+            conn.rollback()
+        return n, times, result
 
 def main() -> None:
     db = Database(config.load())
