@@ -141,6 +141,21 @@ def test_headers_redirect_and_generic_errors(edge_site):
     assert r.status_code == 301 and r.headers["location"] == "https://127.0.0.1/v1/trades?x=1"   # (443 behind Cloudflare)
 
 
+def test_api_answers_are_cached_compressed_for_those_who_ask(edge_site, db):
+    from public_world import populate
+    populate(db, trades=40)
+    with edge_site.client("127.0.0.7") as c:
+        gz = c.get(f"{edge_site.url}/v1/trades", headers={"Accept-Encoding": "gzip"})
+        plain = c.get(f"{edge_site.url}/v1/trades", headers={"Accept-Encoding": "identity"})
+        again = c.get(f"{edge_site.url}/v1/trades", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert gz.status_code == plain.status_code == again.status_code == 200
+    assert gz.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    assert "accept-encoding" in gz.headers["vary"].lower()
+    assert gz.json() == plain.json() == again.json() and len(plain.json()) >= 40
+    assert gz.num_bytes_downloaded * 3 < plain.num_bytes_downloaded
+    assert gz.headers["strict-transport-security"] and gz.headers["x-content-type-options"] == "nosniff"
+
+
 def test_the_websocket_upgrade_reaches_streamlit(edge_site, monkeypatch):
     from milkbot.dashboard_server import start as start_dashboard
     dash = start_dashboard(SETTINGS, port=edge_site.dashboard_port, api_url=f"{edge_site.url}/v1")
