@@ -185,7 +185,7 @@ def probe(item):
     source, port = item
     v6 = ":" in source
     s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET)
-    s.settimeout(2)
+    s.settimeout(3)   # a first SYN lost while the veth comes up is resent after 1 s
     s.bind((source, 0))
     try:
         s.connect((server6 if v6 else server4, port)); return "open"
