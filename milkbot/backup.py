@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from . import clock
-from .cluster import find_pg_bin
+from .cluster import ClusterError, find_pg_bin
 from .db import Database
 
 # the schemas Milkbot's data lives in (pg_catalog & co. are the server's)
@@ -35,7 +35,7 @@ class BackupError(Exception):
 def _tool(name: str, db: Database) -> str:
     try:
         return str(find_pg_bin(db.settings.pg_bin) / name)
-    except Exception:
+    except ClusterError:
         found = shutil.which(name)
         if not found:
             raise BackupError(f"{name} not found (install postgresql-client-15)") from None

@@ -76,6 +76,10 @@ def cmd_db_migrate(args) -> int:
     return 0
 
 
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def cmd_db_backup(args) -> int:
     from pathlib import Path
     from .backup import BackupError, backup
@@ -83,7 +87,7 @@ def cmd_db_backup(args) -> int:
     try:
         dump = backup(db, Path(args.to), keep_days=args.keep_days)
     except (BackupError, psycopg.Error) as exc:
-        print(f"milkbot db backup: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        print(f"milkbot db backup: {_first_line(exc)}", file=sys.stderr)
         return 1
     print(f"backup: {dump} ({dump.stat().st_size:,} bytes)")
     return 0
@@ -96,7 +100,7 @@ def cmd_db_restore(args) -> int:
     try:
         compared = restore(db, Path(args.dump), args.into)
     except (BackupError, psycopg.Error) as exc:
-        print(f"milkbot db restore: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        print(f"milkbot db restore: {_first_line(exc)}", file=sys.stderr)
         return 1
     rows = sum(b for _, b in compared.values())
     print(f"restore: {args.dump} -> database {args.into}: {len(compared)} tables, {rows:,} rows, "

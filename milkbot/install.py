@@ -104,7 +104,7 @@ def _check_prefix(cfg: InstallConfig) -> None:
         if not path.exists():
             cfg.warnings.append(f"{path} is missing: run `make setup` in {cfg.prefix} first")
     for path in [cfg.prefix, Path(os.path.realpath(cfg.prefix / ".venv/bin/python"))]:
-        if str(path).startswith(("/home/", "/root/", "/root")):
+        if str(path) in ("/home", "/root") or str(path).startswith(("/home/", "/root/")):
             cfg.warnings.append(f"{path} is under /home or /root, which the units cannot see (ProtectHome=yes): "
                                 "install Milkbot in /opt/milkbot with Debian's python3")
 
