@@ -118,14 +118,15 @@ def test_resting_order_then_superseded_is_cancelled(db, fakes, exchange):
 
 
 def test_a_decrease_the_cycle_asked_for_is_sent_and_recorded(db, fakes, exchange):
-    """ops.orders.decrease_to (set by the cycle) -> POST .../decrease with reduce_to; the order keeps its
-    full size until the exchange confirms, then count = filled + what is left."""
+    """ops.orders.decrease_to (a target total set by the cycle) -> POST .../decrease with reduce_by = count -
+    target; the order keeps its full size until the exchange confirms, then count = the target."""
     t, oid, ex = resting(db, fakes, exchange)
     count = db.admin.execute("select count from ops.orders where id = %s", (oid,)).fetchone()[0]
     db.admin.execute("update ops.orders set decrease_to = 2, decrease_requested_at = %s where id = %s", (NOW, oid))
     db.admin.execute("select pgmq.send('order_intents', jsonb_build_object('action', 'decrease', 'order_id', %s::bigint))", (oid,))
     fakes.kalshi.fault("drop", r"/decrease$")          # the first attempt gets no answer: nothing changes here
-    assert ex.drain() == 1 and ex.decrease_sweep() == 1
+    assert ex.drain() == 1 and ex.decrease_sweep() == 0   # not re-sent blind: a lost reply may have applied it
+    assert ex.reconcile()["decreases"] == 1               # the listing shows it unapplied: sent again
     ours = db.admin.execute("select count, filled_count, decrease_to, state::text from ops.orders where id = %s", (oid,)).fetchone()
     assert ours == (Decimal(2), Decimal(0), None, "RESTING"), ours
     theirs = next(iter(fakes.kalshi.orders.values()))

@@ -70,14 +70,16 @@ grant select, insert on ops.hourly_temps to milkbot_ingest;
 grant execute on function ops.health_event(text, text, text) to milkbot_ingest, milkbot_executor, milkbot_analytics;
 grant update (paper_book_id) on ops.orders to milkbot_executor;
 grant execute on function ops.taker_fee(numeric, numeric, numeric) to milkbot_executor;
-grant execute on function ops.refresh_positions(timestamptz), ops.report_exchange_positions(timestamptz, ops.trading_mode, jsonb) to milkbot_executor;
+grant execute on function ops.refresh_positions(timestamptz), ops.report_exchange_positions(timestamptz, ops.trading_mode, jsonb, text[]) to milkbot_executor;
 -- what happens to an order now is decided by these (db/functions/ops/executor.sql); the executor follows
 grant execute on function ops.claim_intent(bigint, ops.trading_mode, timestamptz),
-                          ops.record_submit(bigint, text, text, numeric, numeric, text, text, timestamptz),
+                          ops.record_submit(bigint, integer, boolean, text, numeric, numeric, text, text, timestamptz),
                           ops.orders_to_cancel(timestamptz, ops.trading_mode, jsonb), ops.decreases_to_send(ops.trading_mode),
                           ops.apply_exchange_listing(timestamptz, ops.trading_mode, jsonb, text),
                           ops.sync_fills_into_orders(), ops.executor_param(text),
-                          ops.record_decrease(bigint, numeric, text) to milkbot_executor;
+                          ops.record_cancel(bigint, integer, text, text), ops.mark_decrease_sent(bigint, timestamptz),
+                          ops.note_order_error(bigint, text), ops.fills_since(ops.trading_mode),
+                          ops.record_decrease(bigint, numeric, numeric, text) to milkbot_executor;
 grant select on ops.fill_orders to milkbot_executor, milkbot_operator;
 
 -- dbt (milkbot_analytics) builds the metric views of api too, and grants web_anon SELECT on them itself.
@@ -111,7 +113,7 @@ grant execute on function
     ops.event_worst_case_loss(timestamptz, ops.trading_mode, boolean), ops.unmapped_exposure(timestamptz, ops.trading_mode),
     ops.equity_at(timestamptz, ops.trading_mode), ops.evaluate_markets(timestamptz),
     ops.orders_to_cancel(timestamptz, ops.trading_mode, jsonb), ops.decreases_to_send(ops.trading_mode),
-    ops.executor_param(text)
+    ops.executor_param(text), ops.submit_outcome(integer, boolean), ops.fills_since(ops.trading_mode)
   to milkbot_operator;
 
 -- dbt's data test compares the equity curve with the live definition of equity (read-only functions).

@@ -301,14 +301,14 @@ class KalshiFake(FakeServer):
         self.route("DELETE", P + r"/portfolio/events/orders/([0-9a-f-]+)")(signed(cancel_order))
 
         def decrease_order(m, q, h, b):
-            # POST /portfolio/events/orders/{id}/decrease: exactly one of reduce_by / reduce_to (fp strings
-            # or whole numbers); reduce_to is the remaining count the order is cut to
+            # POST /portfolio/events/orders/{id}/decrease (DecreaseOrderV2Request): exactly one of reduce_by /
+            # reduce_to (fixed-point count strings); reduce_to is the remaining count the order is cut to.
+            # Asking to remove more than remains is refused (the spec is silent; refusing is the strict reading)
             try:
                 body = json.loads(b or b"{}")
             except ValueError:
                 return err(400, "invalid_json", "body is not JSON")
-            by = body.get("reduce_by_fp", body.get("reduce_by"))
-            to = body.get("reduce_to_fp", body.get("reduce_to"))
+            by, to = body.get("reduce_by"), body.get("reduce_to")
             if (by is None) == (to is None):
                 return err(400, "invalid_parameters", "exactly one of reduce_by or reduce_to")
             try:
@@ -331,9 +331,8 @@ class KalshiFake(FakeServer):
                 o["count"] = o["fill_count"] + new_remaining
                 if new_remaining == 0:
                     o["status"] = "canceled"
-            return Response(200, {"order_id": oid, "client_order_id": o["client_order_id"],
-                                  "reduced_by_fp": fp(remaining - new_remaining), "remaining_count_fp": fp(new_remaining),
-                                  "ts_ms": int(time.time() * 1000)})
+            return Response(200, {"order_id": oid, "client_order_id": o["client_order_id"],   # DecreaseOrderV2Response
+                                  "remaining_count": fp(new_remaining), "ts_ms": int(time.time() * 1000)})
         decrease_order.method = "POST"
         self.route("POST", P + r"/portfolio/events/orders/([0-9a-f-]+)/decrease")(signed(decrease_order))
 

@@ -37,6 +37,9 @@ class FakeServer:
         self.httpd: ThreadingHTTPServer | None = None
         # random faults for chaos drills: (random.Random, probability, [(path regex, [kinds])], delay)
         self.chaos: tuple | None = None
+        # test hooks run just before a request takes effect, as (method, path): the world can move
+        # between a client's decision and the exchange's processing of it (a fill racing a decrease)
+        self.before: list = []
 
     # -- faults --------------------------------------------------------------------------------
     def fault(self, kind: str, path: str = ".*", times: int | None = 1, delay: float = 3.0):
@@ -100,6 +103,8 @@ class FakeServer:
                 with server.lock:
                     server.requests.append((method, parts.path))
                     server.queries[parts.path] = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+                for hook in list(server.before):
+                    hook(method, parts.path)
                 fault = server._take_fault(parts.path)
                 if fault and fault.kind == "drop":
                     self.connection.shutdown(socket.SHUT_RDWR)

@@ -1,7 +1,7 @@
 -- What happens to an order now: the executor's decisions in SQL (db/functions/ops/executor.sql), run as
 -- the executor role, against the rules of issue 13.
 begin;
-select plan(26);
+select plan(32);
 \ir fixtures/one_market.sql
 
 create function pg_temp.intent(p_key text, p_mode ops.trading_mode default 'demo', p_tif text default 'immediate_or_cancel')
@@ -49,10 +49,10 @@ select pg_temp.intent('e') as e \gset
 set local role milkbot_executor;
 select action from ops.claim_intent(:d, 'demo', '2026-11-25 18:00:05Z');
 select action from ops.claim_intent(:e, 'demo', '2026-11-25 18:00:05Z');
-select is(ops.record_submit(:d, 'accepted', 'x-d', 4, 0, null, '{}', '2026-11-25 18:00:06Z')::text, 'CANCELED',
+select is(ops.record_submit(:d, 201, true, 'x-d', 4, 0, null, '{}', '2026-11-25 18:00:06Z')::text, 'CANCELED',
           'IOC filled 4 of 10: the rest is gone, the order is final');
 select is((select filled_count from ops.orders where id = :d), 4.00::numeric, 'with its 4 filled');
-select is(ops.record_submit(:e, 'duplicate', null, 0, null, '409 order_already_exists', null, '2026-11-25 18:00:06Z')::text, 'UNKNOWN',
+select is(ops.record_submit(:e, 409, true, null, 0, null, '409 order_already_exists', null, '2026-11-25 18:00:06Z')::text, 'UNKNOWN',
           '409: an order with our id exists; the listing decides');
 
 -- ---- the exchange's listing is the truth --------------------------------------------------------
@@ -102,12 +102,34 @@ reset role;
 select is((select order_id from ops.v_fills where fill_id = 'early-fill'), :f::bigint, 'linked to its order once known (the ledger untouched)');
 select is((select state::text || ' ' || filled_count from ops.orders where id = :f), 'PARTIALLY_FILLED 6.00', 'and counted in the order');
 
--- ---- a confirmed decrease ----------------------------------------------------------------------
+-- ---- a decrease is a target total, sent as reduce_by ------------------------------------------------
+select is(ops.request_decrease(:f, 2, '2026-11-25 18:05:30Z'), 8.00::numeric, 'the cycle keeps 2 beyond the 6 filled: target total 8');
 set local role milkbot_executor;
-select is(ops.record_decrease(:f, 2, '{}'), 2.00::numeric, 'a decrease to 2 left is recorded');
+select is((select reduce_by from ops.decreases_to_send('demo') where order_id = :f), 2.00::numeric,
+          'sent as reduce_by = count 10 - target 8: fills racing it cannot leave more than 8');
+select ops.mark_decrease_sent(:f, '2026-11-25 18:05:31Z');
+select is((select count(*) from ops.decreases_to_send('demo') where order_id = :f), 0::bigint,
+          'not sent again before a newer listing (a lost reply may have applied it)');
+select is(ops.record_decrease(:f, 2, 1, '{}'), 8.00::numeric, 'the exchange removed 2 and says 1 is left');
 reset role;
-select is((select state::text || ' ' || count || ' ' || coalesce(decrease_to::text, 'none') from ops.orders where id = :f),
-          'PARTIALLY_FILLED 8.00 none', 'size = 6 filled + 2 left, nothing pending');
+select is((select state::text || ' ' || count || ' ' || filled_count || ' ' || coalesce(decrease_to::text, 'none') from ops.orders where id = :f),
+          'PARTIALLY_FILLED 8.00 7.00 none', 'count 8 (the target), 7 filled at the exchange (one raced the decrease), nothing pending');
+
+-- ---- HTTP answers are classified here, not in the worker ------------------------------------------
+select is(array[ops.submit_outcome(201), ops.submit_outcome(201, false), ops.submit_outcome(409), ops.submit_outcome(400),
+                ops.submit_outcome(404), ops.submit_outcome(408), ops.submit_outcome(429), ops.submit_outcome(500),
+                ops.submit_outcome(null)],
+          array['accepted', 'unknown', 'duplicate', 'rejected', 'rejected', 'unknown', 'unknown', 'unknown', 'unknown'],
+          'submit outcomes by HTTP status (null = no reply)');
+
+-- ---- the kill switch's time is set by a trigger ------------------------------------------------------
+update ops.trading_state set changed_at = '2000-01-01Z', changed_by = 'someone' where true;
+update ops.trading_state set state = 'HALTED', reason = 'kill switch as the README writes it';
+select ok((select changed_at = now() and changed_by = session_user from ops.trading_state),
+          'a state change without a time gets now() and the login user');
+update ops.trading_state set state = 'ACTIVE', reason = 'test';
+select is((select count(*) from ops.event_worst_case_loss(now())), (select count(*) from ops.event_worst_case_loss(now(), 'paper', true)),
+          'the README example ops.event_worst_case_loss(now(), mode) runs as written');
 
 select * from finish();
 rollback;

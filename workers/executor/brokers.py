@@ -13,7 +13,9 @@ from workers.common.wire import PayloadError, dollars, excerpt, fp_count, timest
 
 @dataclass
 class Submitted:
-    outcome: str                     # accepted | duplicate | rejected | unknown
+    """What one order POST answered, as heard: SQL (ops.submit_outcome) classifies it."""
+    status: int | None               # HTTP status; None = no reply (timeout, dropped connection)
+    readable: bool = True            # a 201 whose order id and counts could be read
     exchange_order_id: str | None = None
     fill_count: Decimal = Decimal(0)
     remaining: Decimal | None = None
@@ -59,12 +61,8 @@ class KalshiBroker:
             # one attempt only: a retry after a lost reply is exactly the blind retry we must not do
             reply = self.http.request("POST", "/portfolio/events/orders", json=body, ok=(201,), sign=True)
         except HttpError as exc:
-            text = excerpt(exc.body)
-            if exc.status == 409:
-                return Submitted("duplicate", code=_error_code(exc.body), excerpt=text)
-            if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (408, 429):
-                return Submitted("rejected", code=f"{exc.status} {_error_code(exc.body)}", excerpt=text)
-            return Submitted("unknown", code=f"{exc.status or 'no reply'} {exc.message}", excerpt=text)
+            return Submitted(exc.status, code=f"{exc.status or 'no reply'} {_error_code(exc.body) if exc.status else exc.message}",
+                             excerpt=excerpt(exc.body))
         try:
             data = reply.json()
             oid = data.get("order_id")
@@ -72,33 +70,34 @@ class KalshiBroker:
                 raise PayloadError("201 without an order_id")
             filled = fp_count(data.get("fill_count"), "fill_count")
             remaining = fp_count(data.get("remaining_count"), "remaining_count")
-        except (PayloadError, AttributeError) as exc:
+        except (PayloadError, AttributeError, ValueError) as exc:
             # accepted, but we cannot read what happened: resolve it from GET /portfolio/orders
-            return Submitted("unknown", code=f"malformed 201: {exc}", excerpt=excerpt(reply.body))
-        return Submitted("accepted", oid, filled, remaining, excerpt=excerpt(reply.body))
+            return Submitted(201, readable=False, code=f"malformed 201: {exc}", excerpt=excerpt(reply.body))
+        return Submitted(201, True, oid, filled, remaining, excerpt=excerpt(reply.body))
 
-    def cancel(self, exchange_order_id: str) -> tuple[bool, str]:
+    def cancel(self, exchange_order_id: str) -> tuple[int | None, str]:
+        """DELETE the order: (HTTP status or None for no reply, detail). SQL records what it means."""
         try:
             reply = self.http.request("DELETE", f"/portfolio/events/orders/{exchange_order_id}", ok=(200,), sign=True)
-            return True, excerpt(reply.body) or ""
+            return 200, excerpt(reply.body) or ""
         except HttpError as exc:
-            return False, f"{exc.status} {_error_code(exc.body)}"
+            return exc.status, f"{exc.status or 'no reply'} {_error_code(exc.body) if exc.status else exc.message}"
 
-    def decrease(self, exchange_order_id: str, reduce_to: Decimal) -> tuple[bool, Decimal | None, str]:
-        """POST .../{order_id}/decrease with reduce_to (the remaining count wanted). Returns (confirmed,
-        remaining the exchange reports if it says, detail)."""
+    def decrease(self, exchange_order_id: str, reduce_by: Decimal) -> tuple[int | None, Decimal | None, str]:
+        """POST .../{order_id}/decrease with reduce_by (DecreaseOrderV2Request). Returns (HTTP status or
+        None, the remaining count the reply states if it is readable, detail)."""
         try:
             reply = self.http.request("POST", f"/portfolio/events/orders/{exchange_order_id}/decrease",
-                                      json={"reduce_to_fp": f"{reduce_to:.2f}"}, ok=(200, 201), sign=True)
+                                      json={"reduce_by": f"{reduce_by:.2f}"}, ok=(200, 201), sign=True)
         except HttpError as exc:
-            return False, None, f"{exc.status} {_error_code(exc.body)}"
+            return exc.status, None, f"{exc.status or 'no reply'} {_error_code(exc.body) if exc.status else exc.message}"
         try:
             data = reply.json()
-            remaining = data.get("remaining_count_fp") if isinstance(data, dict) else None
-            left = fp_count(remaining, "remaining_count_fp") if remaining is not None else None
+            remaining = data.get("remaining_count") if isinstance(data, dict) else None
+            left = fp_count(remaining, "remaining_count") if remaining is not None else None
         except (PayloadError, ValueError):
             left = None
-        return True, left, excerpt(reply.body) or ""
+        return 200, left, excerpt(reply.body) or ""
 
     def _pages(self, path: str, key: str, params: dict | None = None):
         cursor = None
@@ -181,7 +180,7 @@ class PaperBroker:
     def submit(self, **kw) -> Submitted:
         xid = f"paper-{kw['client_order_id']}"
         if kw.get("time_in_force") not in ("immediate_or_cancel", "fill_or_kill"):
-            return Submitted("accepted", xid, Decimal(0), kw["count"])
+            return Submitted(201, True, xid, Decimal(0), kw["count"])
         # immediate-or-cancel: take what the latest book (from the decision time on) shows at or better
         # than the limit, now; the rest is cancelled, as the exchange would
         with self.conn.transaction():
@@ -206,13 +205,13 @@ class PaperBroker:
                        select %s, %s, o.id, o.ticker, o.side, %s, %s, true, %s, %s, 'paper' from ops.orders o where o.id = %s""",
                     (f"paper-{oid}-{book_id}", xid, px, qty, fee, self.now(), oid))
                 self.conn.execute("update ops.orders set paper_book_id = %s where id = %s", (book_id, oid))
-        return Submitted("accepted", xid, qty, Decimal(0))
+        return Submitted(201, True, xid, qty, Decimal(0))
 
-    def cancel(self, exchange_order_id: str) -> tuple[bool, str]:
-        return True, "paper cancel"
+    def cancel(self, exchange_order_id: str) -> tuple[int | None, str]:
+        return 200, "paper cancel"
 
-    def decrease(self, exchange_order_id: str, reduce_to: Decimal) -> tuple[bool, Decimal | None, str]:
-        return True, reduce_to, "paper decrease"
+    def decrease(self, exchange_order_id: str, reduce_by: Decimal) -> tuple[int | None, Decimal | None, str]:
+        return 200, None, "paper decrease"    # our own row is the book: count drops by reduce_by
 
     def match(self, now: datetime) -> int:
         """Fill resting paper orders against books newer than the last one each saw."""

@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import signal
-from datetime import datetime, timedelta
 from decimal import Decimal
 
 import psycopg
@@ -126,9 +125,9 @@ class Executor:
                                                client_order_id=coid, time_in_force=tif, cancel_on_pause=on_pause)
         crash_point("after_post")
         with self.conn.transaction():
-            self.conn.execute("select ops.record_submit(%s, %s, %s, %s, %s, %s, %s, %s)",
-                              (order_id, result.outcome, result.exchange_order_id, result.fill_count, result.remaining,
-                               result.code, result.excerpt, self.now()))
+            self.conn.execute("select ops.record_submit(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                              (order_id, result.status, result.readable, result.exchange_order_id, result.fill_count,
+                               result.remaining, result.code, result.excerpt, self.now()))
         crash_point("after_record")
         if not self.is_exchange:
             with self.conn.transaction():
@@ -138,50 +137,77 @@ class Executor:
     # -- reconciliation -----------------------------------------------------------------------
     def reconcile(self) -> dict:
         """The exchange is the truth: list every order (all pages), let SQL adopt / resolve / presume
-        absent; pull fills; cancel and decrease what SQL says; positions both ways; settlements."""
+        absent / correct; pull fills; cancel and decrease what SQL says; positions both ways; settlements.
+        A listing that cannot be read does not stop the kill switch: the cancel sweep still runs (SQL
+        then names every order that may rest by its exchange id) and the listing is tried again."""
         now = self.now()
         report = {"fills": 0, "cancels": 0, "decreases": 0, "mismatches": 0}
-        listing: list[dict] = []
-        if self.is_exchange:
-            listing = self.broker.listing()
-            with self.conn.transaction():
-                orders = self.conn.execute("select ops.apply_exchange_listing(%s, %s, %s)",
-                                           (now, self.mode, json.dumps(listing, default=str))).fetchone()[0]
-            report["orders"] = {k: v for k, v in orders.items() if k != "mismatched"}
-            report["fills"] = self.pull_fills()
-        else:
+        if not self.is_exchange:
+            # paper: the cycle's requests first (as the exchange applies them when they arrive), then
+            # matching against the books, then the ledger into the orders
+            report["cancels"] = self.cancel_sweep(listing=[])
+            report["decreases"] = self.decrease_sweep()
             with self.conn.transaction():
                 report["fills"] = self.broker.match(now)
-        with self.conn.transaction():
-            self.conn.execute("select ops.sync_fills_into_orders()")
-        report["cancels"] = self.cancel_sweep(listing=listing)
-        report["decreases"] = self.decrease_sweep()
+                self.conn.execute("select ops.sync_fills_into_orders()")
+            report["cancels"] += self.cancel_sweep(listing=[])   # a decrease target reached by the match
+        else:
+            listing = self.read_listing(now, report)
+            if listing is None:
+                report["cancels"] = self.cancel_sweep(listing=None)     # blind, by exchange id (HALTED only)
+                listing = self.read_listing(now, report)                # the listing, retried on its own
+            report["fills"] = self.pull_fills()
+            with self.conn.transaction():
+                self.conn.execute("select ops.sync_fills_into_orders()")
+            if listing is not None:
+                report["cancels"] += self.cancel_sweep(listing=listing)
+                report["decreases"] = self.decrease_sweep()
         with self.conn.transaction():
             before = self.conn.execute("select count(*) from ops.positions where settled_at is not null").fetchone()[0]
             self.conn.execute("select ops.refresh_positions(%s)", (now,))
             report["settled"] = self.conn.execute("select count(*) from ops.positions where settled_at is not null").fetchone()[0] - before
         if self.is_exchange:
+            # compared at a consistent point: fills, then positions, then fills again; a market whose
+            # fills moved between the two pulls was in flight and is compared next pass
             positions = self.broker.positions()
+            moved = self.pull_fills(report_tickers=True)
             with self.conn.transaction():
+                self.conn.execute("select ops.refresh_positions(%s)", (now,))
                 report["mismatches"] = self.conn.execute(
-                    "select ops.report_exchange_positions(%s, %s, %s)",
-                    (now, self.mode, json.dumps({k: str(v) for k, v in positions.items()}))).fetchone()[0]
+                    "select ops.report_exchange_positions(%s, %s, %s, %s)",
+                    (now, self.mode, json.dumps({k: str(v) for k, v in positions.items()}), sorted(moved))).fetchone()[0]
         else:
             with self.conn.transaction():   # paper: the exchange is our own ledger
                 self.conn.execute("select ops.report_exchange_positions(%s, 'paper', coalesce((select jsonb_object_agg(ticker, position) from ops.positions where mode = 'paper'), '{}'))", (now,))
         with self.conn.transaction():
-            if report["mismatches"] == 0:
+            if report["mismatches"] == 0 and report.get("listing", "read") == "read":
                 self.conn.execute("select ops.heartbeat('reconciler', true, %s)", (json.dumps(report),))
         return report
 
-    def pull_fills(self) -> int:
-        # an hour's overlap with what the ledger holds: late-reported fills are caught, the unique fill id
-        # keeps the overlap from counting twice. A fill whose order is not known yet is stored with the
-        # exchange order id it carries; ops.fill_orders links it when the order becomes known.
+    def read_listing(self, now, report: dict) -> list[dict] | None:
+        """GET /portfolio/orders (all pages) applied by SQL; None when it cannot be read (recorded)."""
+        try:
+            listing = self.broker.listing()
+        except (HttpError, PayloadError) as exc:
+            report["listing"] = f"failed: {exc}"[:300]
+            with self.conn.transaction():
+                self.conn.execute("select ops.heartbeat('reconciler', false, %s)", (report["listing"],))
+            return None
         with self.conn.transaction():
-            last = self.conn.execute("select max(created_time) from ops.fills where mode = %s", (self.mode,)).fetchone()[0]
-        fills = self.broker.fills(since=last - timedelta(hours=1) if last else None)
-        new = 0
+            orders = self.conn.execute("select ops.apply_exchange_listing(%s, %s, %s)",
+                                       (now, self.mode, json.dumps(listing, default=str))).fetchone()[0]
+        report["orders"] = {k: v for k, v in orders.items() if k != "mismatched"}
+        report["listing"] = "read"
+        return listing
+
+    def pull_fills(self, report_tickers: bool = False):
+        # from the newest recorded fill less SQL's look-back: late-reported fills are caught, the unique
+        # fill id keeps the overlap from counting twice. A fill whose order is not known yet is stored with
+        # the exchange order id it carries; ops.fill_orders links it when the order becomes known.
+        with self.conn.transaction():
+            since = self.conn.execute("select ops.fills_since(%s)", (self.mode,)).fetchone()[0]
+        fills = self.broker.fills(since=since)
+        new, tickers = 0, set()
         with self.conn.transaction():
             for f in fills:
                 cur = self.conn.execute(
@@ -192,14 +218,20 @@ class Executor:
                     (f["fill_id"], f["exchange_order_id"], f["exchange_order_id"], f["ticker"], f["side"], f["yes_price"],
                      f["count"], f["is_taker"], f["fee"], f["created_time"], self.mode))
                 new += cur.rowcount
-        return new
+                if cur.rowcount:
+                    tickers.add(f["ticker"])
+            if new:
+                self.conn.execute("select ops.sync_fills_into_orders()")
+        return tickers if report_tickers else new
 
     def cancel_sweep(self, only: int | None = None, listing: list[dict] | None = None) -> int:
         """DELETE what ops.orders_to_cancel answers (cancels are allowed even when HALTED; then also
-        everything the exchange lists as resting)."""
+        everything the exchange lists as resting, or — listing None, unreadable — every order of ours that
+        may rest, by its exchange id). SQL records each answer (ops.record_cancel)."""
         with self.conn.transaction():
             rows = self.conn.execute("select * from ops.orders_to_cancel(%s, %s, %s)",
-                                     (self.now(), self.mode, json.dumps(listing or [], default=str))).fetchall()
+                                     (self.now(), self.mode,
+                                      None if listing is None else json.dumps(listing, default=str))).fetchall()
         done = 0
         for oid, xid, reason in rows:
             if only is not None and oid != only:
@@ -207,37 +239,38 @@ class Executor:
             if oid is not None:
                 with self.conn.transaction():
                     state = self.conn.execute("select state from ops.orders where id = %s for update", (oid,)).fetchone()[0]
+                    if state not in ("RESTING", "PARTIALLY_FILLED", "CANCEL_PENDING"):
+                        continue          # moved since the answer (a fill, the listing): asked again next pass
                     if state != "CANCEL_PENDING":
                         self.move(oid, "CANCEL_PENDING", f"cancel sent: {reason}")
-            ok, detail = self.broker.cancel(xid)
+            status, detail = self.broker.cancel(xid)
             if oid is None:
-                log.warning("cancelled exchange order %s: %s (%s)", xid, reason, "confirmed" if ok else detail)
-                done += ok
+                log.warning("cancelled exchange order %s: %s (%s)", xid, reason, "confirmed" if status == 200 else detail)
+                done += status == 200
                 continue
             with self.conn.transaction():
-                if ok:
-                    self.move(oid, "CANCELED", f"cancel confirmed: {reason}", detail)
-                    done += 1
-                else:   # left CANCEL_PENDING: re-sent next pass; the listing settles what happened
-                    self.conn.execute("update ops.orders set last_error = %s where id = %s", (detail[:2000], oid))
+                done += self.conn.execute("select ops.record_cancel(%s, %s, %s, %s)",
+                                          (oid, status, detail, reason)).fetchone()[0] == "CANCELED"
         return done
 
     def decrease_sweep(self, only: int | None = None) -> int:
-        """Send the decreases the cycle asked for (ops.decreases_to_send). Until the exchange confirms,
-        the order keeps counting at its full size; a failed decrease is retried on the next pass."""
+        """Send the decreases the cycle asked for (ops.decreases_to_send: reduce_by = count - target total).
+        Until the exchange confirms, the order keeps counting at its full size; the send is recorded first,
+        and a decrease is sent again only after a newer listing (a lost reply may have applied it)."""
         with self.conn.transaction():
             rows = self.conn.execute("select * from ops.decreases_to_send(%s)", (self.mode,)).fetchall()
         done = 0
-        for oid, xid, reduce_to in rows:
+        for oid, xid, reduce_by in rows:
             if only is not None and oid != only:
                 continue
-            ok, left, detail = self.broker.decrease(xid, reduce_to)
             with self.conn.transaction():
-                if not ok:
-                    self.conn.execute("update ops.orders set last_error = %s where id = %s", (detail[:2000], oid))
+                self.conn.execute("select ops.mark_decrease_sent(%s, %s)", (oid, self.now()))
+            status, left, detail = self.broker.decrease(xid, reduce_by)
+            with self.conn.transaction():
+                if status != 200:
+                    self.conn.execute("select ops.note_order_error(%s, %s)", (oid, f"decrease: {detail}"))
                     continue
-                self.conn.execute("select ops.record_decrease(%s, %s, %s)",
-                                  (oid, left if left is not None else reduce_to, detail))
+                self.conn.execute("select ops.record_decrease(%s, %s, %s, %s)", (oid, reduce_by, left, detail))
                 done += 1
         return done
 
@@ -260,6 +293,9 @@ def run(settings: Settings, *, once: bool, poll: float = 2.0) -> int:
                 # reconcile first (also at start-up): what happened while we were away decides what is sent
                 # (a pass that cannot read the exchange sends nothing: we do not send blind)
                 rec = ex.reconcile()   # (the public rollups are rebuilt on their own schedule: milkbot analytics)
+                if rec.get("listing", "read") != "read":
+                    # the kill switch's sweep ran; nothing new is sent while the exchange cannot be read
+                    raise HttpError("GET /portfolio/orders", None, rec["listing"])
                 n = ex.drain()
                 if n:
                     rec = ex.reconcile()

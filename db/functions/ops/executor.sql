@@ -55,6 +55,9 @@ begin
         when o.mode <> p_mode then format('intent made for %s mode, executor runs %s', o.mode, p_mode)
         when v_close - make_interval(mins => ops.executor_param('close_buffer_min')::int) <= p_as_of
             then format('market closes at %s: within close_buffer_min', v_close)
+        -- the exchange refuses orders in its weekly maintenance: sending one would only count a reject
+        -- toward the error breaker
+        when ops.in_weekly_maintenance(p_as_of) then 'exchange weekly maintenance window'
     end;
     if v_why is not null then
         perform set_config('milkbot.transition_reason', v_why, true);
@@ -69,24 +72,41 @@ end
 $$;
 comment on function ops.claim_intent(bigint, ops.trading_mode, timestamptz) is 'Executor: claim a queued intent -> submit (now SUBMITTING) / unknown (interrupted mid-send, never re-sent) / skip (with the reason).';
 
--- Record what one POST answered. p_outcome: accepted | duplicate | rejected | unknown.
-create or replace function ops.record_submit(p_order_id bigint, p_outcome text, p_exchange_order_id text,
-                                             p_fill_count numeric, p_remaining numeric, p_code text, p_excerpt text,
-                                             p_as_of timestamptz)
+-- How one POST's answer is classified (a decision, so here and not in the worker): 201 with its order id
+-- and counts -> accepted; 409 -> duplicate (an order with our client id exists: the listing adopts it);
+-- another 4xx except 408/429 -> rejected (the exchange refused it: it does not exist); everything else
+-- (408, 429, 5xx, no reply, a 201 we cannot read) -> unknown: it may exist, the listing decides.
+create or replace function ops.submit_outcome(p_http_status integer, p_readable boolean default true)
+returns text
+language sql immutable
+return case
+    when p_http_status = 201 and p_readable then 'accepted'
+    when p_http_status = 409 then 'duplicate'
+    when p_http_status between 400 and 499 and p_http_status not in (408, 429) then 'rejected'
+    else 'unknown'
+end;
+comment on function ops.submit_outcome(integer, boolean) is 'Executor: classify the answer to an order POST by HTTP status (null = no reply): accepted / duplicate / rejected / unknown.';
+
+-- Record what one POST answered: p_http_status (null = no reply), whether a 201 was readable, and what
+-- it said. Returns the order's next state.
+create or replace function ops.record_submit(p_order_id bigint, p_http_status integer, p_readable boolean,
+                                             p_exchange_order_id text, p_fill_count numeric, p_remaining numeric,
+                                             p_code text, p_excerpt text, p_as_of timestamptz)
 returns ops.order_state
 language plpgsql security definer
 set search_path = pg_catalog, ops
 as $$
 declare
-    o       ops.orders%rowtype;
-    v_to    ops.order_state;
-    v_why   text;
+    o         ops.orders%rowtype;
+    v_outcome text := ops.submit_outcome(p_http_status, p_readable);
+    v_to      ops.order_state;
+    v_why     text;
 begin
     select * into o from ops.orders where id = p_order_id for update;
     if o.state <> 'SUBMITTING' then
         return o.state;    -- already resolved (e.g. a listing adopted it first)
     end if;
-    if p_outcome = 'accepted' then
+    if v_outcome = 'accepted' then
         v_to := case when p_fill_count >= o.count then 'FILLED'
                      when p_remaining = 0 then 'CANCELED'          -- immediate-or-cancel: the rest is gone
                      when p_fill_count > 0 then 'PARTIALLY_FILLED'
@@ -94,13 +114,11 @@ begin
         v_why := case when v_to = 'CANCELED' then format('exchange accepted (201): filled %s of %s, the rest cancelled (%s)',
                                                            p_fill_count, o.count, o.time_in_force)
                       else 'exchange accepted (201)' end;
-    elsif p_outcome = 'rejected' then
+    elsif v_outcome = 'rejected' then
         v_to := 'REJECTED'; v_why := format('exchange rejected: %s', p_code);
-    elsif p_outcome in ('duplicate', 'unknown') then
+    else
         -- a 409 says an order with our client_order_id exists: the listing adopts it
         v_to := 'UNKNOWN'; v_why := format('outcome unknown: %s', p_code);
-    else
-        raise exception 'unknown submit outcome %', p_outcome using errcode = 'invalid_parameter_value';
     end if;
     perform set_config('milkbot.transition_reason', v_why, true),
             set_config('milkbot.exchange_excerpt', coalesce(p_excerpt, ''), true);
@@ -108,6 +126,8 @@ begin
        set state = v_to,
            exchange_order_id = coalesce(p_exchange_order_id, exchange_order_id),
            filled_count = greatest(filled_count, least(coalesce(p_fill_count, 0), count)),
+           exchange_status = case v_to when 'FILLED' then 'executed' when 'CANCELED' then 'canceled'
+                                       when 'RESTING' then 'resting' when 'PARTIALLY_FILLED' then 'resting' end,
            last_error = case when v_to in ('REJECTED', 'UNKNOWN') then left(p_code, 2000) else last_error end,
            outcome_unknown_since = case when v_to = 'UNKNOWN' then p_as_of end
      where id = o.id;
@@ -115,11 +135,18 @@ begin
     return v_to;
 end
 $$;
-comment on function ops.record_submit(bigint, text, text, numeric, numeric, text, text, timestamptz) is 'Executor: record the answer to one POST (accepted / duplicate / rejected / unknown) as the order''s next state.';
+comment on function ops.record_submit(bigint, integer, boolean, text, numeric, numeric, text, text, timestamptz) is 'Executor: record the answer to one POST (HTTP status, classified by ops.submit_outcome) as the order''s next state.';
 
--- Orders to cancel now, with the reason: superseded or withdrawn by the cycle, near close, HALTED (then
--- also every order the exchange lists as resting, ours or not: the kill switch cancels what exists), and
--- cancels not yet confirmed (re-sent).
+-- Orders to cancel now, with the reason: superseded or withdrawn by the cycle, a surplus second live
+-- order, a decrease whose target fills have already reached, near close, and unconfirmed cancels
+-- (re-sent). HALTED cancels everything of ours that may rest:
+--   * every order the listing shows resting, ours or not and whatever state we hold it in (order_id is
+--     given only where the row can move to CANCEL_PENDING; otherwise the cancel is sent by exchange id
+--     and the next listing records what happened);
+--   * p_listing null means the listing could not be read: then every order with a known exchange id on
+--     an open market that the exchange has not itself reported final (executed/canceled) is cancelled
+--     blind by its exchange id. An order whose exchange id we never learnt (an unknown outcome) cannot be
+--     named; orders carry cancel_order_on_pause, and the listing is retried on its own each pass.
 create or replace function ops.orders_to_cancel(p_as_of timestamptz, p_mode ops.trading_mode, p_listing jsonb default '[]')
 returns table (order_id bigint, exchange_order_id text, reason text)
 language sql stable
@@ -130,57 +157,167 @@ begin atomic
                case when (select h.on from halted h) then 'kill switch: trading HALTED'
                     when o.state = 'CANCEL_PENDING' then 'cancel not confirmed yet: re-sent'
                     when o.superseded_by is not null then 'superseded by a new target'
+                    when o.intent_key like 'adopted|%' then 'adopted: an order we have no decision for'
                     when o.cancel_requested_at is not null then 'withdrawn by the cycle'
+                    when o.decrease_to is not null and o.filled_count >= o.decrease_to
+                        then format('decrease target %s already filled (%s): the rest is cancelled', o.decrease_to, o.filled_count)
                     when m.close_time - make_interval(mins => ops.executor_param('close_buffer_min')::int) <= p_as_of
                         then format('market closes at %s', m.close_time)
                end as reason
           from ops.orders o join ops.markets m on m.ticker = o.ticker
          where o.mode = p_mode and o.exchange_order_id is not null
-           and o.state in ('RESTING', 'PARTIALLY_FILLED', 'CANCEL_PENDING'))
-    select ours.id, ours.exchange_order_id, ours.reason from ours where ours.reason is not null
+           and o.state in ('RESTING', 'PARTIALLY_FILLED', 'CANCEL_PENDING')),
+    chosen as (select ours.id, ours.exchange_order_id, ours.reason from ours where ours.reason is not null),
+    listed as (
+        select x.order_id as xid, x.client_order_id from jsonb_to_recordset(coalesce(p_listing, '[]')) as x(order_id text, client_order_id text, status text)
+         where x.status = 'resting')
+    select c.id, c.exchange_order_id, c.reason from chosen c
     union all
-    select null::bigint, x.order_id, 'kill switch: trading HALTED (resting at the exchange, not an order of ours)'
-      from jsonb_to_recordset(p_listing) as x(order_id text, client_order_id text, status text)
-     where (select h.on from halted h) and x.status = 'resting'
-       and not exists (select 1 from ops.orders o where o.exchange_order_id = x.order_id or o.client_order_id = x.client_order_id);
+    select null::bigint, l.xid,
+           case when exists (select 1 from ops.orders o where o.exchange_order_id = l.xid or o.client_order_id = l.client_order_id)
+                then 'kill switch: trading HALTED (resting at the exchange whatever we recorded)'
+                else 'kill switch: trading HALTED (resting at the exchange, not an order of ours)' end
+      from listed l
+     where (select h.on from halted h) and not exists (select 1 from chosen c where c.exchange_order_id = l.xid)
+    union all
+    select null::bigint, o.exchange_order_id, 'kill switch: trading HALTED, listing unreadable: cancelled blind by exchange id'
+      from ops.orders o join ops.markets m on m.ticker = o.ticker
+     where p_listing is null and (select h.on from halted h)
+       and o.mode = p_mode and o.host <> 'paper' and o.exchange_order_id is not null and m.close_time > p_as_of
+       and not exists (select 1 from chosen c where c.exchange_order_id = o.exchange_order_id)
+       and coalesce(o.exchange_status, 'resting') = 'resting'
+       and o.state not in ('RESTING', 'PARTIALLY_FILLED', 'CANCEL_PENDING');
 end;
-comment on function ops.orders_to_cancel(timestamptz, ops.trading_mode, jsonb) is 'Executor: orders to cancel now and why (superseded, withdrawn, near close, HALTED incl. anything resting at the exchange, unconfirmed cancels).';
+comment on function ops.orders_to_cancel(timestamptz, ops.trading_mode, jsonb) is 'Executor: orders to cancel now and why (superseded, withdrawn, surplus, decrease target filled, near close, unconfirmed cancels; HALTED: everything that may rest, also blind by exchange id when the listing is unreadable).';
 
-create or replace function ops.decreases_to_send(p_mode ops.trading_mode)
-returns table (order_id bigint, exchange_order_id text, reduce_to numeric)
-language sql stable
-begin atomic
-    select o.id, o.exchange_order_id, least(o.decrease_to, o.count - o.filled_count)
-      from ops.orders o
-     where o.mode = p_mode and o.decrease_to is not null and o.exchange_order_id is not null
-       and o.state in ('RESTING', 'PARTIALLY_FILLED') and o.cancel_requested_at is null and o.superseded_by is null;
-end;
-comment on function ops.decreases_to_send(ops.trading_mode) is 'Executor: decreases the cycle asked for that are not yet confirmed.';
+-- Record the answer to one DELETE. A 200 is the exchange's word that the order is off the book (its
+-- reduced_by is what was still resting): CANCELED. Any other answer leaves it CANCEL_PENDING with the
+-- error, re-sent next pass; the listing settles what happened.
+create or replace function ops.record_cancel(p_order_id bigint, p_http_status integer, p_detail text, p_reason text)
+returns ops.order_state
+language plpgsql security definer
+set search_path = pg_catalog, ops
+as $$
+declare
+    o ops.orders%rowtype;
+begin
+    select * into o from ops.orders where id = p_order_id for update;
+    if not found then
+        raise exception 'order % does not exist', p_order_id using errcode = 'invalid_parameter_value';
+    end if;
+    if p_http_status = 200 and o.state in ('RESTING', 'PARTIALLY_FILLED', 'CANCEL_PENDING') then
+        perform set_config('milkbot.transition_reason', format('cancel confirmed: %s', p_reason), true),
+                set_config('milkbot.exchange_excerpt', coalesce(p_detail, ''), true);
+        update ops.orders set state = 'CANCELED', exchange_status = 'canceled', decrease_to = null where id = o.id;
+        perform set_config('milkbot.exchange_excerpt', '', true);
+        return 'CANCELED';
+    end if;
+    update ops.orders set last_error = left(format('cancel: %s %s', coalesce(p_http_status::text, 'no reply'), p_detail), 2000)
+     where id = o.id;
+    return o.state;
+end
+$$;
+comment on function ops.record_cancel(bigint, integer, text, text) is 'Executor: record the answer to one DELETE (200 -> CANCELED; otherwise the error, re-sent next pass).';
 
--- Record a confirmed decrease: the order's size becomes filled + what the exchange says is left (never
--- more than it had); nothing left means it is over (cancelled with what filled). Returns the remaining.
-create or replace function ops.record_decrease(p_order_id bigint, p_remaining numeric, p_excerpt text)
+-- The cycle's decrease: keep p_keep more contracts working beyond what is filled as the cycle sees it,
+-- i.e. a target TOTAL (filled + remaining) of filled_count + p_keep. Fills that land before the exchange
+-- processes the request count toward that total, never on top of it (see ops.decreases_to_send).
+create or replace function ops.request_decrease(p_order_id bigint, p_keep numeric, p_as_of timestamptz)
 returns numeric
 language plpgsql security definer
 set search_path = pg_catalog, ops
 as $$
 declare
-    o      ops.orders%rowtype;
-    v_left numeric;
+    o ops.orders%rowtype;
 begin
-    select * into o from ops.orders where id = p_order_id for update;
-    v_left := greatest(least(p_remaining, o.count - o.filled_count), 0);
-    update ops.orders set count = filled_count + v_left, decrease_to = null where id = o.id and filled_count + v_left > 0;
-    if v_left = 0 and o.state in ('RESTING', 'PARTIALLY_FILLED') then
-        perform set_config('milkbot.transition_reason', 'decreased to nothing left', true),
-                set_config('milkbot.exchange_excerpt', coalesce(p_excerpt, ''), true);
-        update ops.orders set state = 'CANCELED', decrease_to = null where id = o.id;
-        perform set_config('milkbot.exchange_excerpt', '', true);
+    if p_keep is null or p_keep < 0 then
+        raise exception 'a decrease keeps 0 or more contracts, not %', p_keep using errcode = 'invalid_parameter_value';
     end if;
-    return v_left;
+    select * into o from ops.orders where id = p_order_id for update;
+    if o.state = 'PENDING' then
+        -- never sent: cut it here, nothing to ask the exchange
+        update ops.orders set count = filled_count + p_keep where id = o.id and filled_count + p_keep > 0;
+        return o.filled_count + p_keep;
+    end if;
+    update ops.orders
+       set decrease_to = least(coalesce(decrease_to, count), filled_count + p_keep), decrease_requested_at = p_as_of
+     where id = o.id;
+    return least(coalesce(o.decrease_to, o.count), o.filled_count + p_keep);
 end
 $$;
-comment on function ops.record_decrease(bigint, numeric, text) is 'Executor: record a decrease the exchange confirmed (size = filled + what is left; nothing left -> CANCELED).';
+comment on function ops.request_decrease(bigint, numeric, timestamptz) is 'Cycle: ask that an order keep p_keep contracts beyond its fills (target total = filled + keep; a decrease never grows).';
+
+-- Decreases to send now, as reduce_by = count - target total. count is the exchange's (every listing
+-- sets it), and a decrease changes it only by what it removes, so however many fills land between the
+-- decision and the exchange processing the request, filled + remaining ends at the target. (reduce_to =
+-- target - filled would add every fill we have not seen yet on top of the target.) A decrease is sent
+-- again only after a listing has shown the order since the last send: a lost reply may have applied it. An order whose
+-- fills already reached the target is cancelled instead (ops.orders_to_cancel).
+create or replace function ops.decreases_to_send(p_mode ops.trading_mode)
+returns table (order_id bigint, exchange_order_id text, reduce_by numeric)
+language sql stable
+begin atomic
+    select o.id, o.exchange_order_id, o.count - o.decrease_to
+      from ops.orders o
+     where o.mode = p_mode and o.decrease_to is not null and o.exchange_order_id is not null
+       and o.state in ('RESTING', 'PARTIALLY_FILLED') and o.cancel_requested_at is null and o.superseded_by is null
+       and o.count > o.decrease_to and o.filled_count < o.decrease_to
+       and (not o.decrease_awaits_listing or o.host = 'paper');
+end;
+comment on function ops.decreases_to_send(ops.trading_mode) is 'Executor: decreases the cycle asked for that are not yet confirmed, as reduce_by (count - target total); re-sent only after a listing has shown the order again.';
+
+create or replace function ops.mark_decrease_sent(p_order_id bigint, p_as_of timestamptz)
+returns void
+language sql security definer
+set search_path = pg_catalog, ops
+begin atomic
+    update ops.orders set decrease_sent_at = p_as_of, decrease_awaits_listing = true where id = p_order_id;
+end;
+comment on function ops.mark_decrease_sent(bigint, timestamptz) is 'Executor: a decrease is about to be sent (committed before the request).';
+
+-- Record a decrease the exchange answered 200: it removed exactly p_reduce_by contracts, so the order's
+-- count (filled + remaining) drops by that — whatever filled meanwhile. When the reply also gives the
+-- remaining count, that is what still rests: nothing left means the order is off the book; otherwise
+-- the listing confirms the rest. Returns the order's new count.
+create or replace function ops.record_decrease(p_order_id bigint, p_reduce_by numeric, p_remaining numeric, p_excerpt text)
+returns numeric
+language plpgsql security definer
+set search_path = pg_catalog, ops
+as $$
+declare
+    o        ops.orders%rowtype;
+    v_count  numeric;
+    v_filled numeric;
+    v_state  ops.order_state;
+begin
+    select * into o from ops.orders where id = p_order_id for update;
+    if not found then
+        raise exception 'order % does not exist', p_order_id using errcode = 'invalid_parameter_value';
+    end if;
+    -- (decreases_to_send never asks for the whole order: a target already filled is a cancel instead)
+    v_count := greatest(o.count - greatest(p_reduce_by, 0), o.filled_count, 0.01);
+    -- with the remaining count, the exchange's filled is count - remaining (fills we have not pulled yet)
+    v_filled := case when p_remaining is null then o.filled_count
+                     else greatest(o.filled_count, least(v_count - p_remaining, v_count)) end;
+    v_state := case when o.state not in ('RESTING', 'PARTIALLY_FILLED') then o.state
+                    when v_filled >= v_count then 'FILLED'
+                    when p_remaining = 0 then 'CANCELED'
+                    when v_filled > 0 then 'PARTIALLY_FILLED'
+                    else o.state end;
+    perform set_config('milkbot.transition_reason',
+                       case when p_remaining = 0 then 'decreased: nothing left resting' else 'decrease confirmed' end, true),
+            set_config('milkbot.exchange_excerpt', coalesce(p_excerpt, ''), true);
+    update ops.orders
+       set count = v_count, filled_count = v_filled, state = v_state,
+           exchange_status = case when p_remaining = 0 then case when v_filled >= v_count then 'executed' else 'canceled' end
+                                  else exchange_status end,
+           decrease_to = case when v_count <= decrease_to or p_remaining = 0 then null else decrease_to end
+     where id = o.id;
+    perform set_config('milkbot.exchange_excerpt', '', true);
+    return v_count;
+end
+$$;
+comment on function ops.record_decrease(bigint, numeric, numeric, text) is 'Executor: record a decrease the exchange confirmed (count drops by reduce_by; nothing left -> CANCELED; no remaining in the reply -> the listing confirms).';
 
 -- The exchange is the truth for what exists. p_listing: every order GET /portfolio/orders lists (all
 -- pages), as [{order_id, client_order_id, ticker, side, price, status, fill_count, remaining_count,
@@ -211,6 +348,7 @@ declare
     rec        record;
     v_id       bigint;
     v_raised   integer;
+    v_surplus  boolean;
 begin
     if jsonb_typeof(p_listing) <> 'array' then
         raise exception 'the listing must be a JSON array of orders' using errcode = 'invalid_parameter_value';
@@ -232,46 +370,105 @@ begin
      where o.mode = p_mode and o.state = 'SUBMITTING' and o.updated_at < now() - v_stale
        and not exists (select 1 from pg_temp.listing l where l.client_order_id = o.client_order_id);
 
-    -- 1. ours, found at the exchange
+    -- 1. ours, found at the exchange: its listing is the truth for state, count, filled and remaining,
+    --    whatever we recorded (an understated count, a cancel or a fill we believed). An order it lists as
+    --    resting is live in our book; if that makes it a second live order on its market (it was presumed
+    --    absent, or recorded final, and the cycle has placed another since), it is withdrawn at once —
+    --    cancelled by the sweep that follows — and raised as a surplus. Adoption never fails.
     for rec in
-        select o.id, o.state, o.count, o.filled_count, l.order_id as xid, l.status, l.fill_count, l.remaining_count,
+        select o.id, o.state, o.count, o.filled_count, o.ticker, o.client_order_id, o.superseded_by, o.cancel_requested_at,
+               o.exchange_status, l.order_id as xid, l.status, l.fill_count, l.remaining_count,
                case l.status
                    when 'executed' then 'FILLED'
                    when 'canceled' then 'CANCELED'
                    when 'resting' then case when o.state = 'CANCEL_PENDING' then 'CANCEL_PENDING'
-                                            when l.fill_count > 0 then 'PARTIALLY_FILLED' else 'RESTING' end
+                                            when greatest(l.fill_count, o.filled_count) > 0 then 'PARTIALLY_FILLED' else 'RESTING' end
                end::ops.order_state as target
           from ops.orders o join pg_temp.listing l on l.client_order_id = o.client_order_id
-         where o.mode = p_mode
-           and o.state in ('SUBMITTING', 'UNKNOWN', 'ABSENT_PRESUMED', 'RESTING', 'PARTIALLY_FILLED', 'CANCEL_PENDING')
+         where o.mode = p_mode and o.state <> 'PENDING'
+           and l.status in ('executed', 'canceled', 'resting')
+           and (o.state::text, o.filled_count, o.count, o.exchange_status, o.exchange_order_id)
+               is distinct from
+               (case l.status when 'executed' then 'FILLED' when 'canceled' then 'CANCELED'
+                              else case when o.state = 'CANCEL_PENDING' then 'CANCEL_PENDING'
+                                        when greatest(l.fill_count, o.filled_count) > 0 then 'PARTIALLY_FILLED' else 'RESTING' end end,
+                greatest(o.filled_count, l.fill_count),
+                case l.status when 'resting' then greatest(l.fill_count + l.remaining_count, o.filled_count, l.fill_count)
+                              when 'executed' then greatest(l.fill_count, o.filled_count)
+                              else greatest(o.count, l.fill_count) end,
+                l.status, l.order_id)
          order by o.id
          for update of o
     loop
-        if rec.target is null then
-            continue;   -- a status we do not know: left for the next listing, reported as a mismatch
-        end if;
+        v_surplus := rec.target in ('RESTING', 'PARTIALLY_FILLED')
+                     and rec.state not in ('SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN', 'CANCEL_PENDING')
+                     and rec.superseded_by is null and rec.cancel_requested_at is null
+                     and exists (select 1 from ops.orders x
+                                  where x.mode = p_mode and x.ticker = rec.ticker and x.id <> rec.id
+                                    and x.superseded_by is null and x.cancel_requested_at is null
+                                    and x.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN'));
         perform set_config('milkbot.transition_reason',
-                           case when rec.state in ('UNKNOWN', 'ABSENT_PRESUMED', 'SUBMITTING')
+                           case when rec.state in ('UNKNOWN', 'ABSENT_PRESUMED', 'SUBMITTING', 'REJECTED')
                                     then format('found at the exchange (%s): adopted', rec.status)
+                                when rec.state in ('FILLED', 'CANCELED', 'EXPIRED') and rec.target <> rec.state
+                                    then format('the exchange lists it %s (filled %s, remaining %s): our record corrected', rec.status,
+                                                rec.fill_count, rec.remaining_count)
                                 when rec.target = 'CANCELED' and rec.state <> 'CANCEL_PENDING'
                                     then 'canceled by the exchange (self-trade prevention, a pause, or the rest of an IOC)'
-                                else format('exchange listing: %s', rec.status) end, true);
-        update ops.orders
-           set state = rec.target,
-               exchange_order_id = rec.xid,
-               filled_count = least(greatest(filled_count, rec.fill_count), count),
-               -- resting: the exchange's remaining size is the truth (a confirmed decrease)
-               count = case when rec.status = 'resting' and rec.fill_count + rec.remaining_count between filled_count and count
-                             and rec.fill_count + rec.remaining_count > 0
-                            then greatest(rec.fill_count + rec.remaining_count, filled_count) else count end,
-               decrease_to = case when rec.status = 'resting' and decrease_to is not null
-                                       and rec.remaining_count <= decrease_to then null else decrease_to end,
-               absent_reads = 0, outcome_unknown_since = null
-         where id = rec.id;
+                                else format('exchange listing: %s', rec.status) end
+                           || case when v_surplus then '; a second live order on its market: withdrawn' else '' end, true);
+        begin
+            update ops.orders
+               set state = rec.target,
+                   exchange_order_id = rec.xid,
+                   exchange_status = rec.status,
+                   filled_count = greatest(filled_count, rec.fill_count),
+                   -- the exchange's size is the truth: resting = filled + remaining (a confirmed decrease, or a
+                   -- count we understated); executed = all of it filled
+                   count = case rec.status when 'resting' then greatest(rec.fill_count + rec.remaining_count, filled_count, rec.fill_count)
+                                           when 'executed' then greatest(rec.fill_count, filled_count)
+                                           else greatest(count, rec.fill_count) end,
+                   decrease_to = case when rec.status <> 'resting' then null
+                                      when rec.fill_count + rec.remaining_count <= decrease_to then null else decrease_to end,
+                   cancel_requested_at = case when v_surplus then p_as_of else cancel_requested_at end,
+                   absent_reads = 0, outcome_unknown_since = null
+             where id = rec.id;
+        exception when check_violation then
+            -- a move the state machine does not know: never wedge the listing on one order; raise it
+            insert into ops.risk_events (at, kind, severity, ticker, detail, message)
+            values (p_as_of, 'order_mismatch', 'critical', rec.ticker,
+                    jsonb_build_object('order_id', rec.id, 'ours', rec.state, 'exchange', rec.status, 'error', sqlerrm),
+                    format('order %s: the exchange lists it %s, we hold it %s, and that move is not allowed: %s',
+                           rec.id, rec.status, rec.state, sqlerrm));
+            continue;
+        when unique_violation then
+            -- a cycle placed a live order on this market after the check above: this one is the surplus
+            v_surplus := true;
+            update ops.orders
+               set state = rec.target, exchange_order_id = rec.xid, exchange_status = rec.status,
+                   filled_count = greatest(filled_count, rec.fill_count),
+                   count = case rec.status when 'resting' then greatest(rec.fill_count + rec.remaining_count, filled_count, rec.fill_count)
+                                           when 'executed' then greatest(rec.fill_count, filled_count)
+                                           else greatest(count, rec.fill_count) end,
+                   decrease_to = null, cancel_requested_at = p_as_of, absent_reads = 0, outcome_unknown_since = null
+             where id = rec.id;
+        end;
+        if v_surplus then
+            insert into ops.risk_events (at, kind, severity, ticker, detail, message)
+            values (p_as_of, 'surplus_order', 'warning', rec.ticker,
+                    jsonb_build_object('order_id', rec.id, 'client_order_id', rec.client_order_id, 'was', rec.state,
+                                       'exchange', rec.status, 'remaining', rec.remaining_count),
+                    format('order %s (%s) rests at the exchange beside the market''s live order: cancelled at once (%s remaining)',
+                           rec.id, rec.client_order_id, rec.remaining_count));
+        end if;
         if rec.state in ('UNKNOWN', 'ABSENT_PRESUMED', 'SUBMITTING') then
             v_found := v_found + 1;
         end if;
     end loop;
+    -- a decrease sent before this listing may be re-sent now: the listing has shown what it did
+    update ops.orders o set decrease_awaits_listing = false
+      from pg_temp.listing l
+     where l.client_order_id = o.client_order_id and o.mode = p_mode and o.decrease_awaits_listing;
 
     -- 2. ours, unknown and not listed: one more absent read; absence presumed only after enough reads
     --    spread over the grace period
@@ -311,19 +508,36 @@ begin
             continue;
         end if;
         perform set_config('milkbot.transition_reason', 'adopted: found at the exchange with our prefix, unknown to us', true);
-        insert into ops.orders (intent_key, client_order_id, ticker, strategy, side, price, count, mode, host, as_of)
+        -- withdrawn from its first moment (cancel_requested_at at insert): never the market's live order, so
+        -- it cannot collide with one, and the sweep cancels it if it rests
+        insert into ops.orders (intent_key, client_order_id, ticker, strategy, side, price, count, mode, host, as_of,
+                                cancel_requested_at)
         select 'adopted|' || rec.client_order_id, rec.client_order_id, rec.ticker,
                case m.kind when 'high' then 'DailyHigh' when 'low' then 'DailyLow' else 'Monthly' end::ops.strategy,
-               rec.side, rec.price, greatest(coalesce(rec.initial_count, rec.fill_count + rec.remaining_count), 1),
-               p_mode, 'adopted', coalesce(rec.created_time, p_as_of)
+               rec.side, rec.price,
+               greatest(case when rec.status = 'resting' then rec.fill_count + rec.remaining_count
+                             else coalesce(rec.initial_count, rec.fill_count + rec.remaining_count) end, rec.fill_count, 1),
+               p_mode, 'adopted', coalesce(rec.created_time, p_as_of), p_as_of
           from ops.markets m where m.ticker = rec.ticker
         returning id into v_id;
-        update ops.orders set state = 'SUBMITTING', superseded_by = null, cancel_requested_at = p_as_of where id = v_id;
+        update ops.orders set state = 'SUBMITTING' where id = v_id;
         update ops.orders
            set state = case rec.status when 'executed' then 'FILLED' when 'canceled' then 'CANCELED'
                                        else case when rec.fill_count > 0 then 'PARTIALLY_FILLED' else 'RESTING' end end::ops.order_state,
-               exchange_order_id = rec.order_id, filled_count = least(rec.fill_count, count)
+               exchange_order_id = rec.order_id, filled_count = least(rec.fill_count, count),
+               exchange_status = case when rec.status in ('resting', 'executed', 'canceled') then rec.status end
          where id = v_id;
+        if rec.status = 'resting' and exists (select 1 from ops.orders x
+                                               where x.mode = p_mode and x.ticker = rec.ticker and x.id <> v_id
+                                                 and x.superseded_by is null and x.cancel_requested_at is null
+                                                 and x.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN')) then
+            insert into ops.risk_events (at, kind, severity, ticker, detail, message)
+            values (p_as_of, 'surplus_order', 'warning', rec.ticker,
+                    jsonb_build_object('order_id', v_id, 'client_order_id', rec.client_order_id, 'exchange', rec.status,
+                                       'remaining', rec.remaining_count),
+                    format('adopted order %s rests beside the market''s live order: cancelled at once (%s remaining)',
+                           rec.client_order_id, rec.remaining_count));
+        end if;
         insert into ops.risk_events (at, kind, severity, ticker, detail, message)
         values (p_as_of, 'order_adopted', 'warning', rec.ticker, jsonb_build_object('order_id', v_id, 'exchange_order_id', rec.order_id,
                 'client_order_id', rec.client_order_id, 'status', rec.status),
@@ -405,3 +619,23 @@ begin
 end
 $$;
 comment on function ops.sync_fills_into_orders() is 'Executor: every order''s filled count and state follow its fills in the ledger (linked at insert or later).';
+
+-- Where the next fills pull starts: the newest recorded fill of this book, less the look-back
+-- (fills_lookback_s), so late-reported fills are caught; null = from the beginning.
+create or replace function ops.fills_since(p_mode ops.trading_mode)
+returns timestamptz
+language sql stable
+begin atomic
+    select max(f.created_time) - make_interval(secs => ops.executor_param('fills_lookback_s'))
+      from ops.fills f where f.mode = p_mode;
+end;
+comment on function ops.fills_since(ops.trading_mode) is 'Executor: the time the fills pull starts from (newest recorded fill less fills_lookback_s).';
+
+create or replace function ops.note_order_error(p_order_id bigint, p_error text)
+returns void
+language sql security definer
+set search_path = pg_catalog, ops
+begin atomic
+    update ops.orders set last_error = left(p_error, 2000) where id = p_order_id;
+end;
+comment on function ops.note_order_error(bigint, text) is 'Executor: record the last exchange error of a request about an order (nothing else changes; the next pass retries).';

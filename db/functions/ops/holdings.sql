@@ -19,7 +19,7 @@ end;
 comment on function ops.ledger_holdings(timestamptz, ops.trading_mode) is 'Per market, from the fill ledger of one mode up to p_as_of: gross YES and NO contracts, cash spent incl. fees, fees.';
 
 -- Working: every order that is not final, at its full remaining size — including orders being cancelled
--- or decreased, until the exchange confirms. Any part of a working order may fill, so its worst case in
+-- or decreased, until the exchange confirms, and orders presumed absent. Any part of a working order may fill, so its worst case in
 -- an outcome is min(0, what all of it would pay there): it can only add loss, never hedge. Fees are
 -- bounded per contract (the fee is rounded up per fill, so partial fills can cost more than one fill).
 create or replace function ops.working_orders(p_as_of timestamptz, p_mode ops.trading_mode)
@@ -28,7 +28,7 @@ returns table (order_id bigint, ticker text, side text, price numeric, remaining
 language sql stable parallel safe
 begin atomic
     select o.id, o.ticker, o.side, o.price, o.count - o.filled_count,
-           o.superseded_by is null and o.cancel_requested_at is null and o.state <> 'CANCEL_PENDING',
+           o.superseded_by is null and o.cancel_requested_at is null and o.state not in ('CANCEL_PENDING', 'ABSENT_PRESUMED'),
            (o.count - o.filled_count) * least(0, case o.side when 'bid' then 1 - o.price else -(1 - o.price) end - x.fee1),
            (o.count - o.filled_count) * least(0, case o.side when 'bid' then -o.price else o.price end - x.fee1),
            case o.side when 'bid' then o.price else 1 - o.price end + x.fee1
@@ -36,7 +36,9 @@ begin atomic
       left join ops.markets m on m.ticker = o.ticker
       cross join lateral (select ops.taker_fee(o.price, 1, greatest(coalesce(m.fee_multiplier, 1), 1)) as fee1) x
      where o.mode = p_mode and o.as_of <= p_as_of and o.count > o.filled_count
-       and o.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN', 'CANCEL_PENDING');
+       -- ABSENT_PRESUMED: not found in the grace period, but it may yet appear (it is adopted if it does),
+       -- so it counts at its worst case until its market settles; it no longer blocks the market
+       and o.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN', 'CANCEL_PENDING', 'ABSENT_PRESUMED');
 end;
 comment on function ops.working_orders(timestamptz, ops.trading_mode) is 'Every non-final order of one mode at its full remaining size, with its worst-case payoff if its market wins / loses (any part may fill).';
 
@@ -90,7 +92,10 @@ begin atomic
 end;
 comment on function ops.event_outcomes(timestamptz, ops.trading_mode, boolean, bigint[]) is 'Payoff of each unsettled daily event ladder under each outcome (which bracket wins; null = none of the known ones).';
 
-create or replace function ops.event_worst_case_loss(p_as_of timestamptz, p_mode ops.trading_mode,
+-- (p_mode defaults to this session's milkbot.mode, else paper, so `select * from
+-- ops.event_worst_case_loss(now())` answers for the book one is looking at)
+create or replace function ops.event_worst_case_loss(p_as_of timestamptz,
+                                                     p_mode ops.trading_mode default coalesce(nullif(current_setting('milkbot.mode', true), ''), 'paper')::ops.trading_mode,
                                                      p_include_working boolean default true)
 returns table (event_ticker text, cluster ops.city_cluster, worst_case_loss numeric)
 language sql stable parallel safe

@@ -43,8 +43,11 @@ $$;
 comment on function ops.refresh_positions(timestamptz) is 'Derive ops.positions from the fill ledger; settled markets close at 1/0 with realised P&L net of fees.';
 
 -- The reconciler reports the exchange's positions; mismatches become risk events, and past the limit
--- trading goes REDUCING (never back to ACTIVE: that is an operator's call).
-create or replace function ops.report_exchange_positions(p_as_of timestamptz, p_mode ops.trading_mode, p_positions jsonb)
+-- trading goes REDUCING (never back to ACTIVE: that is an operator's call). p_in_flight: markets whose
+-- fills moved while the positions were read (fills pulled before and after them differ): a difference
+-- there may be a fill racing the read, so they are recorded but not counted until the next pass.
+create or replace function ops.report_exchange_positions(p_as_of timestamptz, p_mode ops.trading_mode, p_positions jsonb,
+                                                         p_in_flight text[] default '{}')
 returns integer
 language plpgsql security definer set search_path = pg_catalog, ops as $$
 declare
@@ -65,7 +68,8 @@ begin
      where not exists (select 1 from ops.positions p where p.mode = p_mode and p.ticker = e.key);
     select count(*), jsonb_object_agg(ticker, jsonb_build_object('ours', position, 'exchange', exchange_position))
       into v_mismatches, v_detail
-      from ops.positions where mode = p_mode and settled_at is null and position <> coalesce(exchange_position, 0);
+      from ops.positions where mode = p_mode and settled_at is null and position <> coalesce(exchange_position, 0)
+       and ticker <> all (coalesce(p_in_flight, '{}'));
     if v_mismatches > 0 then
         insert into ops.risk_events (at, kind, severity, detail, message)
         values (p_as_of, 'position_mismatch', case when v_mismatches > v_limit then 'critical' else 'warning' end,
@@ -80,4 +84,4 @@ begin
     return v_mismatches;
 end
 $$;
-comment on function ops.report_exchange_positions(timestamptz, ops.trading_mode, jsonb) is 'Record the exchange''s positions, flag mismatches (risk event, degraded health, REDUCING past the limit).';
+comment on function ops.report_exchange_positions(timestamptz, ops.trading_mode, jsonb, text[]) is 'Record the exchange''s positions, flag mismatches (risk event, degraded health, REDUCING past the limit).';

@@ -95,7 +95,7 @@ begin
     with prm as (select p.strategy, p.kelly_fraction, p.cycle_window_min from ops.effective_params() p),
     held as (select h.ticker, h.yes_gross - h.no_gross as net from ops.ledger_holdings(p_as_of, v_mode) h),
     work as materialized (
-        select w.*, o.state, o.decrease_to
+        select w.*, o.state, o.decrease_to, o.filled_count
           from ops.working_orders(p_as_of, v_mode) w join ops.orders o on o.id = w.order_id),
     work_sum as (
         select w.ticker, sum(case w.side when 'bid' then w.remaining else -w.remaining end) as net,
@@ -113,7 +113,8 @@ begin
            coalesce(h.net, 0) as held, coalesce(ws.net, 0) as working,
            coalesce(case e.side when 'bid' then ws.bid_rem when 'ask' then ws.ask_rem end, 0) as same_side_working,
            l.order_id as live_id, l.state as live_state, l.side as live_side, l.remaining as live_remaining,
-           least(l.remaining, coalesce(l.decrease_to, l.remaining)) as live_asked,
+           -- what the live order may still add: its remaining, or less where a decrease (a target total) is pending
+           least(l.remaining, greatest(coalesce(l.decrease_to - l.filled_count, l.remaining), 0)) as live_asked,
            l.win_payoff as live_win, l.lose_payoff as live_lose, l.loss_per_contract as live_lpc,
            coalesce(l.order_id is not null and e.all_pass and l.side = e.side and l.price = e.price, false) as live_kept
       from cycle_eval e
@@ -307,14 +308,15 @@ begin
                 perform pgmq.send('order_intents', jsonb_build_object('action', 'cancel', 'order_id', rec.id, 'client_order_id', rec.client_order_id));
             end if;
             v_cancels := v_cancels + 1;
-        elsif rec.state = 'PENDING' then
-            -- never sent: cut it here, nothing to ask the exchange
-            update ops.orders set count = filled_count + rec.live_keep where id = rec.id;
-            v_decreases := v_decreases + 1;
         else
-            update ops.orders set decrease_to = rec.live_keep, decrease_requested_at = p_as_of where id = rec.id;
-            perform pgmq.send('order_intents', jsonb_build_object('action', 'decrease', 'order_id', rec.id,
-                                                                  'client_order_id', rec.client_order_id, 'reduce_to', rec.live_keep));
+            -- keep live_keep more beyond what is filled now: a target total, so fills that land before the
+            -- exchange processes the decrease count toward it (ops.request_decrease, ops.decreases_to_send)
+            perform ops.request_decrease(rec.id, rec.live_keep, p_as_of);
+            if rec.state <> 'PENDING' then
+                perform pgmq.send('order_intents', jsonb_build_object('action', 'decrease', 'order_id', rec.id,
+                                                                      'client_order_id', rec.client_order_id,
+                                                                      'target_total', rec.filled_count + rec.live_keep));
+            end if;
             v_decreases := v_decreases + 1;
         end if;
     end loop;
