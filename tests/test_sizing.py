@@ -110,10 +110,12 @@ def confirm(conn, oid: int) -> None:
     if cancel is not None or state == "CANCEL_PENDING":
         move(conn, oid, "CANCELED", "test: cancel confirmed")
     elif dec is not None:
-        left = min(dec, count - filled)
-        conn.execute("update ops.orders set count = filled_count + %s, decrease_to = null where id = %s", (left, oid))
-        if left == 0:
-            move(conn, oid, "CANCELED", "test: decreased to nothing")
+        # decrease_to is a target total, sent as reduce_by = count - target: the order ends at the target,
+        # or, when fills already reached it, the rest is cancelled
+        if filled >= dec:
+            move(conn, oid, "CANCELED", "test: decrease target already filled, the rest cancelled")
+        else:
+            conn.execute("update ops.orders set count = least(count, decrease_to), decrease_to = null where id = %s", (oid,))
 
 
 def live_orders(conn) -> list[tuple]:
@@ -146,12 +148,12 @@ def exposures(conn, at: datetime, resolved: bool) -> dict[tuple, Decimal]:
     resolved: as the book will be once the exchange confirms every cancel and decrease asked so far."""
     conn.execute("savepoint exp")
     if resolved:
-        conn.execute("update ops.orders set count = filled_count + least(decrease_to, count - filled_count) where decrease_to is not null and count > filled_count + decrease_to and filled_count + decrease_to > 0")
+        conn.execute("update ops.orders set count = decrease_to where decrease_to is not null and count > decrease_to and decrease_to > filled_count")
         conn.execute("select set_config('milkbot.transition_reason', 'test: resolved', true)")
         conn.execute("""update ops.orders set state = 'CANCELED'
                          where state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN', 'CANCEL_PENDING')
                            and (superseded_by is not null or cancel_requested_at is not null or state = 'CANCEL_PENDING'
-                                or (decrease_to is not null and filled_count + decrease_to = 0))""")
+                                or (decrease_to is not null and decrease_to <= filled_count))""")
     rows = conn.execute("select event_ticker, cluster::text, worst_case_loss from ops.event_worst_case_loss(%s, 'paper')", (at,)).fetchall()
     conn.execute("rollback to savepoint exp")
     return by_scope(rows)
@@ -185,7 +187,7 @@ def check_invariants(conn, at: datetime, never_tightened: bool) -> None:
             "select ticker, side, target_contracts, held from ops.signals where as_of = %s and decision = 'trade'", (at,)).fetchall():
         d = 1 if side == "bid" else -1
         same = conn.execute(
-            """select coalesce(sum(case when decrease_to is not null then least(decrease_to, count - filled_count)
+            """select coalesce(sum(case when decrease_to is not null then greatest(least(decrease_to, count) - filled_count, 0)
                                         else count - filled_count end), 0),
                       coalesce(sum(count - filled_count) filter (where superseded_by is not null or cancel_requested_at is not null
                                                                    or state = 'CANCEL_PENDING'), 0)
@@ -246,10 +248,10 @@ def test_live_orders_shrink_when_the_operator_tightens_limits(world):
     out = cycle(conn, t)
     assert out["decreases"] >= 1
     dec = conn.execute("select decrease_to from ops.orders where id = %s", (oid,)).fetchone()[0]
-    assert dec is not None and dec <= 5
+    assert dec is not None and dec <= 5                 # a target total (nothing filled yet)
     msg = conn.execute("select message from pgmq.q_order_intents where message->>'action' = 'decrease' and (message->>'order_id')::bigint = %s",
                        (oid,)).fetchone()[0]
-    assert Decimal(str(msg["reduce_to"])) == dec
+    assert Decimal(str(msg["target_total"])) == dec
     assert conn.execute("select live_order_action from ops.signals where ticker = %s and as_of = %s", (ticker, t)).fetchone()[0] == "decrease"
     # until the exchange confirms, the order counts in full; once it does, the event is within $2
     confirm(conn, oid)
