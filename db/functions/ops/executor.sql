@@ -604,7 +604,12 @@ begin
          order by o.id
          for update of o
     loop
-        if rec.state in ('FILLED', 'CANCELED') or (rec.filled < rec.count) = (rec.state = 'PARTIALLY_FILLED') then
+        -- the state already says it (final, part filled and still part open, or a cancel in flight with some
+        -- left): only the count moves. Otherwise a RESTING order part filled becomes PARTIALLY_FILLED and any
+        -- order filled to its count becomes FILLED (a RESTING order fully filled must not stay RESTING: it
+        -- would hold the market's one live-order slot for ever)
+        if rec.state in ('FILLED', 'CANCELED')
+           or (rec.state in ('PARTIALLY_FILLED', 'CANCEL_PENDING') and rec.filled < rec.count) then
             update ops.orders set filled_count = least(rec.filled, count) where id = rec.id;
         else
             perform set_config('milkbot.transition_reason', 'fills recorded', true);
