@@ -1,7 +1,7 @@
 -- What happens to an order now: the executor's decisions in SQL (db/functions/ops/executor.sql), run as
 -- the executor role, against the rules of issue 13.
 begin;
-select plan(32);
+select plan(34);
 \ir fixtures/one_market.sql
 
 create function pg_temp.intent(p_key text, p_mode ops.trading_mode default 'demo', p_tif text default 'immediate_or_cancel')
@@ -42,6 +42,14 @@ set local role milkbot_executor;
 select is((select reason from ops.claim_intent(:b, 'demo', '2026-11-25 18:00:05Z')), 'kill switch: trading HALTED', 'the kill switch wins');
 reset role;
 update ops.trading_state set state = 'ACTIVE', reason = 'test';
+
+-- ---- the exchange's weekly maintenance: nothing is sent (a reject would count toward the breaker) ------
+select pg_temp.intent('m') as m \gset
+set local role milkbot_executor;
+select is((select action || ': ' || reason from ops.claim_intent(:m, 'demo', '2026-11-26 08:30Z')),   -- Thursday 03:30 EST
+          'skip: exchange weekly maintenance window', 'an intent claimed inside the maintenance window is not sent');
+reset role;
+select is(pg_temp.state(:m), 'CANCELED', 'and is cancelled with that reason');
 
 -- ---- recording what the POST answered -----------------------------------------------------------
 select pg_temp.intent('d') as d \gset

@@ -77,8 +77,8 @@ priced as materialized (  -- computed once: later CTEs refer to model_p many tim
 ),
 sided as materialized (
     select pr.*,
-           pr.model_p - pr.yes_ask - ops.taker_fee(pr.yes_ask, 1, pr.fee_multiplier) as edge_yes,
-           pr.yes_bid - pr.model_p - ops.taker_fee(pr.yes_bid, 1, pr.fee_multiplier) as edge_no
+           pr.model_p - pr.yes_ask - ops.fee_per_contract(pr.yes_ask, pr.fee_multiplier) as edge_yes,
+           pr.yes_bid - pr.model_p - ops.fee_per_contract(pr.yes_bid, pr.fee_multiplier) as edge_no
       from priced pr
 ),
 chosen as materialized (

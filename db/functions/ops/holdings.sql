@@ -34,7 +34,7 @@ begin atomic
            case o.side when 'bid' then o.price else 1 - o.price end + x.fee1
       from ops.orders o
       left join ops.markets m on m.ticker = o.ticker
-      cross join lateral (select ops.taker_fee(o.price, 1, greatest(coalesce(m.fee_multiplier, 1), 1)) as fee1) x
+      cross join lateral (select ops.fee_per_contract(o.price, m.fee_multiplier) as fee1) x
      where o.mode = p_mode and o.as_of <= p_as_of and o.count > o.filled_count
        -- ABSENT_PRESUMED: not found in the grace period, but it may yet appear (it is adopted if it does),
        -- so it counts at its worst case until its market settles; it no longer blocks the market

@@ -109,7 +109,7 @@ begin
            coalesce(prm.kelly_fraction, 0) as kelly_fraction, coalesce(prm.cycle_window_min, 5) as cycle_window_min,
            case e.side when 'bid' then 1 when 'ask' then -1 end as dir,
            case e.side when 'bid' then e.price else 1 - e.price end as cost,
-           ops.taker_fee(e.price, 1, greatest(coalesce(e.fee_multiplier, 1), 1)) as fee1,
+           ops.fee_per_contract(e.price, e.fee_multiplier) as fee1,   -- the same fee as the edge's
            coalesce(h.net, 0) as held, coalesce(ws.net, 0) as working,
            coalesce(case e.side when 'bid' then ws.bid_rem when 'ask' then ws.ask_rem end, 0) as same_side_working,
            l.order_id as live_id, l.state as live_state, l.side as live_side, l.remaining as live_remaining,
@@ -200,7 +200,7 @@ begin
                -- side are not netted (they may not fill)
                c.dir * c.held + c.same_side_working
                  - case when c.live_kept or (c.live_state = 'PENDING' and c.live_side = c.side) then c.live_remaining else 0 end as committed,
-               greatest(floor(c.edge / (1 - c.cost) * c.kelly_fraction * greatest(v_equity, 0) / c.cost), 0) as k_kelly,
+               ops.kelly_contracts(c.edge, c.cost, c.fee1, c.kelly_fraction, greatest(v_equity, 0)) as k_kelly,
                sh.keep_cap
           from cand c
           join room r on r.ticker = c.ticker
