@@ -178,7 +178,10 @@ def test_bad_markets_are_refused():
     assert parse_market(base, series=s, city_code="NYC", kind="high")["climate_date"] == date(2026, 11, 26)
     for change, msg in (({"status": "weird"}, "unknown status"), ({"cap_strike": None}, "floor <= cap"),
                         ({"event_ticker": "KXHIGHCHI-26NOV26"}, "do not nest"), ({"price_ranges": []}, "price_ranges"),
-                        ({"close_time": "2026-11-24T00:00:00Z"}, "close_time")):
+                        ({"close_time": "2026-11-24T00:00:00Z"}, "close_time"),
+                        ({"strike_type": "functional"}, "not a shape the model prices"),
+                        ({"strike_type": "custom"}, "not a shape the model prices"),
+                        ({"strike_type": "structured"}, "not a shape the model prices")):
         with pytest.raises(PayloadError, match=msg):
             parse_market({**base, **change}, series=s, city_code="NYC", kind="high")
     with pytest.raises(PayloadError, match="fee_type"):

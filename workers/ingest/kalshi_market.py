@@ -13,6 +13,7 @@ from workers.common.wire import PayloadError, dollars, fp_count, number, timesta
 
 STATUSES = {"initialized", "inactive", "active", "closed", "determined", "disputed", "amended", "finalized"}
 STRIKE_TYPES = {"greater", "greater_or_equal", "less", "less_or_equal", "between", "functional", "custom", "structured"}
+PRICED_STRIKE_TYPES = {"greater", "greater_or_equal", "less", "less_or_equal", "between"}   # ops.yes_lo / ops.yes_hi
 FEE_TYPES = {"quadratic", "quadratic_with_maker_fees", "quadratic_with_combo_maker_fees", "flat"}
 MONTHS = {m: i for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1)}
 EVENT_DATE = re.compile(r"-(\d{2})([A-Z]{3})(\d{2})$")
@@ -83,6 +84,10 @@ def parse_market(m: dict, *, series: Series, city_code: str, kind: str) -> dict:
     strike_type = m.get("strike_type")
     if strike_type not in STRIKE_TYPES:
         raise PayloadError(f"{t}: unknown strike_type {strike_type!r}")
+    if strike_type not in PRICED_STRIKE_TYPES:
+        # a shape the model does not price would be stored with no bounds: p = 1, and its ladder would look
+        # complete. Refused with the reason (the ingest records it as a health event)
+        raise PayloadError(f"{t}: strike_type {strike_type!r} is not a shape the model prices (refused)")
     floor_strike, cap_strike = number(m.get("floor_strike"), "floor_strike"), number(m.get("cap_strike"), "cap_strike")
     if strike_type == "between" and (floor_strike is None or cap_strike is None or floor_strike > cap_strike):
         raise PayloadError(f"{t}: between market needs floor <= cap (got {floor_strike}, {cap_strike})")

@@ -49,7 +49,7 @@ priced as materialized (  -- computed once: later CTEs refer to model_p many tim
                             - ops.climate_date(p_as_of, k.std_utc_offset), 0),
                    extract(day from (date_trunc('month', k.climate_date) + interval '1 month - 1 day'))::int,
                    mcl.mean_in, mcl.sd_in)::numeric(10,9)
-                when k.strategy <> 'Monthly' and f.forecast_f is not null then
+                when k.strategy <> 'Monthly' and f.forecast_f is not null and k.strike_type in ('greater', 'greater_or_equal', 'less', 'less_or_equal', 'between') then
                ops.bracket_probability(f.mu, f.sigma, k.yes_lo, k.yes_hi, k.kind::text, f.observed, f.df)::numeric(10,9)
            end as model_p
       from mkt k
@@ -95,7 +95,9 @@ judged as materialized (
 ),
 verdicts as materialized (
     select j.*,
-           case when j.strategy = 'Monthly' and not coalesce(j.monthly_enabled, false)
+           case when j.strike_type not in ('greater', 'greater_or_equal', 'less', 'less_or_equal', 'between')
+                then ops.verdict(false, format('market shape %s is not one the model prices', j.strike_type))
+                when j.strategy = 'Monthly' and not coalesce(j.monthly_enabled, false)
                 then ops.verdict(false, format('Monthly disabled for %s: %s', j.city_code, coalesce(j.monthly_reason, 'no series configured')))
                 when j.strategy = 'Monthly' and j.model_p is null
                 then ops.verdict(false, format('Monthly: no climatology for %s in month %s', j.city_code, extract(month from j.climate_date)))

@@ -64,36 +64,46 @@ begin atomic
       join ops.cities c on c.code = m.city_code
       left join held h on h.ticker = m.ticker
       left join working w on w.ticker = m.ticker
-     where m.status <> 'finalized' and m.kind in ('high', 'low');
+     where m.status <> 'finalized';
 end;
-comment on function ops.market_payoffs(timestamptz, ops.trading_mode, boolean, bigint[]) is 'Per unsettled daily market: payoff if it wins / loses (fills exact, working orders at their worst case, p_exclude left out).';
+comment on function ops.market_payoffs(timestamptz, ops.trading_mode, boolean, bigint[]) is 'Per unsettled market (daily and Monthly): payoff if it wins / loses (fills exact, working orders at their worst case, p_exclude left out).';
 
 -- Payoff of every event ladder under each of its outcomes. Only one bracket of a city-day can win, so
 -- the worst case is the minimum over outcomes — not the sum of per-market losses. With L the sum of
 -- every market's losing payoff, outcome "m wins" pays L - lose(m) + win(m). When the ladder's known
--- markets do not cover every integer (a gap or a missing tail), "none of them" (paying L) is an outcome.
+-- markets do not cover every integer (a gap, a missing tail, or a shape without bounds), "none of them"
+-- (paying L) is an outcome.
+-- A Monthly event (cumulative "above X inches" thresholds, not exclusive brackets) is counted, until its
+-- own model of the ladder exists, by one outcome that pays the sum of each market's worse side: a bound
+-- on its worst case, so Monthly exposure sits inside every event/cluster/total limit.
 create or replace function ops.event_outcomes(p_as_of timestamptz, p_mode ops.trading_mode,
                                               p_include_working boolean default true, p_exclude bigint[] default '{}')
 returns table (event_ticker text, cluster ops.city_cluster, outcome_ticker text, base_payoff numeric)
 language sql stable parallel safe
 begin atomic
-    with ladder as (select * from ops.market_payoffs(p_as_of, p_mode, p_include_working, p_exclude)),
+    with all_markets as (
+        select p.*, m.kind in ('high', 'low') as daily,
+               m.strike_type in ('greater', 'greater_or_equal', 'less', 'less_or_equal', 'between') as bounded
+          from ops.market_payoffs(p_as_of, p_mode, p_include_working, p_exclude) p
+          join ops.markets m on m.ticker = p.ticker),
+    ladder as (select * from all_markets a where a.daily),
     events as (
         select l.event_ticker, min(l.cluster) as cluster, sum(l.lose_payoff) as all_lose,
                bool_or(l.lo is null) and bool_or(l.hi is null)
-               and bool_and(l.prev_hi is null or l.lo = l.prev_hi + 1) as complete
+               and bool_and(l.prev_hi is null or l.lo = l.prev_hi + 1) and bool_and(l.bounded) as complete
           from (select ladder.*, lag(ladder.hi) over (partition by ladder.event_ticker order by ladder.lo nulls first) as prev_hi
                   from ladder) l
          group by l.event_ticker)
     select e.event_ticker, e.cluster, l.ticker, e.all_lose - l.lose_payoff + l.win_payoff
       from events e join ladder l on l.event_ticker = e.event_ticker
     union all
-    select e.event_ticker, e.cluster, null, e.all_lose from events e where not e.complete;
+    select e.event_ticker, e.cluster, null, e.all_lose from events e where not e.complete
+    union all
+    select a.event_ticker, min(a.cluster), null, sum(least(a.win_payoff, a.lose_payoff))
+      from all_markets a where not a.daily group by a.event_ticker;
 end;
-comment on function ops.event_outcomes(timestamptz, ops.trading_mode, boolean, bigint[]) is 'Payoff of each unsettled daily event ladder under each outcome (which bracket wins; null = none of the known ones).';
+comment on function ops.event_outcomes(timestamptz, ops.trading_mode, boolean, bigint[]) is 'Payoff of each unsettled event under each outcome (daily ladders: which bracket wins, null = none of the known ones; Monthly: one bounding outcome).';
 
--- (p_mode defaults to this session's milkbot.mode, else paper, so `select * from
--- ops.event_worst_case_loss(now())` answers for the book one is looking at)
 create or replace function ops.event_worst_case_loss(p_as_of timestamptz,
                                                      p_mode ops.trading_mode default coalesce(nullif(current_setting('milkbot.mode', true), ''), 'paper')::ops.trading_mode,
                                                      p_include_working boolean default true)

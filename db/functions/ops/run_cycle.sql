@@ -184,7 +184,10 @@ begin
         select c.ticker,
                o.base_payoff - case when not c.live_kept then 0
                                     when coalesce(o.outcome_ticker = c.ticker, false) then c.live_win else c.live_lose end as base,
-               least(0, case when coalesce(o.outcome_ticker = c.ticker, false)
+               least(0, case when c.strategy = 'Monthly'   -- one bounding outcome: the contract's worse side
+                             then least(case c.dir when 1 then 1 - c.price else -(1 - c.price) end,
+                                        case c.dir when 1 then -c.price else c.price end)
+                             when coalesce(o.outcome_ticker = c.ticker, false)
                              then case c.dir when 1 then 1 - c.price else -(1 - c.price) end
                              else case c.dir when 1 then -c.price else c.price end end - c.fee1) as a
           from cand c join cycle_outcomes o on o.event_ticker = c.event_ticker),
