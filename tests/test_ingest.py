@@ -361,3 +361,16 @@ def test_a_pass_feeds_the_model_the_calibration_and_the_settlement_rules(db, fak
     model = q("""select gates->'model'->>'source', gates->'model'->>'note' from ops.signals
                   where ticker like 'KXHIGHNY-%%' order by as_of desc, ticker limit 1""")
     assert model[0] == "forecast_12h" and "fit n=" in model[1], model
+
+
+def test_a_failed_cycle_is_an_error_a_health_event_and_a_failed_pass(db, fakes):
+    """A cycle that fails as a whole (here: a book the database refuses to trade, an unknown mode) is not
+    `cycle: None` and exit 0: the pass counts an error (so `ingest --once` exits 1), the cycle's health is
+    down and an error health event says why."""
+    import dataclasses
+    fakes.settings = dataclasses.replace(fakes.settings, mode="bogus")
+    report = run_pass(db, fakes, weather=False)
+    assert report.cycle and "run_cycle failed" in report.cycle["failed"], report.cycle
+    assert report.errors >= 1
+    assert db.admin.execute("""select count(*) from ops.health_events
+                                where component = 'cycle' and level = 'error' and message like 'run_cycle failed%%'""").fetchone()[0] == 1

@@ -164,6 +164,8 @@ def test_empty_side_is_no_quote_not_zero():
     ({"orderbook_fp": {"yes_dollars": [["1.2000", "10.00"]], "no_dollars": []}}, "outside"),
     ({"orderbook_fp": {"yes_dollars": [["0.5000"]], "no_dollars": []}}, "pair"),
     ({"orderbook_fp": {"yes_dollars": [["0.7000", "5.00"]], "no_dollars": [["0.5000", "5.00"]]}}, "crossed"),
+    ({"orderbook_fp": {"yes_dollars": [["0.0000", "5.00"]], "no_dollars": []}}, r"outside \(0, 1\)"),
+    ({"orderbook_fp": {"yes_dollars": [], "no_dollars": [["1.0000", "5.00"]]}}, r"outside \(0, 1\)"),
 ])
 def test_bad_books_are_refused(payload, message):
     with pytest.raises(PayloadError, match=message):

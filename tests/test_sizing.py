@@ -336,6 +336,23 @@ def test_equity_is_per_mode_and_unknown_market_fills_count(world):
     conn.rollback()
 
 
+def test_one_bad_book_does_not_stop_the_cycle(world):
+    """A YES bid 0 / NO bid 1.00 book stored as ask 0 (from before ingest refused it) once raised division by
+    zero inside the cycle and rolled back every market's signals. The market is skipped with its reason;
+    every other market is decided."""
+    conn, tickers = world
+    books = initial_books(tickers)
+    bad = "KXHIGHNY-26NOV26-B48.5"
+    books[bad] = (Decimal(0), Decimal(0), Decimal(50))
+    quote(conn, T0, books)
+    out = cycle(conn, T0)
+    assert out["signals"] == len(tickers)
+    reason, decision = conn.execute("select reason, decision from ops.signals where ticker = %s and as_of = %s", (bad, T0)).fetchone()
+    assert decision == "skip" and "outside (0, 1)" in reason, reason
+    assert conn.execute("select count(*) from ops.signals where as_of = %s and decision = 'trade'", (T0,)).fetchone()[0] > 0
+    conn.rollback()
+
+
 # ---- the invariant, over generated sequences -----------------------------------------------------
 step = st.fixed_dictionaries({
     "quotes": st.lists(st.tuples(st.integers(0, 17), st.integers(-4, 4)), max_size=3),

@@ -155,6 +155,9 @@ def _best(levels, side: str, ticker: str) -> tuple[Decimal | None, Decimal | Non
         if not (isinstance(lvl, list) and len(lvl) == 2):
             raise PayloadError(f"{ticker}: orderbook {side}[{i}] is not a [price, count] pair")
         price, qty = dollars(lvl[0], f"{side}[{i}].price"), fp_count(lvl[1], f"{side}[{i}].count")
+        if not Decimal(0) < price < Decimal(1):
+            # a contract trades strictly between 0 and 1: a bid at 0 or 1 would become an ask of 1 or 0
+            raise PayloadError(f"{ticker}: orderbook {side}[{i}] price {price} outside (0, 1)")
         if qty > 0 and (best is None or price > best[0]):
             best = (price, qty)   # levels come ascending; take the max anyway
     return best if best else (None, None)

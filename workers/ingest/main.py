@@ -283,7 +283,11 @@ class Ingest:
                 self.conn.commit()
             except psycopg.Error as exc:
                 self.conn.rollback()
-                store.health(self.conn, "cycle", False, f"run_cycle failed: {str(exc).splitlines()[0]}")
+                why = f"run_cycle failed: {str(exc).splitlines()[0]}"[:500]
+                self.report.errors += 1
+                self.report.cycle = {"failed": why}
+                store.health(self.conn, "cycle", False, why)
+                store.health_event(self.conn, "cycle", "error", why + " (no signals, intents, cancels or decreases this pass)")
         return self.report
 
 

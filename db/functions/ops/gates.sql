@@ -79,6 +79,7 @@ return case
     when model_p < 0 or model_p > 1 then ops.verdict(false, format('model p %s outside [0,1]', model_p))
     when model_p > max_p or model_p < 1 - max_p then ops.verdict(false, format('model p %s beyond sanity bound %s', round(model_p, 4), max_p))
     when price is null then ops.verdict(false, 'no price')
+    when price <= 0 or price >= 1 then ops.verdict(false, format('price %s outside (0, 1)', price))
     when not ops.on_price_grid(price, price_ranges) then ops.verdict(false, format('price %s is off the market grid', price))
     else ops.verdict(true, 'p in bounds, price on grid')
 end;
