@@ -286,8 +286,7 @@ class Ingest:
                 why = f"run_cycle failed: {str(exc).splitlines()[0]}"[:500]
                 self.report.errors += 1
                 self.report.cycle = {"failed": why}
-                store.health(self.conn, "cycle", False, why)
-                store.health_event(self.conn, "cycle", "error", why + " (no signals, intents, cancels or decreases this pass)")
+                store.health(self.conn, "cycle", False, why)     # (a failed heartbeat is also a health event)
         return self.report
 
 
