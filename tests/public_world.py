@@ -42,10 +42,10 @@ def signal(db, ticker, p, age="2 hours", strategy="DailyHigh"):
                         values (now() - %s::interval, %s, %s, %s, 'skip', 'test world', '{}')""", (age, ticker, strategy, p))
 
 
-def fill(db, fill_id, ticker, age, *, side="bid", price=0.40, count=5):
+def fill(db, fill_id, ticker, age, *, side="bid", price=0.40, count=5, mode="paper"):
     db.admin.execute("""insert into ops.fills (fill_id, exchange_order_id, ticker, side, yes_price, count, is_taker, fee, created_time, mode)
-                        values (%s, 'x', %s, %s, %s, %s, true, 0.02, now() - %s::interval, 'paper')""",
-                     (fill_id, ticker, side, price, count, age))
+                        values (%s, 'x', %s, %s, %s, %s, true, 0.02, now() - %s::interval, %s)""",
+                     (fill_id, ticker, side, price, count, age, mode))
 
 
 def populate(db, *, trades: int = 0) -> dict:

@@ -113,3 +113,25 @@ def test_trades_come_in_words_and_page(db, api):
 @pytest.mark.parametrize("path", ["overview", "ladders", "calibration", "status", "headline"])
 def test_new_views_answer_an_empty_database(api, path):
     assert isinstance(get(api, path), list)
+
+
+def test_the_public_sees_one_book(db, api):
+    """One paper and one live fill on the same market, both old enough: the public sees the published
+    book only — never 2 rows and 12 contracts with no mode. The executor publishes its own mode at start
+    unless an operator chose one."""
+    world = public_world.populate(db)
+    t = world["today"][("NYC", "low")][0]
+    public_world.fill(db, "paper-1", t, "90 minutes", count=3, mode="paper")
+    public_world.fill(db, "live-1", t, "90 minutes", count=11, mode="live")
+
+    def on_t():
+        return sorted(r["contracts"] for r in get(api, "trades", select="market,contracts") if r["market"] == t)
+
+    assert on_t() == [3]                                                # the default book: paper
+    assert {r["market"]: r for r in get(api, "city_grid")}[t]["position"] == 3
+    db.admin.execute("select ops.executor_started('live')")             # a live executor starts: live is published
+    assert on_t() == [11]
+    assert {r["market"]: r for r in get(api, "city_grid")}[t]["position"] == 11
+    db.admin.execute("update ops.public_book set mode = 'paper', set_by = 'operator'")
+    db.admin.execute("select ops.executor_started('live')")             # the operator's choice stands
+    assert on_t() == [3]

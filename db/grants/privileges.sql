@@ -78,7 +78,7 @@ grant execute on function ops.claim_intent(bigint, ops.trading_mode, timestamptz
                           ops.apply_exchange_listing(timestamptz, ops.trading_mode, jsonb, text),
                           ops.sync_fills_into_orders(), ops.executor_param(text),
                           ops.record_cancel(bigint, integer, text, text), ops.mark_decrease_sent(bigint, timestamptz),
-                          ops.note_order_error(bigint, text), ops.fills_since(ops.trading_mode),
+                          ops.note_order_error(bigint, text), ops.fills_since(ops.trading_mode), ops.executor_started(ops.trading_mode),
                           ops.record_decrease(bigint, numeric, numeric, text) to milkbot_executor;
 grant select on ops.fill_orders to milkbot_executor, milkbot_operator;
 
@@ -120,3 +120,7 @@ grant execute on function
 -- dbt's data test compares the equity curve with the live definition of equity (read-only functions).
 grant execute on function ops.equity_at(timestamptz, ops.trading_mode), ops.ledger_holdings(timestamptz, ops.trading_mode),
                           ops.taker_fee(numeric, numeric, numeric) to milkbot_analytics;
+
+-- the operator publishes one book (set_by = 'operator' keeps the executor from following its own mode)
+grant select on ops.public_book to milkbot_operator;
+grant update (mode, set_by, changed_at) on ops.public_book to milkbot_operator;

@@ -287,6 +287,8 @@ def run(settings: Settings, *, once: bool, poll: float = 2.0) -> int:
             print(f"milkbot execute: {exc}", flush=True)
             return 2
         ex = Executor(settings, conn, broker, host)
+        with conn.transaction():   # the public shows one book: ours, unless an operator published another
+            conn.execute("select ops.executor_started(%s)", (settings.mode,))
         n = 0
         while not stop.requested:
             try:

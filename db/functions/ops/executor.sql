@@ -644,3 +644,15 @@ begin atomic
     update ops.orders set last_error = left(p_error, 2000) where id = p_order_id;
 end;
 comment on function ops.note_order_error(bigint, text) is 'Executor: record the last exchange error of a request about an order (nothing else changes; the next pass retries).';
+
+-- The public book follows the executor's mode unless an operator chose one (ops.public_book).
+create or replace function ops.executor_started(p_mode ops.trading_mode)
+returns ops.trading_mode
+language sql security definer
+set search_path = pg_catalog, ops
+begin atomic
+    update ops.public_book set mode = p_mode, set_by = 'executor', changed_at = now()
+     where set_by <> 'operator' and (mode, set_by) is distinct from (p_mode, 'executor');
+    select mode from ops.public_book;
+end;
+comment on function ops.executor_started(ops.trading_mode) is 'Executor start-up: publish its mode as the public book unless an operator chose one; returns the published mode.';

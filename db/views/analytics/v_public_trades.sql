@@ -8,5 +8,6 @@ select f.created_time as traded_at, m.city_code as city, f.ticker as market,
        f.count as contracts, f.fill_id
   from ops.fills f
   join ops.markets m on m.ticker = f.ticker
- where f.created_time <= (select at from analytics.public_cutoff);
+ where f.created_time <= (select at from analytics.public_cutoff)
+   and f.mode = (select book from analytics.public_cutoff);   -- one book: paper and live never add up
 comment on view analytics.v_public_trades is 'Fills at least 60 minutes old, public columns only (price is what was paid for the side bought); fill_id orders ties and is not exposed.';

@@ -4,11 +4,11 @@
 -- before it. Today = the city's current climate day in local standard time: ops.climate_date's
 -- expression, inlined because web_anon executes no function (tests/db/public.sql checks they agree).
 create or replace view api.city_grid as
-with cutoff as (select at from analytics.public_cutoff),
+with cutoff as (select at, book from analytics.public_cutoff),
 today as (select c.code, c.cluster, ((now() at time zone 'UTC') + c.std_utc_offset)::date as day
             from ops.cities c where c.enabled),
 held as (select f.ticker, sum(case f.side when 'bid' then f.count else -f.count end) as position
-           from ops.fills f cross join cutoff where f.created_time <= cutoff.at group by f.ticker)
+           from ops.fills f cross join cutoff where f.created_time <= cutoff.at and f.mode = cutoff.book group by f.ticker)
 select t.code as city, t.cluster::text as cluster, t.day as climate_date, m.kind::text as kind, m.ticker as market,
        m.strike_type, m.floor_strike, m.cap_strike,
        (select f.forecast_f from ops.v_latest_forecast f where f.city = t.code and f.climate_date = t.day and f.kind = m.kind::text and not f.is_stale) as forecast_f,

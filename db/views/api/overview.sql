@@ -7,7 +7,7 @@
 --   live again: the market's quote for that bracket (what everyone sees on Kalshi).
 -- The climate day inlines ops.climate_date (web_anon executes no function; tests/test_public_boundary.py).
 create or replace view api.overview as
-with cutoff as (select at from analytics.public_cutoff),
+with cutoff as (select at, book from analytics.public_cutoff),
 limits as (
     select max(value) filter (where name = 'max_weather_age_min') * interval '1 minute' as forecast_max_age,
            max(value) filter (where name = 'max_observation_age_min') * interval '1 minute' as observation_max_age
@@ -42,7 +42,7 @@ ladder as (   -- each open daily bracket with its newest delayed signal and posi
                           where sg.ticker = m.ticker and sg.as_of <= cutoff.at order by sg.as_of desc limit 1) s on true
       left join lateral (select sum(case f.side when 'bid' then f.count else -f.count end) as position
                            from ops.fills f cross join cutoff
-                          where f.ticker = m.ticker and f.created_time <= cutoff.at) h on true
+                          where f.ticker = m.ticker and f.created_time <= cutoff.at and f.mode = cutoff.book) h on true
 ),
 favoured as (
     select distinct on (l.city_code, l.climate_date, l.kind) l.city_code, l.climate_date, l.kind, l.ticker, l.model_p

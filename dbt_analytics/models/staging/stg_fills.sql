@@ -4,4 +4,4 @@ select fill_id, order_id, ticker, side, yes_price, count as contracts, fee, is_t
        case side when 'bid' then yes_price else 1 - yes_price end * count as cost
   from {{ source('ops', 'fills') }}
  where created_time <= (select at from {{ source('analytics', 'public_cutoff') }})
-   and mode = '{{ var("mode") }}'   -- one book: paper never mixes with demo or live
+   and mode = (select book from {{ source('analytics', 'public_cutoff') }})   -- one book: the published one

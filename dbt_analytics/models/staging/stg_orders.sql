@@ -4,4 +4,4 @@ select id as order_id, ticker, strategy::text as strategy, side, price, count as
        mode::text as mode, as_of
   from {{ source('ops', 'orders') }}
  where as_of <= (select at from {{ source('analytics', 'public_cutoff') }})
-   and mode = '{{ var("mode") }}'
+   and mode = (select book from {{ source('analytics', 'public_cutoff') }})
