@@ -4,7 +4,8 @@
 -- One forecast source per city and cycle, never mixed silently: the first source, in the order
 -- forecast_12h (the product the history calibrates), gridpoint, hourly, that has a fresh forecast for the
 -- city; when none is fresh, the source with the newest forecast (the staleness gate then speaks).
--- Per day and kind: that source's newest non-stale forecast fetched by p_as_of.
+-- Per day and kind: that source's newest non-stale forecast fetched by p_as_of, unless it is too old and
+-- another source has a fresh one for that day and kind: fresh beats stale.
 create or replace function ops.forecasts_at(p_as_of timestamptz, p_city text default null)
 returns table (city_code text, climate_date date, kind text, source ops.forecast_source, forecast_f numeric,
                fetched_at timestamptz, city_source ops.forecast_source)
@@ -51,7 +52,11 @@ select distinct on (fc.city_code, fc.climate_date, fc.kind)
    -- the night has passed) falls back to a fresh forecast of the next source, and says so (source <> city_source)
    and (fc.source = ch.source
         or greatest(fc.fetched_at, case when ws.last_seen_at is not null then least(ws.last_seen_at, p_as_of) end) > p_as_of - m.age)
- order by fc.city_code, fc.climate_date, fc.kind, fc.source = ch.source desc,
+   -- fresh beats stale whatever the source: the city's source first among fresh rows, and a stale row of it
+   -- only when no source has a fresh one for that day and kind (then the staleness gate speaks)
+ order by fc.city_code, fc.climate_date, fc.kind,
+          greatest(fc.fetched_at, case when ws.last_seen_at is not null then least(ws.last_seen_at, p_as_of) end) > p_as_of - m.age desc,
+          fc.source = ch.source desc,
           array_position(array['forecast_12h', 'gridpoint', 'hourly']::ops.forecast_source[], fc.source), fc.fetched_at desc;
 end
 $fn$;
