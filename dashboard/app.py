@@ -59,6 +59,11 @@ def banner(status: Reading, health: Reading, overview: Reading) -> None:
                      f"60 minutes ago; since {since}).", icon=":material/block:")
         elif s["trading_state"] == "REDUCING":
             st.warning(f"Milkbot is only reducing its positions (as of 60 minutes ago; since {since}).", icon=":material/warning:")
+    cycle = next((h for h in health.rows if h["component"] == "cycle"), None)
+    if health.ok and (cycle is None or cycle.get("last_heartbeat") is None):
+        st.info("Milkbot is warming up: its first pass over the weather and the markets is running. "
+                "Forecasts and prices appear here within minutes, trades 60 minutes after they happen.",
+                icon=":material/hourglass_top:")
     overall = next((h for h in health.rows if h["component"] == "all"), None)
     if overall and overall["status"] != "ok":
         st.warning(f"Some of Milkbot is {present.STATUS_WORDS.get(overall['status'], overall['status'])}: "

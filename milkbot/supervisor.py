@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from datetime import timedelta
@@ -20,19 +21,49 @@ from .shutdown import StopRequest, die_with_parent, say
 SIM_WARMUP_BACK = timedelta(hours=2)
 
 
-def warm_up(world, env: dict[str, str], milkbot: str) -> None:
+class WarmUp:
     """Sim only: one ingest pass and one executor drain on a clock two hours back (MILKBOT_CLOCK, and the
     fakes' world with them), so a demo's dashboard -- which shows trading only 60 minutes late -- has
-    signals, paper fills and an equity point at once. Paper money, fake markets; never in real modes."""
-    back = clock.now().replace(microsecond=0) - SIM_WARMUP_BACK
-    print(f"sim: warm-up pass at {back:%H:%M}Z (two hours back) so the delayed dashboard has data at once", flush=True)
-    world.now_fixed = back
-    try:
-        for cmd in ([milkbot, "ingest", "--once"], [milkbot, "execute", "--once"], [milkbot, "analytics"]):
-            subprocess.run(cmd, env={**env, "MILKBOT_CLOCK": back.isoformat()}, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=600, preexec_fn=die_with_parent)
-    finally:
-        world.now_fixed = None
+    signals, paper fills and an equity point soon. Paper money, fake markets; never in real modes.
+    It runs beside the API and the dashboard (they serve at once, the dashboard saying it is warming up);
+    the workers start when it is done, which it announces ("sim: warm-up done")."""
+
+    def __init__(self, world, env: dict[str, str], milkbot: str):
+        self.world, self.env, self.milkbot = world, env, milkbot
+        self.proc: subprocess.Popen | None = None
+        self.cancelled = False
+        self.thread = threading.Thread(target=self.run, name="sim-warm-up", daemon=True)
+
+    def run(self) -> None:
+        back = clock.now().replace(microsecond=0) - SIM_WARMUP_BACK
+        print(f"sim: warm-up pass at {back:%H:%M}Z (two hours back) so the delayed dashboard has data soon", flush=True)
+        self.world.now_fixed = back
+        try:
+            for cmd in ([self.milkbot, "ingest", "--once"], [self.milkbot, "execute", "--once"], [self.milkbot, "analytics"]):
+                if self.cancelled:
+                    return
+                self.proc = subprocess.Popen(cmd, env={**self.env, "MILKBOT_CLOCK": back.isoformat()},
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                                             preexec_fn=die_with_parent)   # (this thread waits on it: the signal is tied to it)
+                self.proc.wait()
+        finally:
+            self.world.now_fixed = None
+        if not self.cancelled:
+            print("sim: warm-up done", flush=True)
+
+    def done(self) -> bool:
+        return not self.thread.is_alive()
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        p = self.proc
+        if p is not None and p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.thread.join(5)
 
 
 def up(sim: bool = False) -> int:
@@ -54,15 +85,20 @@ def up(sim: bool = False) -> int:
         fakes = [nws, kalshi]
         print(f"sim: NWS {env['MILKBOT_NWS_BASE_URL']}, Kalshi {env['MILKBOT_KALSHI_BASE_URL']} (paper mode)", flush=True)
     milkbot = str(Path(sys.executable).parent / "milkbot")
+    warm = None
     if sim and not env.get("MILKBOT_SIM_NO_WARMUP"):
-        warm_up(world, env, milkbot)
-    commands = {"ingest": [milkbot, "ingest", "--interval", env.get("MILKBOT_INGEST_INTERVAL", "300")],
-                "executor": [milkbot, "execute"], "api": [milkbot, "api"], "dashboard": [milkbot, "dashboard"],
-                "analytics": [milkbot, "analytics", "--interval", env.get("MILKBOT_ANALYTICS_INTERVAL", "600")]}
+        warm = WarmUp(world, env, milkbot)
+        warm.thread.start()
+    # the API and the dashboard serve at once; the workers start once the warm-up (sim) is done
+    serving = {"api": [milkbot, "api"], "dashboard": [milkbot, "dashboard"]}
+    workers = {"ingest": [milkbot, "ingest", "--interval", env.get("MILKBOT_INGEST_INTERVAL", "300")],
+               "executor": [milkbot, "execute"],
+               "analytics": [milkbot, "analytics", "--interval", env.get("MILKBOT_ANALYTICS_INTERVAL", "600")]}
     procs: dict[str, subprocess.Popen] = {}
     stop = StopRequest("milkbot up")
     try:
         while not stop.requested:
+            commands = {**serving, **workers} if warm is None or warm.done() else serving
             for name, cmd in commands.items():
                 p = procs.get(name)
                 if p is None or p.poll() is not None:
@@ -71,8 +107,10 @@ def up(sim: bool = False) -> int:
                     # its own session: a terminal's Ctrl-C reaches only us, and each worker is asked
                     # to stop exactly once (a second signal would abandon its current step)
                     procs[name] = subprocess.Popen(cmd, env=env, start_new_session=True, preexec_fn=die_with_parent)
-            stop.wait(2)
+            stop.wait(0.5 if warm is not None and not warm.done() else 2)
     finally:
+        if warm is not None:
+            warm.cancel()
         for p in procs.values():
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)

@@ -63,6 +63,7 @@ def test_every_tab_against_a_populated_api(db, api, dashboard):
     assert "Trades: 31" in overview and "Win rate" in overview and "Brier score" in overview
     assert charts(t["Overview"]) == 1                                 # equity and drawdown
     assert not at.warning and not at.error                            # nothing stale, nothing halted, API up
+    assert "warming up" not in overview                               # the cycle has reported
 
     trades = t["Trades"].dataframe[0].value
     assert len(trades) == 25 and trades.iloc[0]["Market"] == world["old_words"] and trades.iloc[0]["Price"] == "38¢"
@@ -95,6 +96,7 @@ def test_an_empty_database(api, dashboard):
     assert all(name in overview for name in public_world.CITY_NAMES)
     assert "no forecast yet" in overview and "Trades: 0" in overview and "No equity history yet" in overview
     assert "Weather data are out of date for" in overview               # true: there is no weather data at all
+    assert "Milkbot is warming up" in overview                          # the first pass has not reported yet
     assert "No trades to show yet" in text(t["Trades"])
     assert "No open markets for this city right now." in text(t["Cities"])
     assert "not responding" in text(t["Health"])                       # nothing has reported a heartbeat

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import signal
 import socket
 import subprocess
@@ -98,29 +99,48 @@ def test_a_start_that_fails_half_way_leaves_nothing_running(db):
     pport, aport = free_ports(2)
     state = Path(tempfile.mkdtemp(prefix="mbapi-", dir="/var/tmp"))
     os.chmod(state, 0o755)
-    with socket.socket() as taken:                    # nginx's port is already in use
-        taken.bind(("127.0.0.1", aport))
-        taken.listen()
-        before = set(descendants(os.getpid()))
-        with pytest.raises(RuntimeError, match="nginx exited"):
-            start(SETTINGS, dbname=db.name, postgrest_port=pport, api_port=aport, state=state)
-        assert not listening(pport)                   # PostgREST, started first, was stopped again
-        assert set(descendants(os.getpid())) - before == set()
+    try:
+        with socket.socket() as taken:                    # nginx's port is already in use
+            taken.bind(("127.0.0.1", aport))
+            taken.listen()
+            before = set(descendants(os.getpid()))
+            with pytest.raises(RuntimeError, match="nginx exited"):
+                start(SETTINGS, dbname=db.name, postgrest_port=pport, api_port=aport, state=state)
+            assert not listening(pport)                   # PostgREST, started first, was stopped again
+            assert set(descendants(os.getpid())) - before == set()
+    finally:
+        shutil.rmtree(state, ignore_errors=True)          # no mbapi-* folder outlives the test
 
 
 def test_ctrl_c_on_milkbot_up_stops_every_component_quietly(db):
-    pport, aport = free_ports(2)
-    env = env_for(db, MILKBOT_POSTGREST_PORT=str(pport), MILKBOT_API_PORT=str(aport), MILKBOT_INGEST_INTERVAL="3600",
-                  MILKBOT_HTTP_TIMEOUT="2", MILKBOT_HTTP_ATTEMPTS="1")
+    """Waits for events, not for times: the API answers at once (it no longer waits for the sim's
+    warm-up), then an ingest pass and an executor loop have each beaten once. The bounds on those waits
+    are generous failure bounds for a loaded machine, not expectations of speed."""
+    pport, aport, dport = free_ports(3)
+    env = env_for(db, MILKBOT_POSTGREST_PORT=str(pport), MILKBOT_API_PORT=str(aport), MILKBOT_DASHBOARD_PORT=str(dport),
+                  MILKBOT_INGEST_INTERVAL="3600", MILKBOT_HTTP_TIMEOUT="2", MILKBOT_HTTP_ATTEMPTS="1",
+                  MILKBOT_SIM_NO_WARMUP="1")      # the warm-up's own stop is the next test
     proc = subprocess.Popen([MILKBOT, "up", "--sim"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)     # its own process group, as in a terminal
-    wait_for(lambda: api_answers(f"http://127.0.0.1:{aport}/v1/health"), "the API", gone=exited(proc))
-    heartbeats = "select count(*) from ops.health_status where component in ('executor', 'cycle') and isfinite(last_heartbeat)"
-    wait_for(lambda: db.admin.execute(heartbeats).fetchone()[0] == 2, "an ingest pass and an executor loop", gone=exited(proc))
-    tree = descendants(proc.pid)
-    assert {"postgrest", "nginx"} <= {n for n, _ in tree.values()}, tree
-    os.killpg(proc.pid, signal.SIGINT)                # what Ctrl-C does
-    out, _ = proc.communicate(timeout=90)
+    try:
+        wait_for(lambda: api_answers(f"http://127.0.0.1:{aport}/v1/health"), "the API", gone=exited(proc), timeout=120)
+        heartbeats = "select count(*) from ops.health_status where component in ('executor', 'cycle') and isfinite(last_heartbeat)"
+        wait_for(lambda: db.admin.execute(heartbeats).fetchone()[0] == 2, "an ingest pass and an executor loop",
+                 gone=exited(proc), timeout=300)
+        tree = descendants(proc.pid)
+        assert {"postgrest", "nginx"} <= {n for n, _ in tree.values()}, tree
+        os.killpg(proc.pid, signal.SIGINT)                # what Ctrl-C does
+        out, _ = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:                           # a failure above: nothing it started may outlive the test
+            tree = descendants(proc.pid)
+            os.killpg(proc.pid, signal.SIGKILL)
+            for pid in tree:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            proc.wait()
     assert proc.returncode == 0, out
     assert "Traceback" not in out, out
     lines = out.splitlines()
@@ -129,3 +149,30 @@ def test_ctrl_c_on_milkbot_up_stops_every_component_quietly(db):
         assert lines.count(line) == 1, (line, out)
     assert not listening(pport) and not listening(aport)
     assert not [p for p in tree if alive(p)], tree    # no worker, server or dbt run outlives it
+
+
+def test_the_api_serves_during_the_sim_warm_up_and_ctrl_c_stops_it(db):
+    """`milkbot up --sim` serves the API (and the dashboard) at once, while its warm-up pass runs; Ctrl-C in
+    the middle of the warm-up stops it and everything else, quietly."""
+    pport, aport, dport = free_ports(3)
+    env = env_for(db, MILKBOT_POSTGREST_PORT=str(pport), MILKBOT_API_PORT=str(aport), MILKBOT_DASHBOARD_PORT=str(dport),
+                  MILKBOT_INGEST_INTERVAL="3600", MILKBOT_HTTP_TIMEOUT="2", MILKBOT_HTTP_ATTEMPTS="1")
+    proc = subprocess.Popen([MILKBOT, "up", "--sim"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    try:
+        wait_for(lambda: api_answers(f"http://127.0.0.1:{aport}/v1/health"), "the API", gone=exited(proc), timeout=120)
+        warming = db.admin.execute("select count(*) from ops.health_status where component = 'executor'").fetchone()[0] == 0
+        tree = descendants(proc.pid)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            tree = descendants(proc.pid)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0 and "Traceback" not in out, out
+    assert out.splitlines()[-1] == "milkbot up: stopped", out
+    if warming:   # (on a fast machine the warm-up may already be over: then this is the ordinary stop)
+        assert "sim: warm-up done" not in out, out
+    assert not listening(pport) and not listening(aport) and not listening(dport)
+    assert not [p for p in tree if alive(p)], tree
