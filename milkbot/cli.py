@@ -198,8 +198,10 @@ def cmd_api(args) -> int:
 
 
 def cmd_up(args) -> int:
+    from .shutdown import ForegroundGroup
     from .supervisor import up
-    return quietly("milkbot up", lambda: up(sim=args.sim))
+    with ForegroundGroup():      # Ctrl-C reaches us, not a `make run` waiting on us (which would exit 130)
+        return quietly("milkbot up", lambda: up(sim=args.sim))
 
 
 def cmd_cli_report(args) -> int:

@@ -374,3 +374,53 @@ def test_a_failed_cycle_is_an_error_a_health_event_and_a_failed_pass(db, fakes):
     assert report.errors >= 1
     assert db.admin.execute("""select count(*) from ops.health_events
                                 where component = 'cycle' and level = 'error' and message like 'run_cycle failed%%'""").fetchone()[0] == 1
+
+
+def test_an_unreachable_host_is_one_line_with_its_real_cause_and_a_hint(db, fakes):
+    """Offline, every request fails: the pass says so once per host with the cause (here: refused), not
+    once per request, and points at the offline demo."""
+    import dataclasses
+    from fakes.ports import free_ports
+    dead = free_ports(1)[0]                                          # nothing listens there
+    fakes.settings = dataclasses.replace(fakes.settings, nws_base_url=f"http://127.0.0.1:{dead}",
+                                         extra={**fakes.settings.extra, "MILKBOT_HTTP_ATTEMPTS": "1"})
+    report = run_pass(db, fakes, markets=False, cycle=False)
+    lines = report.failure_lines(offline_hint=True)
+    assert report.errors >= 10 and len(lines) == 2, lines            # one host, and the hint
+    assert lines[0].startswith(f"ingest: 127.0.0.1:{dead}: {report.errors} request(s) failed: connection failed: connection refused")
+    assert "MILKBOT_SIM=1 make run" in lines[1]
+
+
+def test_ctrl_c_stops_ingest_between_two_requests(db, fakes):
+    """SIGINT while a pass is under way: no request starts after it, `ingest: stopped`, exit 0. The
+    signal is sent by the fake server when a request reaches it (an event), not after a sleep."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+    from fakes.waiting import wait_for
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MILKBOT_")}
+    env.update(MILKBOT_ENV_FILE="/nonexistent", MILKBOT_DB_NAME=db.name, MILKBOT_NWS_BASE_URL=fakes.nws_url,
+               MILKBOT_KALSHI_BASE_URL=fakes.kalshi_url, MILKBOT_HTTP_TIMEOUT="5", MILKBOT_CLOCK=NOW.isoformat())
+    for k in ("MILKBOT_PG_PORT", "MILKBOT_STATE_DIR", "MILKBOT_DATABASE_URL"):
+        if k in os.environ:
+            env[k] = os.environ[k]
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "milkbot"), "ingest", "--interval", "3600"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen_at_signal = []
+
+    def interrupt(method, path):
+        if not seen_at_signal and len(fakes.nws.requests) >= 5:
+            seen_at_signal.append(len(fakes.nws.requests) + len(fakes.kalshi.requests))
+            proc.send_signal(signal.SIGINT)
+    fakes.nws.before.append(interrupt)
+    try:
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and out.strip().splitlines()[-1] == "ingest: stopped", out
+    assert "Traceback" not in out
+    # the request in flight when the signal came is finished; none starts after it
+    assert len(fakes.nws.requests) + len(fakes.kalshi.requests) <= seen_at_signal[0] + 1

@@ -176,3 +176,44 @@ def test_the_api_serves_during_the_sim_warm_up_and_ctrl_c_stops_it(db):
         assert "sim: warm-up done" not in out, out
     assert not listening(pport) and not listening(aport) and not listening(dport)
     assert not [p for p in tree if alive(p)], tree
+
+
+def test_ctrl_c_at_the_terminal_ends_make_run_with_exit_0(db, tmp_path):
+    """`make run` execs `milkbot up` under make; Ctrl-C typed at a terminal (a real pty here) must end
+    make with 0, not 130 (GNU make re-raises a SIGINT it receives itself)."""
+    import pty
+    import select
+    pport, aport, dport = free_ports(3)
+    env = env_for(db, MILKBOT_POSTGREST_PORT=str(pport), MILKBOT_API_PORT=str(aport), MILKBOT_DASHBOARD_PORT=str(dport),
+                  MILKBOT_INGEST_INTERVAL="3600", MILKBOT_HTTP_TIMEOUT="2", MILKBOT_HTTP_ATTEMPTS="1", MILKBOT_SIM_NO_WARMUP="1")
+    (tmp_path / "Makefile").write_text(f"run:\n\t@exec {MILKBOT} up --sim\n")     # the shape of the real `run` recipe
+    pid, fd = pty.fork()
+    if pid == 0:                                      # the child: make, on the pty as its terminal
+        os.chdir(tmp_path)
+        os.execvpe("make", ["make", "-s", "run"], env)
+    out = b""
+    try:
+        wait_for(lambda: api_answers(f"http://127.0.0.1:{aport}/v1/health"), "the API under make", timeout=120)
+        os.write(fd, b"\x03")                         # Ctrl-C, typed
+        while True:
+            ready, _, _ = select.select([fd], [], [], 90)
+            if not ready:
+                break
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:                           # the pty closed: everything on it has exited
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, status = os.waitpid(pid, 0)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        os.close(fd)
+    text = out.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "milkbot up: stopped" in text and "Traceback" not in text, text
+    assert not listening(pport) and not listening(aport) and not listening(dport)

@@ -106,7 +106,7 @@ class Client:
             except httpx.TimeoutException:
                 raise Retryable(url, None, "timeout") from None
             except httpx.TransportError as exc:
-                raise Retryable(url, None, f"connection failed: {type(exc).__name__}") from None
+                raise Retryable(url, None, f"connection failed: {transport_cause(exc)}") from None
             reply = Reply(url=str(r.url), status=r.status_code, headers=r.headers, body=r.content)
             if r.status_code in ok:
                 return reply
@@ -122,6 +122,22 @@ class Client:
 
     def get(self, path: str, **kw) -> Reply:
         return self.request("GET", path, **kw)
+
+
+def transport_cause(exc: BaseException) -> str:
+    """The real cause of a failed connection, in words: name resolution, refused, reset, TLS, or the
+    library's own text (never a bare class name)."""
+    text = f"{exc} {exc.__cause__ or ''} {exc.__context__ or ''}".lower()
+    for needles, words in ((("name or service not known", "temporary failure in name resolution", "nodename nor servname",
+                             "errno -2", "errno -3", "errno -5"), "name resolution failed (no DNS / no network?)"),
+                           (("connection refused", "errno 111"), "connection refused"),
+                           (("network is unreachable", "errno 101", "no route to host", "errno 113"), "network unreachable"),
+                           (("connection reset", "errno 104"), "connection reset"),
+                           (("certificate", "ssl", "tls"), "TLS handshake failed")):
+        if any(n in text for n in needles):
+            return words
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {detail}"[:200] if detail else type(exc).__name__
 
 
 def _problem_title(r: httpx.Response) -> str:

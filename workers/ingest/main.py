@@ -37,18 +37,38 @@ class PassReport:
     errors: int = 0
     stale: list[str] = field(default_factory=list)
     cycle: dict | None = None
+    failures: dict = field(default_factory=dict)     # host -> {cause: count}
+
+    def failure_lines(self, offline_hint: bool) -> list[str]:
+        """One line per host with the real causes; and, when nothing could be reached, how to run offline."""
+        lines = [f"ingest: {host}: {sum(c.values())} request(s) failed: "
+                 + "; ".join(f"{cause} (x{n})" for cause, n in sorted(c.items(), key=lambda kv: -kv[1]))
+                 for host, c in sorted(self.failures.items())]
+        unreachable = any(any(k.startswith("connection failed") or k == "timeout" for k in c) for c in self.failures.values())
+        if lines and offline_hint and unreachable:
+            lines.append("ingest: the real NWS/Kalshi hosts cannot be reached from here; "
+                         "`MILKBOT_SIM=1 make run` runs the whole system offline against local fakes")
+        return lines
+
+
+class PassStopped(Exception):
+    """A stop was requested: the pass ends between two requests (nothing half-written: each write is its
+    own transaction)."""
 
 
 class Ingest:
     def __init__(self, settings: Settings, conn: psycopg.Connection, nws_http: Client, kalshi_http: Client,
-                 *, now=clock.now):
+                 *, now=clock.now, should_stop=lambda: False):
         self.settings, self.conn, self.nws, self.kalshi, self.now = settings, conn, nws_http, kalshi_http, now
+        self.should_stop = should_stop
         self.stale_after = timedelta(hours=float(settings.extra.get("MILKBOT_NWS_STALE_HOURS", "6")))
         self.obs_limit = int(settings.extra.get("MILKBOT_NWS_OBS_LIMIT", "48"))
         self.report = PassReport()
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _get(self, client: Client, path: str, **kw):
+        if self.should_stop():
+            raise PassStopped()
         self.report.requests += 1
         return client.get(path, **kw)
 
@@ -58,7 +78,14 @@ class Ingest:
         body = getattr(exc, "body", None)
         kind = "outage" if isinstance(exc, OutageError) else type(exc).__name__
         store.record_error(self.conn, source, url, status, f"{kind}: {exc}", body, city)
-        log.warning("%s %s: %s", source, url, exc)
+        log.debug("%s %s: %s", source, url, exc)   # every failure is recorded; the pass prints one line per host
+        full = getattr(exc, "url", None) or url
+        host = full.split("/")[2] if "://" in full else source
+        cause = getattr(exc, "message", None) or str(exc).splitlines()[0]
+        if status:
+            cause = f"HTTP {status} {cause}"
+        per_host = self.report.failures.setdefault(host, {})
+        per_host[cause[:160]] = per_host.get(cause[:160], 0) + 1
 
     # -- NWS --------------------------------------------------------------------------------------
     def grid(self, city: store.City, force: bool = False) -> nws.Grid:
@@ -274,7 +301,7 @@ class Ingest:
             self.settlements()
             store.health(self.conn, "kalshi_ingest", self.report.errors == errors0,
                          f"{self.report.markets} markets, {self.report.books} new books, {self.report.errors - errors0} errors")
-        if cycle:
+        if cycle and not self.should_stop():
             try:
                 host = "paper" if self.settings.mode == "paper" else self.settings.kalshi_base_url.split("/")[2]
                 self.conn.execute("select set_config('milkbot.mode', %s, false), set_config('milkbot.host', %s, false)",
@@ -301,13 +328,17 @@ def run(settings: Settings, *, once: bool, interval: float = 300.0) -> int:
         started = time.monotonic()
         try:
             with psycopg.connect(db.role_conninfo("milkbot_ingest")) as conn:
-                report = Ingest(settings, conn, nws_http, kalshi_http).run_once()
+                report = Ingest(settings, conn, nws_http, kalshi_http, should_stop=lambda: stop.requested).run_once()
+        except PassStopped:                          # Ctrl-C / SIGTERM: between two requests
+            break
         except psycopg.OperationalError as exc:     # database unreachable: say so, try again next pass
             print(f"ingest: database unreachable: {str(exc).strip().splitlines()[0]}", flush=True)
             if once:
                 return 1
             stop.wait(interval)
             continue
+        for line in report.failure_lines(offline_hint="127.0.0.1" not in settings.nws_base_url + settings.kalshi_base_url):
+            print(line, flush=True)
         print(f"ingest: {report.requests} requests, {report.snapshots} new weather snapshots, {report.markets} markets, "
               f"{report.books} new books, {report.errors} errors; cycle: {report.cycle}", flush=True)
         if once:
