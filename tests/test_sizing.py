@@ -353,6 +353,37 @@ def test_one_bad_book_does_not_stop_the_cycle(world):
     conn.rollback()
 
 
+def test_a_forecast_that_jumps_or_a_model_far_from_the_market_is_not_traded(world):
+    """One bad NWS value 20 °F off once gave p 0.73 against an ask of 0.08 ("kelly 4313 of equity 998"),
+    stopped only by the caps. The world gate skips it with the reason (recorded on the signal); and a
+    model further from the market-implied ladder than the operator's bound is skipped too."""
+    conn, tickers = world
+    quote(conn, T0, initial_books(tickers))
+    conn.execute("""insert into ops.weather_snapshots (source, entity, city_code, fetched_at, issued_at, grid_id, grid_x, grid_y,
+                                                       content_hash, payload)
+                    values ('nws_gridpoint', 'OKX/0,1b', 'NYC', '2026-11-25 17:55Z', '2026-11-25 17:30Z', 'OKX', 0, 1, repeat('d', 64), '{}')""")
+    conn.execute("""insert into ops.forecasts (snapshot_id, city_code, climate_date, kind, source, forecast_f, issued_at, fetched_at,
+                                               grid_id, grid_x, grid_y)
+                    select id, 'NYC', '2026-11-26', 'high', 'gridpoint', 68, '2026-11-25 17:30Z', '2026-11-25 17:55Z', 'OKX', 0, 1
+                      from ops.weather_snapshots where entity = 'OKX/0,1b'""")
+    cycle(conn, T0)
+    rows = conn.execute("""select ticker, decision, gates->'world'->>'pass', gates->'world'->>'reason', gates->'world'->>'forecast_jump'
+                              from ops.signals where as_of = %s and ticker like 'KXHIGHNY-%%'""", (T0,)).fetchall()
+    assert len(rows) == 6 and all(d == "skip" and p == "false" and r.startswith("forecast moved 20.0") and j == "20.00"
+                                  for _, d, p, r, j in rows), rows
+    assert conn.execute("select count(*) from ops.signals where as_of = %s and decision = 'trade' and ticker not like 'KXHIGHNY-%%'",
+                        (T0,)).fetchone()[0] > 0                      # the other cities trade as before
+    conn.rollback()
+
+    conn.execute("update ops.strategy_params set value = 0.05 where strategy = 'all' and name = 'max_market_disagreement'")
+    quote(conn, T0, initial_books(tickers))
+    cycle(conn, T0)
+    far = conn.execute("""select count(*) from ops.signals where as_of = %s and reason like 'world: model p %% vs market-implied %%'""",
+                       (T0,)).fetchone()[0]
+    assert far > 0
+    conn.rollback()
+
+
 # ---- the invariant, over generated sequences -----------------------------------------------------
 step = st.fixed_dictionaries({
     "quotes": st.lists(st.tuples(st.integers(0, 17), st.integers(-4, 4)), max_size=3),

@@ -108,6 +108,7 @@ grant execute on function
     ops.gate_staleness(timestamptz, timestamptz, timestamptz, numeric, numeric),
     ops.gate_timing(timestamptz, timestamptz, timestamptz, numeric, boolean, boolean, timestamptz),
     ops.gate_sanity(numeric, numeric, jsonb, numeric), ops.effective_params(),
+    ops.gate_world(numeric, numeric, numeric, double precision, numeric, numeric),
     ops.ledger_holdings(timestamptz, ops.trading_mode), ops.working_orders(timestamptz, ops.trading_mode),
     ops.market_payoffs(timestamptz, ops.trading_mode, boolean, bigint[]),
     ops.event_outcomes(timestamptz, ops.trading_mode, boolean, bigint[]),

@@ -17,7 +17,19 @@ return query
 with params as (select * from ops.effective_params()),
 exch as (select * from ops.exchange_status),
 -- the temperature model as it stands at p_as_of (forecast, calibration known then, same-day state)
-model as (select * from ops.model_inputs(p_as_of)),
+model as materialized (select * from ops.model_inputs(p_as_of)),
+-- the previous forecast of the same source for the same target (a jump gate; per city-day-kind, not per market)
+prev_forecast as (
+    select mo.city_code, mo.climate_date, mo.kind,
+           mo.forecast_f - (select fp.forecast_f from ops.forecasts fp
+                             where fp.city_code = mo.city_code and fp.climate_date = mo.climate_date and fp.kind = mo.kind
+                               and fp.source = mo.source and fp.fetched_at <= p_as_of and not fp.is_stale
+                             order by fp.fetched_at desc offset 1 limit 1) as jump
+      from model mo),
+world_prm as (
+    select max(sp.value) filter (where sp.name = 'max_forecast_jump_sigma') as max_jump_sigma,
+           max(sp.value) filter (where sp.name = 'max_market_disagreement') as max_disagree
+      from ops.strategy_params sp where sp.strategy = 'all'),
 mkt as (
     select m.ticker, m.event_ticker, m.city_code, c.cluster, c.std_utc_offset, m.climate_date, m.kind,
            case m.kind when 'high' then 'DailyHigh' when 'low' then 'DailyLow' else 'Monthly' end::ops.strategy as strategy,
@@ -36,6 +48,7 @@ priced as materialized (  -- computed once: later CTEs refer to model_p many tim
            exch.exchange_active, exch.trading_active, exch.fetched_at as status_at,
            q.yes_bid, q.yes_ask, q.yes_bid_size, q.yes_ask_size, q.fetched_at as quote_at,
            f.forecast_f, f.forecast_at as weather_at, f.mu, f.sigma, f.df, f.observed, f.source as forecast_source, f.note as model_note,
+           pf.jump as forecast_jump,
            ms.enabled as monthly_enabled, ms.reason as monthly_reason,
            case when k.strategy = 'Monthly' and ms.enabled and mcl.mean_in is not null then
                ops.monthly_probability(
@@ -64,6 +77,8 @@ priced as materialized (  -- computed once: later CTEs refer to model_p many tim
              order by s.fetched_at desc limit 1) q on true
       left join model f
              on k.strategy <> 'Monthly' and f.city_code = k.city_code and f.climate_date = k.climate_date and f.kind = k.kind::text
+      left join prev_forecast pf
+             on k.strategy <> 'Monthly' and pf.city_code = k.city_code and pf.climate_date = k.climate_date and pf.kind = k.kind::text
       left join ops.monthly_series ms on ms.city_code = k.city_code and ms.kind = k.kind
       left join ops.monthly_climatology mcl
              on k.strategy = 'Monthly' and mcl.city_code = k.city_code and mcl.kind = k.kind
@@ -77,6 +92,11 @@ priced as materialized (  -- computed once: later CTEs refer to model_p many tim
 ),
 sided as materialized (
     select pr.*,
+           -- the market's own probability of this bracket: its mid, normalised over the event's quoted ladder
+           case when pr.yes_bid is not null and pr.yes_ask is not null and pr.strategy <> 'Monthly' then
+               ((pr.yes_bid + pr.yes_ask) / 2)
+               / nullif(sum((pr.yes_bid + pr.yes_ask) / 2) filter (where pr.yes_bid is not null and pr.yes_ask is not null)
+                          over (partition by pr.event_ticker), 0) end as market_p,
            pr.model_p - pr.yes_ask - ops.fee_per_contract(pr.yes_ask, pr.fee_multiplier) as edge_yes,
            pr.yes_bid - pr.model_p - ops.fee_per_contract(pr.yes_bid, pr.fee_multiplier) as edge_no
       from priced pr
@@ -108,14 +128,17 @@ verdicts as materialized (
            ops.gate_spread(j.yes_bid, j.yes_ask, j.max_spread) as g_spread,
            ops.gate_liquidity(j.size_c, j.open_interest, j.volume, j.min_size, j.min_open_interest, j.min_volume) as g_liquidity,
            ops.gate_sanity(j.model_p, j.price_c, j.price_ranges, j.max_p) as g_sanity,
+           ops.gate_world(j.model_p, j.market_p, j.forecast_jump, j.sigma, wp.max_jump_sigma, wp.max_disagree) as g_world,
            ops.gate_edge(j.edge_c, j.min_edge) as g_edge
-      from judged j
+      from judged j cross join world_prm wp
 )
 select v.ticker, v.event_ticker, v.city_code, v.cluster, v.climate_date, v.kind, v.strategy, v.model_p,
        v.yes_bid, v.yes_ask, v.side_c, v.price_c, v.edge_c::numeric(10,6), v.size_c, v.fee_multiplier,
        jsonb_build_object('strategy', to_jsonb(v.g_strategy), 'timing', to_jsonb(v.g_timing),
                           'staleness', to_jsonb(v.g_staleness), 'spread', to_jsonb(v.g_spread),
                           'liquidity', to_jsonb(v.g_liquidity), 'sanity', to_jsonb(v.g_sanity),
+                          'world', to_jsonb(v.g_world) || jsonb_build_object('market_p', round(v.market_p, 4),
+                                                                             'forecast_jump', v.forecast_jump),
                           'edge', to_jsonb(v.g_edge),
                           -- what the model used (one forecast source per city and cycle), recorded on the signal
                           'model', case when v.strategy <> 'Monthly' then
@@ -123,13 +146,14 @@ select v.ticker, v.event_ticker, v.city_code, v.cluster, v.climate_date, v.kind,
                                                  'sigma', round(v.sigma::numeric, 2), 'df', v.df,
                                                  'observed', v.observed, 'note', coalesce(v.model_note, 'no forecast')) end),
        (v.g_strategy).pass and (v.g_timing).pass and (v.g_staleness).pass and (v.g_spread).pass
-           and (v.g_liquidity).pass and (v.g_sanity).pass and (v.g_edge).pass,
+           and (v.g_liquidity).pass and (v.g_sanity).pass and (v.g_world).pass and (v.g_edge).pass,
        coalesce(case when not (v.g_strategy).pass then 'strategy: ' || (v.g_strategy).reason end,
                 case when not (v.g_timing).pass then 'timing: ' || (v.g_timing).reason end,
                 case when not (v.g_staleness).pass then 'staleness: ' || (v.g_staleness).reason end,
                 case when not (v.g_spread).pass then 'spread: ' || (v.g_spread).reason end,
                 case when not (v.g_liquidity).pass then 'liquidity: ' || (v.g_liquidity).reason end,
                 case when not (v.g_sanity).pass then 'sanity: ' || (v.g_sanity).reason end,
+                case when not (v.g_world).pass then 'world: ' || (v.g_world).reason end,
                 case when not (v.g_edge).pass then 'edge: ' || (v.g_edge).reason end,
                 'all gates pass'),
        v.weather_at, v.quote_at

@@ -84,3 +84,22 @@ return case
     else ops.verdict(true, 'p in bounds, price on grid')
 end;
 comment on function ops.gate_sanity(numeric, numeric, jsonb, numeric) is 'Sanity gate: p in [1-max_p, max_p] and the price on the market''s price grid.';
+
+-- Sanity against the world: the inputs, not the edge. A forecast that moved more than max_jump_sigma
+-- model sigmas since the previous forecast for the same target waits for confirmation (one bad NWS value
+-- once gave p 0.726 against an ask of 0.08); a model probability further than max_disagree from the
+-- market-implied one (mids normalised over the event's ladder) is more likely a bad input than an edge.
+create or replace function ops.gate_world(model_p numeric, market_p numeric, forecast_jump numeric, sigma double precision,
+                                          max_jump_sigma numeric, max_disagree numeric)
+returns ops.gate_verdict language sql stable parallel safe  -- stable, like format(): lets the planner inline it
+return case
+    when forecast_jump is not null and sigma > 0 and abs(forecast_jump) > max_jump_sigma * sigma::numeric
+        then ops.verdict(false, format('forecast moved %s °F since the previous one (more than %s sigma = %s °F): waiting for the next forecast to confirm it',
+                                       round(forecast_jump, 1), max_jump_sigma, round(max_jump_sigma * sigma::numeric, 1)))
+    when model_p is not null and market_p is not null and abs(model_p - market_p) > max_disagree
+        then ops.verdict(false, format('model p %s vs market-implied %s: disagreement beyond %s (more likely a bad input than an edge)',
+                                       round(model_p, 3), round(market_p, 3), max_disagree))
+    else ops.verdict(true, format('forecast steady%s; model within %s of the market%s', coalesce(format(' (moved %s °F)', round(forecast_jump, 1)), ''),
+                                  max_disagree, coalesce(format(' (%s)', round(market_p, 3)), '')))
+end;
+comment on function ops.gate_world(numeric, numeric, numeric, double precision, numeric, numeric) is 'World gate: no trade on a forecast that jumped beyond N sigma since the previous one, or a model too far from the market-implied ladder.';
