@@ -250,7 +250,8 @@ def test_resting_orders_decreased_and_cancelled_while_fills_race_then_halt(db, f
     fakes.kalshi.clear_faults()
     converge(db, env)
     report = (f"seed {seed}, {kills} kills, {len(intents)} intents, {len(targets)} decreased, {withdrawn} withdrawn, "
-              f"races {races}, {len(fakes.kalshi.orders)} exchange orders")
+              f"races {races}, faults {sum(fakes.kalshi.injected.values())} {dict(sorted(fakes.kalshi.injected.items()))}, "
+              f"{len(fakes.kalshi.orders)} exchange orders")
     print(report)
     ours = assert_books_equal(db, fakes, report)
     # a decrease never leaves more than its target resting: fills alone may pass it, never fills + rest

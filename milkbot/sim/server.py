@@ -40,6 +40,7 @@ class FakeServer:
         # test hooks run just before a request takes effect, as (method, path): the world can move
         # between a client's decision and the exchange's processing of it (a fill racing a decrease)
         self.before: list = []
+        self.injected: dict[str, int] = {}      # chaos faults drawn, by kind (a drill reports them)
 
     # -- faults --------------------------------------------------------------------------------
     def fault(self, kind: str, path: str = ".*", times: int | None = 1, delay: float = 3.0):
@@ -63,7 +64,9 @@ class FakeServer:
                 rng, rate, table, delay = self.chaos
                 for rx, kinds in table:
                     if re.search(rx, path) and rng.random() < rate:
-                        return Fault(rng.choice(kinds), rx, 1, delay)
+                        kind = rng.choice(kinds)
+                        self.injected[kind] = self.injected.get(kind, 0) + 1
+                        return Fault(kind, rx, 1, delay)
         return None
 
     def active(self, kind: str, path: str) -> bool:

@@ -19,7 +19,7 @@ exch as (select * from ops.exchange_status),
 -- the temperature model as it stands at p_as_of (forecast, calibration known then, same-day state)
 model as materialized (select * from ops.model_inputs(p_as_of)),
 -- the previous forecast of the same source for the same target (a jump gate; per city-day-kind, not per market)
-prev_forecast as (
+prev_forecast as materialized (   -- once per city-day-kind (inlined, it ran once per market)
     select mo.city_code, mo.climate_date, mo.kind,
            mo.forecast_f - (select fp.forecast_f from ops.forecasts fp
                              where fp.city_code = mo.city_code and fp.climate_date = mo.climate_date and fp.kind = mo.kind
