@@ -41,6 +41,14 @@ ORDER_FAULTS = [(r"/portfolio/events/orders$", ["500", "500_after_create", "429"
 STATE_OF = {"executed": "FILLED", "canceled": "CANCELED", "resting": None}
 
 
+def free_markets(db, tickers: list[str]) -> list[str]:
+    """Markets without a live order of ours (the cycle places at most one per market)."""
+    return [t for t in tickers if not db.admin.execute(
+        """select 1 from ops.orders where ticker = %s and mode = 'demo' and superseded_by is null
+             and cancel_requested_at is null
+             and state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN')""", (t,)).fetchone()]
+
+
 def executor_env(db, fakes, tmp_path) -> dict:
     """The environment of a demo-mode executor process against the fake exchange."""
     key = tmp_path / "k.pem"
@@ -131,10 +139,7 @@ def test_executor_survives_kills_and_a_hostile_exchange(db, fakes, exchange, tmp
     for round_ in range(14):
         # the cycle keeps queuing: orders that cross (fill at once, IOC or GTC) and ones that rest
         for _ in range(rng.randint(1, 3)):
-            free = [t for t in tickers if not db.admin.execute(
-                """select 1 from ops.orders where ticker = %s and mode = 'demo' and superseded_by is null
-                     and cancel_requested_at is null
-                     and state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN')""", (t,)).fetchone()]
+            free = free_markets(db, tickers)
             if not free:
                 break
             t = rng.choice(free)
@@ -214,10 +219,7 @@ def test_resting_orders_decreased_and_cancelled_while_fills_race_then_halt(db, f
     intents, targets, kills, withdrawn = [], {}, 0, 0
     for round_ in range(12):
         for _ in range(rng.randint(1, 3)):
-            free = [t for t in tickers if not db.admin.execute(
-                """select 1 from ops.orders where ticker = %s and mode = 'demo' and superseded_by is null
-                     and cancel_requested_at is null
-                     and state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN')""", (t,)).fetchone()]
+            free = free_markets(db, tickers)
             if not free:
                 break
             t = rng.choice(free)

@@ -41,6 +41,16 @@ def exchange_view(o: dict) -> tuple:
     return state, o["fill_count"], remaining
 
 
+def resting_order(db, fakes, exchange, count: int):
+    """A bid below the ask, sent and resting at the exchange: (ticker, bid, order id, executor, client id)."""
+    t = fakes.ticker()
+    bid, _ = ask_of(fakes, t)
+    oid = intent(db, t, str(bid), count=count)
+    ex = executor(db, fakes, exchange)
+    ex.drain()
+    return t, bid, oid, ex, coid_of(db, oid)
+
+
 def ask_decrease(db, oid: int, keep: int) -> None:
     """What the cycle decides: keep `keep` more contracts working beyond what is filled as it sees it now,
     i.e. a target total of filled + keep (ops.request_decrease is the cycle's own call)."""
@@ -75,12 +85,7 @@ def test_a_decrease_racing_fills_never_leaves_more_than_the_target(db, fakes, ex
     """Order 10 resting; the cycle wants a total of 5; 3 then 2 fill at different moments around the
     listing and the decrease. The exchange never ends with filled + remaining above 5, our row equals the
     exchange's, and HALTED leaves nothing of ours resting."""
-    t = fakes.ticker()
-    bid, _ = ask_of(fakes, t)
-    oid = intent(db, t, str(bid), count=10)
-    ex = executor(db, fakes, exchange)
-    ex.drain()
-    coid = coid_of(db, oid)
+    t, bid, oid, ex, coid = resting_order(db, fakes, exchange, 10)
     assert ours(db, oid)[0] == "RESTING"
     ask_decrease(db, oid, int(TARGET))          # filled 0 as the cycle sees it: target total 5
 
@@ -122,12 +127,7 @@ def test_fills_beyond_the_target_before_a_failed_decrease_is_retried_cancel_the_
     """The drill's case: order 50, 3 filled, the cycle keeps 33 (target 36); the first decrease gets a
     500; 46 fill before the retry (49 filled, 1 left). Our row must say 49 filled of 50 and the one left
     is cancelled (the target is passed by fills alone); HALTED cancels nothing of ours is left resting."""
-    t = fakes.ticker()
-    bid, _ = ask_of(fakes, t)
-    oid = intent(db, t, str(bid), count=50)
-    ex = executor(db, fakes, exchange)
-    ex.drain()
-    coid = coid_of(db, oid)
+    t, bid, oid, ex, coid = resting_order(db, fakes, exchange, 50)
     with fakes.kalshi.olock:
         fakes.kalshi.fill(theirs(fakes, coid), Decimal(3), bid, taker=False)
     ex.reconcile()
@@ -148,12 +148,7 @@ def test_fills_beyond_the_target_before_a_failed_decrease_is_retried_cancel_the_
 def test_an_order_recorded_filled_but_listed_resting_is_live_again_and_halt_cancels_it(db, fakes, exchange):
     """Whatever we recorded, the listing wins: a row wrongly FILLED at an understated count whose order
     rests at the exchange is reopened with the exchange's count, and the kill switch cancels it."""
-    t = fakes.ticker()
-    bid, _ = ask_of(fakes, t)
-    oid = intent(db, t, str(bid), count=10)
-    ex = executor(db, fakes, exchange)
-    ex.drain()
-    coid = coid_of(db, oid)
+    t, bid, oid, ex, coid = resting_order(db, fakes, exchange, 10)
     with fakes.kalshi.olock:
         fakes.kalshi.fill(theirs(fakes, coid), Decimal(3), bid, taker=False)
     # the old defect's end state: count understated to what filled, FILLED
