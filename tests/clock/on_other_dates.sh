@@ -22,8 +22,10 @@ for d in "${dates[@]}"; do
   echo "== suite with the clock at $d UTC (state $state, port $port)"
   set +e
   # FAKETIME_DONT_FAKE_MONOTONIC: Debian 12's libfaketime fakes the monotonic clock too, and then
-  # threading.Event().wait(1) never returns (the executor and the supervisor hung after one pass)
+  # threading.Event().wait(1) never returns (the executor and the supervisor hung after one pass); not
+  # faking it breaks time.sleep instead, which tests/clock/sitecustomize.py mends (see there)
   env TZ=UTC LD_PRELOAD="$LIB" FAKETIME="@$d" FAKETIME_DONT_RESET=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
+      PYTHONPATH="$PWD/tests/clock${PYTHONPATH:+:$PYTHONPATH}" \
       MILKBOT_STATE_DIR="$state" MILKBOT_PG_PORT="$port" \
       bash -c 'date -u; .venv/bin/milkbot db up >/dev/null && .venv/bin/pytest -q -p no:randomly; rc=$?; .venv/bin/milkbot db down >/dev/null; exit $rc'
   rc=$?
