@@ -56,7 +56,10 @@ def executor_env(db, fakes, tmp_path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MILKBOT_")}
     env.update(MILKBOT_ENV_FILE="/nonexistent", MILKBOT_DB_NAME=db.name, MILKBOT_MODE="demo",
                MILKBOT_KALSHI_BASE_URL=fakes.kalshi_url, MILKBOT_KALSHI_KEY_ID="fake", MILKBOT_KALSHI_KEY_FILE=str(key),
-               MILKBOT_EXECUTOR_VT="1", MILKBOT_HTTP_TIMEOUT="0.5")
+               MILKBOT_EXECUTOR_VT="1", MILKBOT_HTTP_TIMEOUT="0.5",
+               # the executor's clock starts at the fake world's instant and runs on: at the wall clock the
+               # world's markets may already be closed (before 18:00 UTC, or on another date under faketime)
+               MILKBOT_CLOCK=NOW.isoformat())
     for k in ("MILKBOT_PG_PORT", "MILKBOT_STATE_DIR", "MILKBOT_DATABASE_URL"):
         if k in os.environ:
             env[k] = os.environ[k]
