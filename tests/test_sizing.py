@@ -442,3 +442,101 @@ def db_for_property(db):
     tickers = build_world(conn)
     conn.commit()
     return conn, tickers
+
+
+# ---- Kelly on the ladder as one decision (issue 23 §1.3) ------------------------------------------
+def expected_log(q, base, r, wealth, k) -> float:
+    import math
+    return sum(qi * math.log(wealth + b + k * ri) for qi, b, ri in zip(q, base, r) if qi > 0)
+
+
+def brute_force_kelly(q, base, r, wealth) -> int:
+    """The whole number of contracts that maximises the expected log wealth, by trying every one."""
+    lim = min([(wealth + b) / -ri for b, ri in zip(base, r) if ri < 0] or [0])
+    if any(wealth + b <= 0 for b in base) or lim <= 0:
+        return 0
+    ks = [k for k in range(0, int(lim) + 1) if all(wealth + b + k * ri > 0 for b, ri in zip(base, r))]
+    return max(ks, key=lambda k: (expected_log(q, base, r, wealth, k), -k))
+
+
+ladder_case = st.integers(min_value=2, max_value=6).flatmap(lambda n: st.tuples(
+    st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=n, max_size=n).filter(lambda w: sum(w) > 0.05),
+    st.lists(st.integers(min_value=-300, max_value=300), min_size=n, max_size=n),    # payoff so far, dollars
+    st.integers(min_value=0, max_value=n - 1),                                        # the bracket traded
+    st.sampled_from([1, -1]),                                                         # YES or NO
+    st.integers(min_value=1, max_value=99),                                           # price, cents
+    st.integers(min_value=50, max_value=2000)))                                       # Kelly bankroll
+
+
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=ladder_case)
+def test_ladder_kelly_is_the_log_optimum_over_the_whole_ladder(db, case):
+    """ops.ladder_kelly against a brute force over every whole number of contracts, for any ladder,
+    positions already held and side: the optimum rounded down, never above it."""
+    weights, base, idx, side, cents, wealth = case
+    q = [round(w / sum(weights), 9) for w in weights]   # as the model states them: numeric(10,9)
+    price = Decimal(cents) / 100
+    with db.connect() as conn:
+        fee = conn.execute("select ops.fee_per_contract(%s, 1)", (price,)).fetchone()[0]
+        r = [((1 - price) if side == 1 else -(1 - price)) - fee if i == idx else ((-price) if side == 1 else price) - fee
+             for i in range(len(q))]
+        got = conn.execute("select ops.ladder_kelly(%s::float8[], %s::numeric[], %s::numeric[], %s)",
+                           (q, [Decimal(b) for b in base], r, wealth)).fetchone()[0]
+        want = brute_force_kelly(q, [float(b) for b in base], [float(x) for x in r], wealth)
+        # rounded down: the best whole number, or the one below it when the optimum lies above k + 1/2
+        assert want - 1 <= int(got) <= want, (got, want)
+        if int(got) > 0:   # and never below the optimum by more: one contract less is no better
+            rf = [float(x) for x in r]
+            assert expected_log(q, base, rf, wealth, int(got)) >= expected_log(q, base, rf, wealth, int(got) - 1) - 1e-12
+        if all(b == 0 for b in base):
+            # nothing else held: exactly the one-bracket Kelly of ops.kelly_contracts
+            qs = q[idx] if side == 1 else 1 - q[idx]
+            cost = price if side == 1 else 1 - price
+            single = conn.execute("select ops.kelly_contracts(%s, %s, %s, 1, %s)",
+                                  (Decimal(repr(qs)) - cost - fee, cost, fee, wealth)).fetchone()[0]
+            assert abs(int(got) - int(single)) <= 1, (got, single)
+
+
+def test_a_ladder_already_holding_a_correlated_no_is_not_bet_again(world):
+    """Held: NO on 50-51 (it wins whenever 48-49 wins). A YES on 48-49 sized alone at its own Kelly
+    stacks a second bet on the same outcomes; sized with the ladder it is the joint log optimum."""
+    conn, tickers = world
+    for name, value in (("max_contracts_per_market", 1000), ("max_event_loss", 5000), ("max_cluster_exposure", 5000),
+                        ("max_total_exposure", 5000)):
+        conn.execute("update ops.risk_limits set value = %s where name = %s", (value, name))
+    conn.execute("update ops.strategy_params set value = 1 where strategy = 'all' and name = 'kelly_fraction'")
+    yes, no = "KXHIGHNY-26NOV26-B48.5", "KXHIGHNY-26NOV26-B50.5"
+    books = {t: (b, a, Decimal(5000)) for t, (b, a, _) in initial_books(tickers).items()}
+    event = [t for t in tickers if t.startswith("KXHIGHNY-")]
+    # first: only the NO on 50-51 has an edge worth the most (its YES bid far above the model)
+    books[yes] = (Decimal("0.30"), Decimal("0.45"), Decimal(5000))
+    books[no] = (Decimal("0.27"), Decimal("0.32"), Decimal(5000))
+    quote(conn, T0, books)
+    cycle(conn, T0)
+    sent = conn.execute("select side, count from ops.orders where ticker = %s", (no,)).fetchone()
+    assert sent is not None and sent[0] == "ask", sent
+    send_pending(conn)
+    for oid, *_ in live_orders(conn):
+        fill(conn, oid, Decimal(100000), T0 + timedelta(seconds=5))
+    held_no = -position(conn, no)
+    assert held_no > 0
+    # then: 50-51 back to a fair price, 48-49 cheap: the YES on 48-49 is the best edge
+    books[no] = (Decimal("0.17"), Decimal("0.22"), Decimal(5000))
+    books[yes] = (Decimal("0.18"), Decimal("0.22"), Decimal(5000))
+    t = T0 + timedelta(minutes=6)
+    quote(conn, t, books)
+    cycle(conn, t)
+    size = conn.execute("select coalesce(sum(count), 0) from ops.orders where ticker = %s and side = 'bid'", (yes,)).fetchone()[0]
+    q = dict(conn.execute("select ticker, model_p from ops.signals where as_of = %s and ticker = any(%s)", (t, event)).fetchall())
+    equity = conn.execute("select equity from ops.signals where as_of = %s and ticker = %s", (t, yes)).fetchone()[0]
+    fee = conn.execute("select ops.fee_per_contract(0.22, 1)").fetchone()[0]
+    # the ladder's payoff per outcome from the fills, and the YES contract's payoff per outcome
+    no_cash = conn.execute("select sum((1 - yes_price) * count + fee) from ops.fills where ticker = %s", (no,)).fetchone()[0]
+    outs = sorted(q) + [None] if abs(sum(q.values()) - 1) > Decimal("1e-6") else sorted(q)
+    qs = [float(q[o]) if o else max(0.0, 1 - float(sum(q.values()))) for o in outs]
+    base = [float((0 if o == no else held_no) - no_cash) for o in outs]
+    r = [float((1 - Decimal("0.22") - fee) if o == yes else (-Decimal("0.22") - fee)) for o in outs]
+    joint = brute_force_kelly(qs, base, r, float(equity))
+    alone = conn.execute("select ops.kelly_contracts(%s - 0.22 - %s, 0.22, %s, 1, %s)", (q[yes], fee, fee, equity)).fetchone()[0]
+    assert alone > joint + 2, (alone, joint)          # the case matters: alone over-bets here
+    assert abs(size - joint) <= 1, (size, joint, alone)

@@ -102,6 +102,7 @@ grant execute on function
     ops.monthly_probability(numeric, numeric, numeric, integer, integer, numeric, numeric),
     ops.taker_fee(numeric, numeric, numeric), ops.maker_fee(numeric, numeric, text, numeric),
     ops.fee_per_contract(numeric, numeric), ops.kelly_contracts(numeric, numeric, numeric, numeric, numeric),
+    ops.ladder_kelly(double precision[], numeric[], numeric[], numeric),
     ops.on_price_grid(numeric, jsonb), ops.in_weekly_maintenance(timestamptz),
     ops.verdict(boolean, text), ops.gate_spread(numeric, numeric, numeric),
     ops.gate_liquidity(numeric, numeric, numeric, numeric, numeric, numeric), ops.gate_edge(numeric, numeric),

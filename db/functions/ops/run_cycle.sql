@@ -178,24 +178,42 @@ begin
     cluster_exp as (select x.cluster, sum(x.loss) as loss from exposure x group by x.cluster),
     total_exp as (select coalesce(sum(x.loss), 0) + v_unmapped as loss from exposure x),
     cand as (select b.* from cycle_book b where b.all_pass),
+    -- the model's probability of each outcome of a daily ladder (null outcome = none of the known brackets)
+    outcome_q as (
+        select o.event_ticker, o.outcome_ticker,
+               case when o.outcome_ticker is null
+                    then greatest(0, 1 - coalesce(sum(e.model_p) over (partition by o.event_ticker), 0))
+                    else coalesce(e.model_p, 0) end::float8 as q
+          from cycle_outcomes o left join cycle_eval e on e.ticker = o.outcome_ticker),
     -- per outcome of the candidate's ladder: the base payoff (its own kept live order left out, since it
-    -- is being re-decided) and what one more contract adds there at its worst
+    -- is being re-decided), what one more contract pays there (r) and adds there at its worst (a)
     per_outcome as (
-        select c.ticker,
+        select c.ticker, o.outcome_ticker, oq.q,
                o.base_payoff - case when not c.live_kept then 0
                                     when coalesce(o.outcome_ticker = c.ticker, false) then c.live_win else c.live_lose end as base,
+               case when coalesce(o.outcome_ticker = c.ticker, false)
+                    then case c.dir when 1 then 1 - c.price else -(1 - c.price) end
+                    else case c.dir when 1 then -c.price else c.price end end - c.fee1 as r,
                least(0, case when c.strategy = 'Monthly'   -- one bounding outcome: the contract's worse side
                              then least(case c.dir when 1 then 1 - c.price else -(1 - c.price) end,
                                         case c.dir when 1 then -c.price else c.price end)
                              when coalesce(o.outcome_ticker = c.ticker, false)
                              then case c.dir when 1 then 1 - c.price else -(1 - c.price) end
                              else case c.dir when 1 then -c.price else c.price end end - c.fee1) as a
-          from cand c join cycle_outcomes o on o.event_ticker = c.event_ticker),
+          from cand c join cycle_outcomes o on o.event_ticker = c.event_ticker
+          left join outcome_q oq on oq.event_ticker = o.event_ticker and oq.outcome_ticker is not distinct from o.outcome_ticker),
     room as (
         select po.ticker, greatest(0, -min(po.base)) as loss0,
                -- most contracts keeping every outcome's payoff >= -limit (payoff is linear in k per outcome)
-               min(case when po.a < 0 then floor(greatest(po.base + v_lim.max_event_loss, 0) / -po.a) end) as k_event
-          from per_outcome po group by po.ticker),
+               min(case when po.a < 0 then floor(greatest(po.base + v_lim.max_event_loss, 0) / -po.a) end) as k_event,
+               -- Kelly on the whole ladder (issue 23 §1.3): what one more position adds given every
+               -- position the ladder already holds, not each bracket alone (a NO on one bracket and a
+               -- YES on another win together, and per-bracket sizes would stack them)
+               ops.ladder_kelly(array_agg(coalesce(po.q, 0) order by po.outcome_ticker nulls first),
+                                array_agg(po.base order by po.outcome_ticker nulls first),
+                                array_agg(po.r order by po.outcome_ticker nulls first),
+                                min(c.kelly_fraction) * greatest(v_equity, 0)) as k_ladder_kelly
+          from per_outcome po join cand c on c.ticker = po.ticker group by po.ticker),
     sized as (
         select c.*, r.loss0, r.k_event,
                coalesce(ce.loss, 0) as cluster_loss, t.loss as total_loss,
@@ -203,7 +221,13 @@ begin
                -- side are not netted (they may not fill)
                c.dir * c.held + c.same_side_working
                  - case when c.live_kept or (c.live_state = 'PENDING' and c.live_side = c.side) then c.live_remaining else 0 end as committed,
-               ops.kelly_contracts(c.edge, c.cost, c.fee1, c.kelly_fraction, greatest(v_equity, 0)) as k_kelly,
+               -- Kelly as a target total for this market: what is committed here plus the ladder's increment
+               -- (Monthly thresholds are nested, not exclusive: sized alone until their own model exists)
+               case when c.strategy = 'Monthly'
+                    then ops.kelly_contracts(c.edge, c.cost, c.fee1, c.kelly_fraction, greatest(v_equity, 0))
+                    else c.dir * c.held + c.same_side_working
+                         - case when c.live_kept or (c.live_state = 'PENDING' and c.live_side = c.side) then c.live_remaining else 0 end
+                         + r.k_ladder_kelly end as k_kelly,
                sh.keep_cap
           from cand c
           join room r on r.ticker = c.ticker
