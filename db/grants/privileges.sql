@@ -54,6 +54,7 @@ grant select on all tables in schema ops, api, meta, pgmq to milkbot_operator;
 grant update (value) on ops.strategy_params, ops.risk_limits to milkbot_operator;
 grant update (state, reason, changed_at, changed_by) on ops.trading_state to milkbot_operator;
 grant update (enabled) on ops.cities to milkbot_operator;
+grant select on ops.row_undo, ops.cycles to milkbot_operator;   -- what replays read
 grant insert on ops.control_audit to milkbot_operator;  -- only through the audit trigger (see its guard)
 grant select on all tables in schema analytics to milkbot_operator;
 -- tables dbt builds later are granted to the operator by dbt itself (dbt_project.yml +grants).
@@ -96,7 +97,7 @@ grant execute on function
     ops.norm_cdf(double precision),
     ops.bracket_probability(double precision, double precision, numeric, numeric, text, numeric, integer),
     ops.student_t_cdf(double precision, integer), ops.model_cdf(double precision, double precision, integer),
-    ops.forecasts_at(timestamptz, text), ops.model_inputs(timestamptz), ops.truths_at(timestamptz, date), ops.settlement_values(timestamptz, date),
+    ops.forecasts_at(timestamptz, text, timestamptz), ops.model_inputs(timestamptz, timestamptz), ops.truths_at(timestamptz, date), ops.settlement_values(timestamptz, date),
     ops.forecast_scores(double precision, double precision, integer, text, integer, integer), ops.rules_template(text),
     ops.yes_lo(text, numeric, numeric), ops.yes_hi(text, numeric, numeric), ops.yes_interval(text, numeric, numeric),
     ops.monthly_probability(numeric, numeric, numeric, integer, integer, numeric, numeric),
@@ -108,13 +109,16 @@ grant execute on function
     ops.gate_liquidity(numeric, numeric, numeric, numeric, numeric, numeric), ops.gate_edge(numeric, numeric),
     ops.gate_staleness(timestamptz, timestamptz, timestamptz, numeric, numeric),
     ops.gate_timing(timestamptz, timestamptz, timestamptz, numeric, boolean, boolean, timestamptz),
-    ops.gate_sanity(numeric, numeric, jsonb, numeric), ops.effective_params(),
+    ops.gate_sanity(numeric, numeric, jsonb, numeric), ops.effective_params(timestamptz),
     ops.gate_world(numeric, numeric, numeric, double precision, numeric, numeric),
     ops.ledger_holdings(timestamptz, ops.trading_mode), ops.working_orders(timestamptz, ops.trading_mode),
     ops.market_payoffs(timestamptz, ops.trading_mode, boolean, bigint[]),
     ops.event_outcomes(timestamptz, ops.trading_mode, boolean, bigint[]),
     ops.event_worst_case_loss(timestamptz, ops.trading_mode, boolean), ops.unmapped_exposure(timestamptz, ops.trading_mode),
-    ops.equity_at(timestamptz, ops.trading_mode), ops.evaluate_markets(timestamptz),
+    ops.equity_at(timestamptz, ops.trading_mode), ops.evaluate_markets(timestamptz, timestamptz),
+    ops.control_rows_at(text, text[], timestamptz), ops.strategy_params_at(timestamptz), ops.risk_limits_at(timestamptz),
+    ops.cities_at(timestamptz), ops.trading_state_at(timestamptz), ops.exchange_status_at(timestamptz),
+    ops.markets_at(timestamptz), ops.replay_cycle(timestamptz),
     ops.orders_to_cancel(timestamptz, ops.trading_mode, jsonb), ops.decreases_to_send(ops.trading_mode),
     ops.executor_param(text), ops.submit_outcome(integer, boolean), ops.fills_since(ops.trading_mode)
   to milkbot_operator;

@@ -1,5 +1,5 @@
 -- Parameters as the cycle sees them: a strategy's own row overrides the 'all' default.
-create or replace function ops.effective_params()
+create or replace function ops.effective_params(p_known_at timestamptz default 'infinity')
 returns table (strategy ops.strategy, max_spread numeric, min_size numeric, min_open_interest numeric,
                min_volume numeric, min_edge numeric, max_weather_age_min numeric, max_quote_age_min numeric,
                close_buffer_min numeric, kelly_fraction numeric, max_p numeric, cycle_window_min numeric)
@@ -20,9 +20,9 @@ begin atomic
       from unnest(enum_range(null::ops.strategy)) s(strategy)
       cross join lateral (
             select distinct on (sp.name) sp.name, sp.value
-              from ops.strategy_params sp
+              from ops.strategy_params_at(p_known_at) sp
              where sp.strategy in (s.strategy::text, 'all')
              order by sp.name, sp.strategy = 'all') p
      group by s.strategy;
 end;
-comment on function ops.effective_params() is 'One row per strategy with every parameter resolved (strategy row over the ''all'' default).';
+comment on function ops.effective_params(timestamptz) is 'One row per strategy with every parameter resolved (strategy row over the ''all'' default), as they stood at p_known_at (default: now).';

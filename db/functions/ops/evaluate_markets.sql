@@ -1,7 +1,8 @@
 -- Signal generation for every open market at a decision time: model probability, the side and price
--- we would take, and every gate's verdict. Pure function of the tables and `p_as_of` (never now()),
--- so a cycle can be replayed exactly.
-create or replace function ops.evaluate_markets(p_as_of timestamptz)
+-- we would take, and every gate's verdict. Pure function of the tables, `p_as_of` and `p_known_at` (never
+-- now()), so a cycle can be replayed exactly: observations as of p_as_of, rows kept current in place
+-- (parameters, cities, exchange status, markets) as the database held them at p_known_at (migration 0021).
+create or replace function ops.evaluate_markets(p_as_of timestamptz, p_known_at timestamptz default 'infinity')
 returns table (ticker text, event_ticker text, city_code text, cluster ops.city_cluster, climate_date date,
                kind ops.market_kind, strategy ops.strategy, model_p numeric, yes_bid numeric, yes_ask numeric,
                side text, price numeric, edge numeric, size_at_best numeric, fee_multiplier numeric,
@@ -14,10 +15,10 @@ as $fn$
 #variable_conflict use_column
 begin
 return query
-with params as (select * from ops.effective_params()),
-exch as (select * from ops.exchange_status),
+with params as (select * from ops.effective_params(p_known_at)),
+exch as (select * from ops.exchange_status_at(p_known_at)),
 -- the temperature model as it stands at p_as_of (forecast, calibration known then, same-day state)
-model as materialized (select * from ops.model_inputs(p_as_of)),
+model as materialized (select * from ops.model_inputs(p_as_of, p_known_at)),
 -- the previous forecast of the same source for the same target (a jump gate; per city-day-kind, not per market)
 prev_forecast as materialized (   -- once per city-day-kind (inlined, it ran once per market)
     select mo.city_code, mo.climate_date, mo.kind,
@@ -29,7 +30,7 @@ prev_forecast as materialized (   -- once per city-day-kind (inlined, it ran onc
 world_prm as (
     select max(sp.value) filter (where sp.name = 'max_forecast_jump_sigma') as max_jump_sigma,
            max(sp.value) filter (where sp.name = 'max_market_disagreement') as max_disagree
-      from ops.strategy_params sp where sp.strategy = 'all'),
+      from ops.strategy_params_at(p_known_at) sp where sp.strategy = 'all'),
 mkt as (
     select m.ticker, m.event_ticker, m.city_code, c.cluster, c.std_utc_offset, m.climate_date, m.kind,
            case m.kind when 'high' then 'DailyHigh' when 'low' then 'DailyLow' else 'Monthly' end::ops.strategy as strategy,
@@ -38,8 +39,8 @@ mkt as (
            m.climate_date - ops.climate_date(p_as_of, c.std_utc_offset) as lead_days,
            ops.yes_lo(m.strike_type, m.floor_strike, m.cap_strike) as yes_lo,
            ops.yes_hi(m.strike_type, m.floor_strike, m.cap_strike) as yes_hi
-      from ops.markets m
-      join ops.cities c on c.code = m.city_code and c.enabled
+      from ops.markets_at(p_known_at) m
+      join ops.cities_at(p_known_at) c on c.code = m.city_code and c.enabled
      where m.status in ('initialized', 'active') and m.close_time > p_as_of
 ),
 priced as materialized (  -- computed once: later CTEs refer to model_p many times
@@ -160,4 +161,4 @@ select v.ticker, v.event_ticker, v.city_code, v.cluster, v.climate_date, v.kind,
   from verdicts v;
 end
 $fn$;
-comment on function ops.evaluate_markets(timestamptz) is 'Every open market at p_as_of: model p, chosen side/price/edge and each gate''s verdict. Decides nothing about size or risk.';
+comment on function ops.evaluate_markets(timestamptz, timestamptz) is 'Every open market at p_as_of: model p, chosen side/price/edge and each gate''s verdict. Decides nothing about size or risk.';

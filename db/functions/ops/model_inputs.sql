@@ -6,7 +6,7 @@
 -- city; when none is fresh, the source with the newest forecast (the staleness gate then speaks).
 -- Per day and kind: that source's newest non-stale forecast fetched by p_as_of, unless it is too old and
 -- another source has a fresh one for that day and kind: fresh beats stale.
-create or replace function ops.forecasts_at(p_as_of timestamptz, p_city text default null)
+create or replace function ops.forecasts_at(p_as_of timestamptz, p_city text default null, p_known_at timestamptz default 'infinity')
 returns table (city_code text, climate_date date, kind text, source ops.forecast_source, forecast_f numeric,
                fetched_at timestamptz, city_source ops.forecast_source)
 language plpgsql stable
@@ -16,12 +16,12 @@ as $fn$
 begin
 return query
 with max_age as (
-    select make_interval(mins => value::int) as age from ops.strategy_params
-     where strategy = 'all' and name = 'max_weather_age_min'
+    select make_interval(mins => sp.value::int) as age from ops.strategy_params_at(p_known_at) sp
+     where sp.strategy = 'all' and sp.name = 'max_weather_age_min'
 ),
 newest as (
     select c.code as city_code, s.source, n.at
-      from ops.cities c
+      from ops.cities_at(p_known_at) c
      cross join unnest(enum_range(null::ops.forecast_source)) s(source)
      cross join lateral (
             -- fresh as of the last fetch that confirmed the same content (bounded by the decision time)
@@ -60,7 +60,7 @@ select distinct on (fc.city_code, fc.climate_date, fc.kind)
           array_position(array['forecast_12h', 'gridpoint', 'hourly']::ops.forecast_source[], fc.source), fc.fetched_at desc;
 end
 $fn$;
-comment on function ops.forecasts_at(timestamptz, text) is 'Per city x day x kind from today on: the newest forecast of the city''s one chosen source (forecast_12h, gridpoint, hourly; fresh first) known at p_as_of.';
+comment on function ops.forecasts_at(timestamptz, text, timestamptz) is 'Per city x day x kind from today on: the newest forecast of the city''s one chosen source (forecast_12h, gridpoint, hourly; fresh first) known at p_as_of.';
 
 -- The model at p_as_of: settlement = mu + error, error with sd `sigma` (normal, or Student-t `df`).
 --  * bias and sigma: the newest calibration KNOWN at p_as_of for the city x kind x lead;
@@ -70,7 +70,7 @@ comment on function ops.forecasts_at(timestamptz, text) is 'Per city x day x kin
 --    max(observed so far, rest of the day), the rest of the day being the hourly forecast's extreme
 --    over the hours still to come, with the bias and the variance scaled by the share of the day left.
 --    A stale or missing observation gets no weight at all, and the note says why.
-create or replace function ops.model_inputs(p_as_of timestamptz)
+create or replace function ops.model_inputs(p_as_of timestamptz, p_known_at timestamptz default 'infinity')
 returns table (city_code text, climate_date date, kind text, lead_days integer, source ops.forecast_source,
                forecast_f numeric, forecast_at timestamptz, bias numeric, sigma double precision, df integer,
                mu double precision, observed numeric, observed_at timestamptz, rest_extreme numeric,
@@ -85,13 +85,13 @@ with prm as (
     select max(p.value) filter (where p.name = 'forecast_age_var_per_day')::float8 as age_var,
            make_interval(mins => (max(p.value) filter (where p.name = 'max_observation_age_min'))::int) as obs_age,
            (max(p.value) filter (where p.name = 'min_sigma_f'))::float8 as min_sigma
-      from ops.strategy_params p where p.strategy = 'all'
+      from ops.strategy_params_at(p_known_at) p where p.strategy = 'all'
 ),
 f as (
     select fa.*, c.std_utc_offset,
            fa.climate_date - ops.climate_date(p_as_of, c.std_utc_offset) as lead,
            extract(epoch from ops.climate_day_start(fa.climate_date + 1, c.std_utc_offset) - p_as_of) / 3600.0 as left_h
-      from ops.forecasts_at(p_as_of) fa join ops.cities c on c.code = fa.city_code
+      from ops.forecasts_at(p_as_of, null, p_known_at) fa join ops.cities c on c.code = fa.city_code
 ),
 cal as (
     select distinct on (mc.city_code, mc.kind, mc.lead_days) mc.*
@@ -168,4 +168,4 @@ select d.city_code, d.climate_date, d.kind, d.lead, d.source, d.forecast_f, d.fe
   from decided d;
 end
 $fn$;
-comment on function ops.model_inputs(timestamptz) is 'The temperature model at p_as_of per city x day x kind: forecast (one source per city), newest calibration known then, mu/sigma/df (same-day: rest of the day with the fresh observed extreme) and a note saying what it used.';
+comment on function ops.model_inputs(timestamptz, timestamptz) is 'The temperature model at p_as_of (parameters and cities as known at p_known_at) per city x day x kind: forecast (one source per city), newest calibration known then, mu/sigma/df (same-day: rest of the day with the fresh observed extreme) and a note saying what it used.';

@@ -85,3 +85,44 @@ begin
 end
 $fn$;
 comment on function ops.replay_day_ahead(date, date) is 'Backtest: the live model replayed day-ahead (00:00 local standard time) over the loaded history, each day with only what was known then; scored against the settled value and the N(forecast, 3 °F) baseline.';
+
+-- Replay of a recorded cycle's evaluation (issue 23 §1.10): every market evaluated again at the cycle's
+-- p_as_of with the rows kept current in place as the database held them when it ran (ops.cycles.known_at),
+-- compared field by field with the signals it recorded. No row = the replay is exact. Sizing is not
+-- re-decided here: it also reads the orders' state then, which the order event log holds but this
+-- comparison does not rebuild (the recorded size and reason are what the cycle decided).
+create or replace function ops.replay_cycle(p_as_of timestamptz)
+returns table (ticker text, field text, recorded text, replayed text)
+language plpgsql stable
+set search_path = pg_catalog, ops
+as $fn$
+#variable_conflict use_column
+declare
+    v_known timestamptz;
+begin
+    select c.known_at into v_known from ops.cycles c where c.as_of = p_as_of;
+    if v_known is null then
+        raise exception 'no cycle was recorded at %', p_as_of using errcode = 'no_data_found';
+    end if;
+    return query
+    with rec as (select s.* from ops.signals s where s.as_of = p_as_of),
+    rep as (select e.* from ops.evaluate_markets(p_as_of, v_known) e),
+    pairs as (
+        select coalesce(r.ticker, e.ticker) as ticker, r.ticker is not null as in_rec, e.ticker is not null as in_rep,
+               jsonb_build_object('strategy', r.strategy, 'model_p', r.model_p, 'yes_bid', r.yes_bid, 'yes_ask', r.yes_ask,
+                                  'edge', r.edge, 'gates', r.gates,
+                                  'eval_reason', case when r.gates @? '$.*.pass ? (@ == false)' then r.reason end) as a,
+               jsonb_build_object('strategy', e.strategy, 'model_p', e.model_p::numeric(10,9), 'yes_bid', e.yes_bid::numeric(6,4),
+                                  'yes_ask', e.yes_ask::numeric(6,4), 'edge', e.edge, 'gates', e.gates,
+                                  'eval_reason', case when not e.all_pass then e.reason end) as b
+          from rec r full join rep e on e.ticker = r.ticker and e.strategy = r.strategy)
+    select p.ticker, 'market', case when p.in_rec then 'evaluated' else 'absent' end, case when p.in_rep then 'evaluated' else 'absent' end
+      from pairs p where not (p.in_rec and p.in_rep)
+    union all
+    select p.ticker, k.key, p.a -> k.key #>> '{}', p.b -> k.key #>> '{}'
+      from pairs p cross join lateral jsonb_object_keys(p.a) k(key)
+     where p.in_rec and p.in_rep and (p.a -> k.key) is distinct from (p.b -> k.key)
+     order by 1, 2;
+end
+$fn$;
+comment on function ops.replay_cycle(timestamptz) is 'Differences between a recorded cycle''s signals and its evaluation replayed as of its as_of and the moment it ran; no row = exact.';

@@ -24,11 +24,16 @@ declare
     v_host       text := coalesce(nullif(current_setting('milkbot.host', true), ''), 'paper');
     rec          record;
     v_new_id     bigint;
+    v_known      timestamptz;
+    v_result     jsonb;
 begin
     if p_as_of is null or not isfinite(p_as_of) then
         raise exception 'run_cycle needs a finite decision time' using errcode = 'invalid_parameter_value';
     end if;
     perform pg_advisory_xact_lock(7220431002);  -- one cycle at a time
+    -- the database clock when this cycle reads its inputs: a replay reads the rows kept current in place
+    -- (parameters, cities, exchange and market status) as they were at this moment (ops.replay_cycle)
+    v_known := clock_timestamp();
 
     select max(value) filter (where name = 'bankroll')                 as bankroll,
            max(value) filter (where name = 'max_contracts_per_market') as max_contracts,
@@ -78,7 +83,7 @@ begin
         values (p_as_of, 'cycle', 'warning', left('calibration re-fit failed, the previous fit stays in force: ' || sqlerrm, 2000));
     end;
     if to_regclass('pg_temp.cycle_eval') is not null then drop table pg_temp.cycle_eval; end if;
-    create temp table cycle_eval on commit drop as select * from ops.evaluate_markets(p_as_of);
+    create temp table cycle_eval on commit drop as select * from ops.evaluate_markets(p_as_of, v_known);
     analyze cycle_eval;   -- a fresh temp table has no statistics: without them the sizing joins go quadratic
 
     -- 3. Sizing to a target position per market (README, "Target sizing"). Everything is per book
@@ -92,7 +97,7 @@ begin
         drop table pg_temp.cycle_decision;
     end if;
     create temp table cycle_book on commit drop as
-    with prm as (select p.strategy, p.kelly_fraction, p.cycle_window_min from ops.effective_params() p),
+    with prm as (select p.strategy, p.kelly_fraction, p.cycle_window_min from ops.effective_params(v_known) p),
     held as (select h.ticker, h.yes_gross - h.no_gross as net from ops.ledger_holdings(p_as_of, v_mode) h),
     work as materialized (
         select w.*, o.state, o.decrease_to, o.filled_count
@@ -396,10 +401,14 @@ begin
     perform ops.heartbeat('cycle', true, format('as_of %s: %s signals, %s intents, %s cancels, %s decreases, state %s',
                                                 p_as_of, v_signals, v_intents, v_cancels, v_decreases, v_state));
 
-    return jsonb_build_object('as_of', p_as_of, 'state', v_state, 'markets', (select count(*) from cycle_eval),
-                              'signals', v_signals, 'intents', v_intents, 'cancels', v_cancels, 'decreases', v_decreases,
-                              'equity', round(v_equity, 4),
-                              'pnl_today', round(v_pnl, 4), 'stale_cities', to_jsonb(coalesce(v_stale, '{}')));
+    v_result := jsonb_build_object('as_of', p_as_of, 'state', v_state, 'markets', (select count(*) from cycle_eval),
+                                   'signals', v_signals, 'intents', v_intents, 'cancels', v_cancels, 'decreases', v_decreases,
+                                   'equity', round(v_equity, 4),
+                                   'pnl_today', round(v_pnl, 4), 'stale_cities', to_jsonb(coalesce(v_stale, '{}')));
+    -- the first run at an as_of is the one its signals record (a second records nothing)
+    insert into ops.cycles (as_of, known_at, mode, result) values (p_as_of, v_known, v_mode, v_result)
+    on conflict (as_of) do nothing;
+    return v_result;
 end
 $$;
 comment on function ops.run_cycle(timestamptz) is 'The trading cycle: breakers, signals, sizing under every limit, intents and cancels (outbox) at decision time p_as_of.';
