@@ -39,7 +39,7 @@ mkt as (
            m.climate_date - ops.climate_date(p_as_of, c.std_utc_offset) as lead_days,
            ops.yes_lo(m.strike_type, m.floor_strike, m.cap_strike) as yes_lo,
            ops.yes_hi(m.strike_type, m.floor_strike, m.cap_strike) as yes_hi
-      from ops.markets_at(p_known_at) m
+      from ops.markets_at(p_known_at, p_as_of) m
       join ops.cities_at(p_known_at) c on c.code = m.city_code and c.enabled
      where m.status in ('initialized', 'active') and m.close_time > p_as_of
 ),

@@ -79,18 +79,25 @@ end;
 comment on function ops.exchange_status_at(timestamptz) is 'ops.exchange_status as the database held it at p_known_at (default: now).';
 
 -- Markets as the database held them at p_known_at: first seen by then, with status, times, strikes, fees
--- and volume as they were (columns no decision reads are today's).
-create or replace function ops.markets_at(p_known_at timestamptz default 'infinity')
+-- and volume as they were (columns no decision reads are today's). With p_open_at: only the markets open
+-- for trading at p_open_at as known then (current rows are filtered first, so only markets open now or
+-- changed since p_known_at are looked at).
+create or replace function ops.markets_at(p_known_at timestamptz default 'infinity', p_open_at timestamptz default null)
 returns setof ops.markets
 language sql stable
 begin atomic
     with later as (
         select distinct on (u.key) u.key, u.old_row from ops.row_undo u
          where u.table_name = 'markets' and u.at > p_known_at
-         order by u.key, u.id)
-    select case when l.key is null then m else jsonb_populate_record(m, l.old_row) end
-      from ops.markets m
-      left join later l on l.key = m.ticker
-     where m.first_seen_at <= p_known_at;
+         order by u.key, u.id),
+    cand as (
+        select m as cur, l.old_row
+          from ops.markets m
+          left join later l on l.key = m.ticker
+         where m.first_seen_at <= p_known_at
+           and (p_open_at is null or l.key is not null or (m.status in ('initialized', 'active') and m.close_time > p_open_at))),
+    known as (select case when c.old_row is null then c.cur else jsonb_populate_record(c.cur, c.old_row) end as r from cand c)
+    select (k.r).* from known k
+     where p_open_at is null or ((k.r).status in ('initialized', 'active') and (k.r).close_time > p_open_at);
 end;
-comment on function ops.markets_at(timestamptz) is 'ops.markets as the database held them at p_known_at (default: now).';
+comment on function ops.markets_at(timestamptz, timestamptz) is 'ops.markets as the database held them at p_known_at (default: now); with p_open_at, only those open for trading then.';
