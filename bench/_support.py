@@ -14,13 +14,17 @@ from milkbot.migrate import migrate
 
 
 @contextmanager
-def scratch_database(db: Database, name: str):
-    """A migrated database of this name (an old one of the same name is dropped first), dropped on exit."""
+def scratch_database(db: Database, name: str, db_dir=None):
+    """A migrated database of this name (an old one of the same name is dropped first), dropped on exit.
+    db_dir: the db/ folder to migrate from (another revision's, to compare before/after); default ours."""
     with psycopg.connect(db.admin_conninfo("postgres"), autocommit=True) as admin:
         admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
         admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     try:
-        migrate(db.admin_conninfo(name))
+        if db_dir is None:
+            migrate(db.admin_conninfo(name))
+        else:
+            migrate(db.admin_conninfo(name), db_dir)
         yield
     finally:
         with psycopg.connect(db.admin_conninfo("postgres"), autocommit=True) as admin:

@@ -5,11 +5,20 @@ the median and p90 ms per cycle.
 
 Each timed cycle runs in a transaction that is rolled back, so every run sees the same book.
 Run with `make bench` (or `.venv/bin/python bench/cycle.py`).
+
+Before/after in one run: `--before REV` (default 19eb1ff, main when issue 23 was filed) checks that
+revision's db/ out into a temporary git worktree, migrates a second scratch database from it and times
+the same worlds there, runs of the two interleaved so both see the same machine. `--before none` skips it.
 """
 from __future__ import annotations
 
+import argparse
 import statistics
+import subprocess
+import tempfile
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 
@@ -97,41 +106,87 @@ select code, '2026-11-24', 'due', true, %(as_of)s::timestamptz - interval '30 mi
 """
 
 
-def bench(db: Database, days: int, live: bool, runs: int = 15, history: bool = False, refit: bool = False):
-    name = f"mbbench_{days}"
-    with scratch_database(db, name), psycopg.connect(db.admin_conninfo(name)) as conn:
+BASELINE = "19eb1ff"   # main when issue 23 was filed ("240 markets ~ 40 ms, 2,400 with live orders ~ 400 ms")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def revision_db_dir(rev: str):
+    """That revision's db/ folder, from a temporary git worktree removed on exit."""
+    with tempfile.TemporaryDirectory(prefix="mbbench-rev-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(tree), rev], check=True)
+        try:
+            yield tree / "db"
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+
+
+@contextmanager
+def world(db: Database, name: str, days: int, live: bool, history: bool, refit: bool, db_dir=None):
+    with scratch_database(db, name, db_dir), psycopg.connect(db.admin_conninfo(name)) as conn:
         script = SEED + (LIVE if live else "") + (HISTORY if history else "") + (REFIT_DUE if refit else "")
         for statement in filter(str.strip, script.split(";\n")):
             conn.execute(statement, {"as_of": AS_OF, "days": days})
         conn.commit()
         conn.execute("analyze")
         conn.commit()
-        n = conn.execute("select count(*) from ops.markets").fetchone()[0]
-        times = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            result = conn.execute("select ops.run_cycle(%s)", (AS_OF,)).fetchone()[0]
-            times.append((time.perf_counter() - t0) * 1000)
-            conn.rollback()
-        return n, times, result
+        yield conn
+
+
+def timed_cycle(conn) -> tuple[float, dict]:
+    t0 = time.perf_counter()
+    result = conn.execute("select ops.run_cycle(%s)", (AS_OF,)).fetchone()[0]
+    ms = (time.perf_counter() - t0) * 1000
+    conn.rollback()
+    return ms, result
+
+
+def compare(db: Database, before_dir, days: int, live: bool, runs: int = 15, history: bool = False, refit: bool = False):
+    """The same world after (ours) and before (another revision's db/), runs interleaved."""
+    with world(db, f"mbbench_{days}", days, live, history, refit) as now_conn:
+        n = now_conn.execute("select count(*) from ops.markets").fetchone()[0]
+        if before_dir is None:
+            after = [timed_cycle(now_conn) for _ in range(runs)]
+            return n, sorted(t for t, _ in after), after[-1][1], None
+        with world(db, f"mbbench_{days}_before", days, live, history, refit, before_dir) as old_conn:
+            after, before = [], []
+            for _ in range(runs):
+                after.append(timed_cycle(now_conn))
+                before.append(timed_cycle(old_conn))
+            return n, sorted(t for t, _ in after), after[-1][1], sorted(t for t, _ in before)
+
+
+def figures(times) -> str:
+    return f"median {statistics.median(times):7.1f} ms, p90 {times[int(len(times) * 0.9) - 1]:7.1f} ms"
+
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", default=BASELINE, help="revision to compare with (git), or 'none'")
+    args = parser.parse_args()
     db = Database(config.load())
-    for live in (False, True):
-        for days in (2, 20):
-            n, times, result = bench(db, days, live)
-            times.sort()
-            book = "each with a position and a working order" if live else "empty book"
-            print(f"run_cycle over {n:>5} open markets, {book}: median {statistics.median(times):7.1f} ms, "
-                  f"p90 {times[int(len(times) * 0.9) - 1]:7.1f} ms ({len(times)} runs; last: {result['intents']} intents, "
-                  f"{result.get('cancels', 0)} cancels, {result.get('decreases', 0)} decreases, {result['signals']} signals)",
-                  flush=True)
-    for refit in (False, True):
-        n, times, result = bench(db, 2, False, history=True, refit=refit)
-        times.sort()
-        what = "a re-fit due (a new CLI final)" if refit else "no re-fit due"
-        print(f"run_cycle over {n:>5} open markets with 120 days of forecasts (3 sources) and finals, {what}: "
-              f"median {statistics.median(times):7.1f} ms, p90 {times[int(len(times) * 0.9) - 1]:7.1f} ms", flush=True)
+    with (revision_db_dir(args.before) if args.before != "none" else _nothing()) as before_dir:
+        label = f" | before ({args.before})" if before_dir else ""
+        cases = [(days, live, False, False) for live in (False, True) for days in (2, 20)] + \
+                [(2, False, True, refit) for refit in (False, True)]
+        for days, live, history, refit in cases:
+            n, after, result, before = compare(db, before_dir, days, live, history=history, refit=refit)
+            if history:
+                what = "with 120 days of forecasts (3 sources) and finals, " + ("a re-fit due" if refit else "no re-fit due")
+            else:
+                what = "each with a position and a working order" if live else "empty book"
+            line = (f"run_cycle over {n:>5} open markets, {what}: after {figures(after)}"
+                    + (f"{label} {figures(before)}; after/before {statistics.median(after) / statistics.median(before):.2f}"
+                       if before else "")
+                    + f" ({len(after)} runs; last: {result['intents']} intents, {result.get('cancels', 0)} cancels, "
+                      f"{result.get('decreases', 0)} decreases, {result['signals']} signals)")
+            print(line, flush=True)
+
+
+@contextmanager
+def _nothing():
+    yield None
 
 
 if __name__ == "__main__":

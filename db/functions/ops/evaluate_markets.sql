@@ -15,8 +15,10 @@ as $fn$
 #variable_conflict use_column
 begin
 return query
-with params as (select * from ops.effective_params(p_known_at)),
-exch as (select * from ops.exchange_status_at(p_known_at)),
+-- the rows-as-known functions once each (materialized: as the inner side of a join they would run per row)
+with params as materialized (select * from ops.effective_params(p_known_at)),
+exch as materialized (select * from ops.exchange_status_at(p_known_at)),
+cities_k as materialized (select * from ops.cities_at(p_known_at)),
 -- the temperature model as it stands at p_as_of (forecast, calibration known then, same-day state)
 model as materialized (select * from ops.model_inputs(p_as_of, p_known_at)),
 -- the previous forecast of the same source for the same target (a jump gate; per city-day-kind, not per market)
@@ -27,7 +29,7 @@ prev_forecast as materialized (   -- once per city-day-kind (inlined, it ran onc
                                and fp.source = mo.source and fp.fetched_at <= p_as_of and not fp.is_stale
                              order by fp.fetched_at desc offset 1 limit 1) as jump
       from model mo),
-world_prm as (
+world_prm as materialized (
     select max(sp.value) filter (where sp.name = 'max_forecast_jump_sigma') as max_jump_sigma,
            max(sp.value) filter (where sp.name = 'max_market_disagreement') as max_disagree
       from ops.strategy_params_at(p_known_at) sp where sp.strategy = 'all'),
@@ -40,7 +42,7 @@ mkt as (
            ops.yes_lo(m.strike_type, m.floor_strike, m.cap_strike) as yes_lo,
            ops.yes_hi(m.strike_type, m.floor_strike, m.cap_strike) as yes_hi
       from ops.markets_at(p_known_at, p_as_of) m
-      join ops.cities_at(p_known_at) c on c.code = m.city_code and c.enabled
+      join cities_k c on c.code = m.city_code and c.enabled
      where m.status in ('initialized', 'active') and m.close_time > p_as_of
 ),
 priced as materialized (  -- computed once: later CTEs refer to model_p many times

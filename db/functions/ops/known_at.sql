@@ -31,44 +31,60 @@ comment on function ops.control_rows_at(text, text[], timestamptz) is 'Rows of a
 
 create or replace function ops.strategy_params_at(p_known_at timestamptz default 'infinity')
 returns setof ops.strategy_params
-language sql stable
+language sql stable rows 50
 begin atomic
-    select (jsonb_populate_record(null::ops.strategy_params, j)).*
-      from ops.control_rows_at('strategy_params', '{strategy,name}', p_known_at) j;
+    -- no change since p_known_at (a live cycle): the table itself, without the dynamic undo
+    select t.* from ops.strategy_params t
+     where not exists (select 1 from ops.control_audit a where a.table_name = 'strategy_params' and a.at > p_known_at)
+    union all
+    select r.* from ops.control_rows_at('strategy_params', '{strategy,name}', p_known_at) j cross join lateral jsonb_populate_record(null::ops.strategy_params, j) r
+     where exists (select 1 from ops.control_audit a where a.table_name = 'strategy_params' and a.at > p_known_at);
 end;
 comment on function ops.strategy_params_at(timestamptz) is 'ops.strategy_params as it stood at p_known_at (default: now).';
 
 create or replace function ops.risk_limits_at(p_known_at timestamptz default 'infinity')
 returns setof ops.risk_limits
-language sql stable
+language sql stable rows 20
 begin atomic
-    select (jsonb_populate_record(null::ops.risk_limits, j)).*
-      from ops.control_rows_at('risk_limits', '{name}', p_known_at) j;
+    -- no change since p_known_at (a live cycle): the table itself, without the dynamic undo
+    select t.* from ops.risk_limits t
+     where not exists (select 1 from ops.control_audit a where a.table_name = 'risk_limits' and a.at > p_known_at)
+    union all
+    select r.* from ops.control_rows_at('risk_limits', '{name}', p_known_at) j cross join lateral jsonb_populate_record(null::ops.risk_limits, j) r
+     where exists (select 1 from ops.control_audit a where a.table_name = 'risk_limits' and a.at > p_known_at);
 end;
 comment on function ops.risk_limits_at(timestamptz) is 'ops.risk_limits as they stood at p_known_at (default: now).';
 
 create or replace function ops.cities_at(p_known_at timestamptz default 'infinity')
 returns setof ops.cities
-language sql stable
+language sql stable rows 20
 begin atomic
-    select (jsonb_populate_record(null::ops.cities, j)).*
-      from ops.control_rows_at('cities', '{code}', p_known_at) j;
+    -- no change since p_known_at (a live cycle): the table itself, without the dynamic undo
+    select t.* from ops.cities t
+     where not exists (select 1 from ops.control_audit a where a.table_name = 'cities' and a.at > p_known_at)
+    union all
+    select r.* from ops.control_rows_at('cities', '{code}', p_known_at) j cross join lateral jsonb_populate_record(null::ops.cities, j) r
+     where exists (select 1 from ops.control_audit a where a.table_name = 'cities' and a.at > p_known_at);
 end;
 comment on function ops.cities_at(timestamptz) is 'ops.cities (enabled and the rest) as they stood at p_known_at (default: now).';
 
 create or replace function ops.trading_state_at(p_known_at timestamptz default 'infinity')
 returns setof ops.trading_state
-language sql stable
+language sql stable rows 1
 begin atomic
-    select (jsonb_populate_record(null::ops.trading_state, j)).*
-      from ops.control_rows_at('trading_state', '{singleton}', p_known_at) j;
+    -- no change since p_known_at (a live cycle): the table itself, without the dynamic undo
+    select t.* from ops.trading_state t
+     where not exists (select 1 from ops.control_audit a where a.table_name = 'trading_state' and a.at > p_known_at)
+    union all
+    select r.* from ops.control_rows_at('trading_state', '{singleton}', p_known_at) j cross join lateral jsonb_populate_record(null::ops.trading_state, j) r
+     where exists (select 1 from ops.control_audit a where a.table_name = 'trading_state' and a.at > p_known_at);
 end;
 comment on function ops.trading_state_at(timestamptz) is 'The trading state as it stood at p_known_at (default: now).';
 
 -- The exchange status as the database held it at p_known_at (its fetched_at says how old it was then).
 create or replace function ops.exchange_status_at(p_known_at timestamptz default 'infinity')
 returns setof ops.exchange_status
-language sql stable
+language sql stable rows 1
 begin atomic
     with later as (select u.old_row from ops.row_undo u
                     where u.table_name = 'exchange_status' and u.at > p_known_at order by u.id limit 1)
@@ -95,9 +111,9 @@ begin atomic
           from ops.markets m
           left join later l on l.key = m.ticker
          where m.first_seen_at <= p_known_at
-           and (p_open_at is null or l.key is not null or (m.status in ('initialized', 'active') and m.close_time > p_open_at))),
-    known as (select case when c.old_row is null then c.cur else jsonb_populate_record(c.cur, c.old_row) end as r from cand c)
-    select (k.r).* from known k
-     where p_open_at is null or ((k.r).status in ('initialized', 'active') and (k.r).close_time > p_open_at);
+           and (p_open_at is null or l.key is not null or (m.status in ('initialized', 'active') and m.close_time > p_open_at)))
+    -- (a function in FROM runs once per row; a composite expanded with .* would run once per column)
+    select k.* from cand c cross join lateral jsonb_populate_record(c.cur, coalesce(c.old_row, '{}')) k
+     where p_open_at is null or (k.status in ('initialized', 'active') and k.close_time > p_open_at);
 end;
 comment on function ops.markets_at(timestamptz, timestamptz) is 'ops.markets as the database held them at p_known_at (default: now); with p_open_at, only those open for trading then.';

@@ -15,7 +15,7 @@ as $fn$
 #variable_conflict use_column
 begin
 return query
-with max_age as (
+with max_age as materialized (   -- once: a function scan as the inner side of a join would run per row
     select make_interval(mins => sp.value::int) as age from ops.strategy_params_at(p_known_at) sp
      where sp.strategy = 'all' and sp.name = 'max_weather_age_min'
 ),
@@ -81,7 +81,7 @@ as $fn$
 #variable_conflict use_column
 begin
 return query
-with prm as (
+with prm as materialized (
     select max(p.value) filter (where p.name = 'forecast_age_var_per_day')::float8 as age_var,
            make_interval(mins => (max(p.value) filter (where p.name = 'max_observation_age_min'))::int) as obs_age,
            (max(p.value) filter (where p.name = 'min_sigma_f'))::float8 as min_sigma

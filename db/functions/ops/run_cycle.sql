@@ -97,7 +97,7 @@ begin
         drop table pg_temp.cycle_decision;
     end if;
     create temp table cycle_book on commit drop as
-    with prm as (select p.strategy, p.kelly_fraction, p.cycle_window_min from ops.effective_params(v_known) p),
+    with prm as materialized (select p.strategy, p.kelly_fraction, p.cycle_window_min from ops.effective_params(v_known) p),
     held as (select h.ticker, h.yes_gross - h.no_gross as net from ops.ledger_holdings(p_as_of, v_mode) h),
     work as materialized (
         select w.*, o.state, o.decrease_to, o.filled_count
@@ -185,7 +185,7 @@ begin
     cand as (select b.* from cycle_book b where b.all_pass),
     -- the model's probability of each outcome of a daily ladder (null outcome = none of the known brackets)
     outcome_q as (
-        select o.event_ticker, o.outcome_ticker,
+        select o.event_ticker, coalesce(o.outcome_ticker, '') as okey,   -- a plain key: hash-joinable
                case when o.outcome_ticker is null
                     then greatest(0, 1 - coalesce(sum(e.model_p) over (partition by o.event_ticker), 0))
                     else coalesce(e.model_p, 0) end::float8 as q
@@ -206,7 +206,7 @@ begin
                              then case c.dir when 1 then 1 - c.price else -(1 - c.price) end
                              else case c.dir when 1 then -c.price else c.price end end - c.fee1) as a
           from cand c join cycle_outcomes o on o.event_ticker = c.event_ticker
-          left join outcome_q oq on oq.event_ticker = o.event_ticker and oq.outcome_ticker is not distinct from o.outcome_ticker),
+          left join outcome_q oq on oq.event_ticker = o.event_ticker and oq.okey = coalesce(o.outcome_ticker, '')),
     room as (
         select po.ticker, greatest(0, -min(po.base)) as loss0,
                -- most contracts keeping every outcome's payoff >= -limit (payoff is linear in k per outcome)
@@ -214,10 +214,12 @@ begin
                -- Kelly on the whole ladder (issue 23 §1.3): what one more position adds given every
                -- position the ladder already holds, not each bracket alone (a NO on one bracket and a
                -- YES on another win together, and per-bracket sizes would stack them)
+               -- (only where it can matter: the event's best edge, or a live order being re-decided)
+               case when bool_or(c.rank_in_event = 1 or c.live_kept) then
                ops.ladder_kelly(array_agg(coalesce(po.q, 0) order by po.outcome_ticker nulls first),
                                 array_agg(po.base order by po.outcome_ticker nulls first),
                                 array_agg(po.r order by po.outcome_ticker nulls first),
-                                min(c.kelly_fraction) * greatest(v_equity, 0)) as k_ladder_kelly
+                                min(c.kelly_fraction) * greatest(v_equity, 0)) else 0 end as k_ladder_kelly
           from per_outcome po join cand c on c.ticker = po.ticker group by po.ticker),
     sized as (
         select c.*, r.loss0, r.k_event,
