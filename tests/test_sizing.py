@@ -451,12 +451,19 @@ def expected_log(q, base, r, wealth, k) -> float:
 
 
 def brute_force_kelly(q, base, r, wealth) -> int:
-    """The whole number of contracts that maximises the expected log wealth, by trying every one."""
+    """The whole number of contracts that maximises the expected log wealth, by trying every one
+    (vectorised: every k from 0 to the first that leaves an outcome with nothing)."""
+    import numpy as np
     lim = min([(wealth + b) / -ri for b, ri in zip(base, r) if ri < 0] or [0])
     if any(wealth + b <= 0 for b in base) or lim <= 0:
         return 0
-    ks = [k for k in range(0, int(lim) + 1) if all(wealth + b + k * ri > 0 for b, ri in zip(base, r))]
-    return max(ks, key=lambda k: (expected_log(q, base, r, wealth, k), -k))
+    k = np.arange(0, int(lim) + 1, dtype=float)
+    w = np.array([wealth + b for b in base])[:, None] + np.array(r)[:, None] * k[None, :]
+    ok = (w > 0).all(axis=0)
+    k, w = k[ok], w[:, ok]
+    qa = np.array(q)[:, None]
+    objective = np.where(qa > 0, qa * np.log(np.where(w > 0, w, 1)), 0).sum(axis=0)
+    return int(k[int(np.argmax(objective))])   # the first (smallest) k among equals
 
 
 ladder_case = st.integers(min_value=2, max_value=6).flatmap(lambda n: st.tuples(
