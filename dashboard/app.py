@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime
+from pathlib import Path
 
 import streamlit as st
 
@@ -19,7 +20,10 @@ REFRESH_S = float(os.environ.get("MILKBOT_DASHBOARD_REFRESH_S", "60"))   # tests
 TRADES_PER_PAGE = 25
 log = logging.getLogger("milkbot.dashboard")
 
-st.set_page_config(page_title="Milkbot — weather markets, 60 minutes late", page_icon=":material/thermostat:", layout="wide")
+# the page icon is our own file, served by Streamlit itself: a Material or emoji icon is fetched from
+# fonts.gstatic.com, which the edge's CSP (no third-party fetches) refuses
+st.set_page_config(page_title="Milkbot — weather markets, 60 minutes late",
+                   page_icon=str(Path(__file__).with_name("icon.png")), layout="wide")
 
 
 def problem_note(*readings: Reading) -> None:
@@ -60,7 +64,7 @@ def banner(status: Reading, health: Reading, overview: Reading) -> None:
         elif s["trading_state"] == "REDUCING":
             st.warning(f"Milkbot is only reducing its positions (as of 60 minutes ago; since {since}).", icon=":material/warning:")
     cycle = next((h for h in health.rows if h["component"] == "cycle"), None)
-    if health.ok and (cycle is None or cycle.get("last_heartbeat") is None):
+    if health.ok and (cycle is None or cycle.get("heard_within_min") is None):
         st.info("Milkbot is warming up: its first pass over the weather and the markets is running. "
                 "Forecasts and prices appear here within minutes, trades 60 minutes after they happen.",
                 icon=":material/hourglass_top:")
@@ -202,7 +206,7 @@ def health_tab() -> None:
         st.dataframe([{"Part": present.COMPONENTS.get(h["component"], h["component"]),
                        "Status": present.STATUS_WORDS.get(h["status"], h["status"]),
                        "Last heard from": "—" if h["component"] == "database"
-                       else present.age_words(present.instant(h["last_heartbeat"]), now)} for h in health.rows],
+                       else present.heard_words(h.get("heard_within_min"))} for h in health.rows],
                      hide_index=True, width="stretch")
     cities = {}
     for r in overview.rows:

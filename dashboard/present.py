@@ -52,6 +52,18 @@ def age_words(at: datetime | None, now: datetime) -> str:
     return f"{s // 86400} days ago"
 
 
+def heard_words(within_min) -> str:
+    """The public health says how recently a part was heard from only in whole 5-minute steps."""
+    if within_min is None:
+        return "never"
+    m = int(within_min)
+    if m <= 5:
+        return "within the last 5 min"
+    if m <= 90:
+        return f"{m - 5}–{m} min ago"
+    return f"over {(m - 5) // 60} h ago"
+
+
 def temp(value) -> str:
     return "–" if value is None else f"{Decimal(str(value)).quantize(Decimal(1))} °F"
 

@@ -39,6 +39,8 @@ class EdgeConfig:
     dashboard_port: int
     ranges: Path
     worker_processes: str = "auto"
+    http_listen6: str = "[::]:80"        # "" = no IPv6 listener
+    https_listen6: str = "[::]:443"
 
     @classmethod
     def from_settings(cls, s: Settings, out: Path | None = None, **over) -> "EdgeConfig":
@@ -50,6 +52,8 @@ class EdgeConfig:
                       origin_pull_ca=e.get("MILKBOT_EDGE_ORIGIN_PULL_CA") or None,
                       http_listen=e.get("MILKBOT_EDGE_HTTP_LISTEN", "80"),
                       https_listen=e.get("MILKBOT_EDGE_HTTPS_LISTEN", "443"),
+                      http_listen6=e.get("MILKBOT_EDGE_HTTP_LISTEN6", "[::]:80"),
+                      https_listen6=e.get("MILKBOT_EDGE_HTTPS_LISTEN6", "[::]:443"),
                       postgrest_port=s.postgrest_port, dashboard_port=s.dashboard_port,
                       ranges=Path(e.get("MILKBOT_EDGE_CF_RANGES", CF_RANGES)))
         values.update(over)
@@ -78,8 +82,16 @@ def text(cfg: EdgeConfig, state: Path | str | None = None) -> str:
     real_ip = "\n".join(f"    set_real_ip_from {net};" for net in read_ranges(cfg.ranges))
     origin_pull = (f"        ssl_client_certificate {cfg.origin_pull_ca};   # authenticated origin pulls\n"
                    f"        ssl_verify_client on;" if cfg.origin_pull_ca else "        # (authenticated origin pulls: off)")
+    # plain HTTP redirects to our own name, never to the Host a client sent (an open redirect otherwise)
+    # (no name configured: plain HTTP redirects nowhere, it answers the generic 404)
+    names = [n for n in cfg.server_name.split() if n != "_" and not n.startswith(("*", "~"))]
+    http_action = (f"return 301 https://{names[0]}$request_uri;" if names else
+                   "default_type application/json; return 404 '{\"code\":\"MB404\",\"message\":\"not found\"}\\n';")
     return Template(TEMPLATE.read_text()).substitute(
         state=state or cfg.out, http_listen=cfg.http_listen, https_listen=cfg.https_listen, server_name=cfg.server_name,
+        listen6_http=f"        listen {cfg.http_listen6} default_server;" if cfg.http_listen6 else "        # (no IPv6 listener)",
+        listen6_https=f"        listen {cfg.https_listen6} ssl http2 default_server;" if cfg.https_listen6 else "        # (no IPv6 listener)",
+        http_action=http_action,
         cert=cfg.cert, cert_key=cfg.cert_key, origin_pull=origin_pull, real_ip=real_ip,
         postgrest_port=cfg.postgrest_port, dashboard_port=cfg.dashboard_port, worker_processes=cfg.worker_processes)
 

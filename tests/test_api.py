@@ -91,6 +91,12 @@ def test_health_ages_from_ok_to_degraded_to_down(db, api):
         return {r["component"]: r["status"] for r in httpx.get(f"{api.url}/health").json()}
     db.admin.execute("update ops.health_status set last_heartbeat = now() - interval '1 minute'")
     assert status()["executor"] == "ok" and status()["all"] == "ok" and status()["database"] == "ok"
+    # how recently: whole 5-minute steps only, never the heartbeat's time (it moves with trading)
+    rows = {r["component"]: r for r in httpx.get(f"{api.url}/health").json()}
+    assert set(rows["executor"]) == {"component", "status", "heard_within_min"}
+    assert rows["executor"]["heard_within_min"] == 5 and rows["database"]["heard_within_min"] is None
+    db.admin.execute("update ops.health_status set last_heartbeat = now() - interval '6 minutes 1 second' where component = 'cycle'")
+    assert {r["component"]: r for r in httpx.get(f"{api.url}/health").json()}["cycle"]["heard_within_min"] == 10
     db.admin.execute("update ops.health_status set last_heartbeat = now() - interval '5 minutes' where component = 'executor'")
     assert status()["executor"] == "degraded" and status()["all"] == "degraded"
     db.admin.execute("update ops.health_status set last_heartbeat = now() - interval '11 minutes' where component = 'executor'")

@@ -38,7 +38,8 @@ def origin_certificate(folder: Path) -> tuple[Path, Path]:
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
             .not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                        x509.IPAddress(ipaddress.ip_address("::1"))]), critical=False)
             .sign(key, hashes.SHA256()))
     (folder / "origin.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     (folder / "origin.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -63,11 +64,12 @@ def edge_site(api):
     cert, key = origin_certificate(state)
     ranges = state / "cf-ranges.txt"
     ranges.write_text(f"# the test's Cloudflare\n{CLOUDFLARE}/32\n")
-    https, http, dport = free_ports(3)
+    https, http, dport, https6, http6 = free_ports(5)
     pport = int(api.postgrest_url.rsplit(":", 1)[1])
     cfg = edge.EdgeConfig.from_settings(SETTINGS, state, cert=str(cert), cert_key=str(key), http_listen=f"127.0.0.1:{http}",
                                         https_listen=f"127.0.0.1:{https}", postgrest_port=pport, dashboard_port=dport,
-                                        ranges=ranges, worker_processes="1")
+                                        ranges=ranges, worker_processes="1", server_name="dash.example",
+                                        http_listen6=f"[::1]:{http6}", https_listen6=f"[::1]:{https6}")
     conf = edge.render(cfg)
     ok, message = edge.check(conf)
     assert ok, message
@@ -78,7 +80,7 @@ def edge_site(api):
     proc = _spawn([edge.nginx_binary(), "-p", str(state), "-c", str(conf), "-e", str(state / "error.log")], user,
                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     site = Edge(https, http, conf, cert)
-    site.dashboard_port = dport
+    site.dashboard_port, site.https6, site.state = dport, https6, state
 
     def up():
         try:
@@ -138,7 +140,10 @@ def test_headers_redirect_and_generic_errors(edge_site):
         assert c.post(f"{edge_site.url}/v1/trades", json={}).status_code == 405
         assert "strict-transport-security" in c.get(f"{edge_site.url}/nope").headers   # on errors too
     r = httpx.get(f"http://127.0.0.1:{edge_site.http}/v1/trades?x=1", follow_redirects=False)
-    assert r.status_code == 301 and r.headers["location"] == "https://127.0.0.1/v1/trades?x=1"   # (443 behind Cloudflare)
+    assert r.status_code == 301 and r.headers["location"] == "https://dash.example/v1/trades?x=1"   # (443 behind Cloudflare)
+    # to our own name, never to the Host a client sent
+    r = httpx.get(f"http://127.0.0.1:{edge_site.http}/v1/trades", headers={"Host": "evil.example"}, follow_redirects=False)
+    assert r.status_code == 301 and r.headers["location"] == "https://dash.example/v1/trades"
 
 
 def test_api_answers_are_cached_compressed_for_those_who_ask(edge_site, db):
@@ -191,3 +196,82 @@ def test_cloudflare_ranges_refresh_and_validation(tmp_path):
     bad.write_text("# ok\n10.0.0.0/8\nnot-a-net\n")
     with pytest.raises(edge.EdgeError, match=r"bad.txt:3: not a network"):
         edge.read_ranges(bad)
+
+
+# ---- issue 26: the public face under attack ------------------------------------------------------------
+def test_health_tells_states_and_coarse_ages_whatever_the_query(edge_site):
+    """A query string that defeats the cache and a timestamp that moves with trading told the public
+    when the bot traded: the answer is states and whole 5-minute steps, the same for any query."""
+    with edge_site.client("127.0.0.8") as c:
+        plain = c.get(f"{edge_site.url}/v1/health")
+        probe = c.get(f"{edge_site.url}/v1/health?component=eq.executor&status=neq.x81723")
+        other = c.get(f"{edge_site.url}/v1/health?select=component")
+    assert plain.status_code == probe.status_code == other.status_code == 200
+    assert plain.json() == probe.json() == other.json()
+    rows = {r["component"]: r for r in plain.json()}
+    assert set(rows["executor"]) == {"component", "status", "heard_within_min"}
+    assert all(r["heard_within_min"] is None or (r["heard_within_min"] > 0 and r["heard_within_min"] % 5 == 0) for r in rows.values())
+    assert "last_heartbeat" not in plain.text   # (the values themselves: tests/test_api.py, without the cache)
+
+
+def test_accept_cannot_change_what_anyone_is_served(edge_site, db):
+    from public_world import populate
+    populate(db, trades=5)
+    with edge_site.client("127.0.0.9") as c:
+        for accept in ("text/csv", "application/vnd.pgrst.object+json", "application/xml", "text/html"):
+            r = c.get(f"{edge_site.url}/v1/status", headers={"Accept": accept})
+            assert r.status_code == 406 and r.json() == {"code": "MB406", "message": "not acceptable"}, (accept, r.text)
+            assert "PGRST" not in r.text
+        r = c.get(f"{edge_site.url}/v1/trades?limit=3", headers={"Accept": "text/csv"})
+        assert r.status_code == 406
+        plain = c.get(f"{edge_site.url}/v1/trades?limit=3")
+        assert plain.headers["content-type"].startswith("application/json") and len(plain.json()) == 3
+        status = c.get(f"{edge_site.url}/v1/status")
+        assert isinstance(status.json(), list)
+        # what browsers and curl send is served JSON
+        browser = c.get(f"{edge_site.url}/v1/status", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+        assert browser.status_code == 200 and isinstance(browser.json(), list)
+        assert c.get(f"{edge_site.url}/v1/status", headers={"Accept": "application/json"}).status_code == 200
+
+
+def test_only_known_parameters_in_one_form_reach_the_api_or_the_cache(edge_site, db):
+    from public_world import populate
+    populate(db, trades=5)
+    with edge_site.client("127.0.0.10") as c:
+        for bad in ("x=1", "limit=03", "limit=1001", "limit=3&junk=", "offset=-1", "select=traded_at;drop",
+                    "order=traded_at.sideways", "traded_at=eq.2026-01-01", "limit=3&or=(a.eq.1)"):
+            r = c.get(f"{edge_site.url}/v1/trades?{bad}")
+            assert r.status_code == 400 and r.json() == {"code": "MB400", "message": "bad request"}, (bad, r.text)
+        first = c.get(f"{edge_site.url}/v1/trades?limit=2&offset=1&select=traded_at,price")
+        again = c.get(f"{edge_site.url}/v1/trades?select=traded_at,price&offset=1&limit=2")
+        assert first.status_code == again.status_code == 200 and first.json() == again.json() and len(first.json()) == 2
+        # the same request in another order is the same cache entry, not a new upstream request
+        assert again.headers["x-cache"] in ("HIT", "UPDATING", "STALE"), again.headers.get("x-cache")
+
+
+def test_errors_of_the_request_itself_are_generic_and_not_logged(edge_site):
+    error_log = edge_site.state / "error.log"
+    before = error_log.stat().st_size if error_log.exists() else 0
+    with edge_site.client("127.0.0.11") as c:
+        r = c.get(f"{edge_site.url}/v1/{'a' * 9000}")
+        assert r.status_code == 414 and r.json()["code"] == "MB414", r.text[:200]
+        r = c.post(f"{edge_site.url}/v1/trades", content=b"x" * (10 * 1024 * 1024))
+        assert r.status_code == 413 and r.json()["code"] == "MB413", r.text[:200]
+    for _ in range(20):   # a garbled request line, raw over TLS
+        ctx = ssl.create_default_context(cafile=str(edge_site.cert))
+        with socket.create_connection(("127.0.0.1", edge_site.https)) as raw, ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            tls.sendall(b"\x16GARBAGE / HTTP/9\r\n\r\n")
+            answer = b""
+            while chunk := tls.recv(4096):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400") and b'"code":"MB400"' in body, answer[:300]
+    grown = (error_log.stat().st_size if error_log.exists() else 0) - before
+    assert grown < 2048, f"error.log grew {grown} bytes for client errors"
+
+
+def test_the_edge_answers_over_ipv6(edge_site):
+    trust = ssl.create_default_context(cafile=str(edge_site.cert))
+    with httpx.Client(verify=trust, timeout=10) as c:
+        r = c.get(f"https://[::1]:{edge_site.https6}/v1/health")
+    assert r.status_code == 200 and r.headers["strict-transport-security"]
