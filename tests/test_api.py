@@ -143,3 +143,29 @@ def test_dbt_build_on_real_fills_then_metrics_over_http(db, fakes, api):
         __import__("time").sleep(0.1)
     assert r.status_code == 200 and {row["scope"] for row in r.json()} == {"city", "strategy"}
     assert httpx.get(f"{api.url}/equity").status_code == 200
+
+
+def test_a_dbt_build_is_invisible_to_the_public(db, api):
+    """Every public path answers 200 all through two dbt builds (the first replaces the placeholder
+    views, the second swaps tables): a view on a mart was dropped with the mart's old copy and
+    answered 404 for seconds (issue 26 §5)."""
+    import threading
+    from public_world import populate
+    populate(db, trades=10)
+    paths = ["/health", "/trades", "/metrics", "/equity", "/headline", "/status", "/overview", "/ladders", "/calibration",
+             "/city_grid"]
+    for _ in range(2):
+        done, result = threading.Event(), {}
+        worker = threading.Thread(target=lambda: (result.setdefault("code", build(SETTINGS, dbname=db.name, quiet=True)), done.set()))
+        worker.start()
+        seen: dict[str, set] = {p: set() for p in paths}
+        polls = 0
+        with httpx.Client(timeout=30) as c:
+            while not done.is_set() or polls == 0:
+                for p in paths:
+                    seen[p].add(c.get(api.url + p).status_code)
+                polls += 1
+        worker.join()
+        assert result["code"] == 0
+        assert all(codes == {200} for codes in seen.values()), (seen, polls)
+        assert polls > 3, polls   # the build was watched, not missed
