@@ -193,3 +193,29 @@ def test_postgrest_configuration_is_readable_by_its_owner_only(api):
     conf = api.state / "postgrest.conf"
     assert conf.stat().st_mode & 0o777 == 0o600
     assert "jwt-secret" in conf.read_text()          # (and it holds the per-start secret and, managed, a password)
+
+
+def test_odd_requests_get_the_generic_json_locally_too(api):
+    """Issue 26 §4 on the local nginx: an Accept PostgREST would answer 415 (with its own text), a URI
+    of 9,000 characters, a garbled request line, a body too large — all the project's short JSON, and
+    none of them written to nginx's error log."""
+    import socket
+    nginx_log = api.state / "nginx-error.log"
+    before = nginx_log.stat().st_size if nginx_log.exists() else 0
+    r = httpx.get(f"{api.url}/trades", headers={"Accept": "application/xml"})
+    assert r.status_code == 406 and r.json() == {"code": "MB406", "message": "not acceptable"} and "PGRST" not in r.text
+    assert httpx.get(f"{api.url}/trades", headers={"Accept": "text/html,*/*;q=0.8"}).status_code == 200
+    r = httpx.get(f"{api.url}/{'a' * 9000}")
+    assert r.status_code == 414 and r.json()["code"] == "MB414", r.text[:200]
+    r = httpx.post(f"{api.url}/trades", content=b"x" * (10 * 1024 * 1024))   # refused, its body discarded
+    assert r.status_code == 405 and r.json()["code"] == "MB405", r.text[:200]
+    host, port = api.url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    for _ in range(50):
+        with socket.create_connection((host, int(port))) as raw:
+            raw.sendall(b"\x16\x03\x01GARBAGE\r\n\r\n")
+            answer = b""
+            while chunk := raw.recv(4096):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 400") and b'"code":"MB400"' in answer, answer[:300]
+    grown = (nginx_log.stat().st_size if nginx_log.exists() else 0) - before
+    assert grown == 0, f"nginx's error log grew {grown} bytes for client errors"
