@@ -277,3 +277,23 @@ def test_the_edge_answers_over_ipv6(edge_site):
     with httpx.Client(verify=trust, timeout=10) as c:
         r = c.get(f"https://[::1]:{edge_site.https6}/v1/health")
     assert r.status_code == 200 and r.headers["strict-transport-security"]
+
+
+def test_an_ipv6_client_is_its_slash_64(edge_site):
+    """Rate limits key an IPv6 client by its /64: addresses of one /64, in every form nginx prints them
+    ("::" inside the prefix, inside the host part, across both), share one budget; the next /64 and an
+    IPv4 client have their own."""
+    prefix = int(ipaddress.ip_address("2001:db8::"))           # the /64 2001:db8:0:0
+    shapes = [lambda x: (0, 0, 0, x), lambda x: (x, 0, 0, 0), lambda x: (0, x, 0, 0), lambda x: (x, x, x, x),
+              lambda x: (0, 0, x, 0), lambda x: (x, 0, x, 0)]
+
+    def address(i: int) -> str:
+        groups = shapes[i % len(shapes)](i + 1)
+        return str(ipaddress.ip_address(prefix + sum(g << (16 * (3 - n)) for n, g in enumerate(groups))))
+    forms = {address(i) for i in range(40)}
+    assert any(f.startswith("2001:db8::") for f in forms) and any(f.startswith("2001:db8:0:0:") for f in forms)
+    with edge_site.client(CLOUDFLARE) as cf:
+        codes = burst(cf, f"{edge_site.url}/v1/health", headers=lambda i: {"CF-Connecting-IP": address(i)})
+        assert codes.count(429) >= 10, codes                    # one budget (10 r/s, burst 20) for the /64
+        assert cf.get(f"{edge_site.url}/v1/health", headers={"CF-Connecting-IP": "2001:db8:0:1::1"}).status_code == 200
+        assert cf.get(f"{edge_site.url}/v1/health", headers={"CF-Connecting-IP": "198.51.100.77"}).status_code == 200
