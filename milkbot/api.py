@@ -16,6 +16,7 @@ from string import Template
 import httpx
 from psycopg.conninfo import conninfo_to_dict
 
+from . import logkeeper
 from .cluster import _os_user_can_traverse, ensure_os_user, server_state_dir
 from .config import PROJECT_ROOT, Settings
 from .db import Database
@@ -70,15 +71,11 @@ def _reachable_binary(binary: Path, user: pwd.struct_passwd | None, state: Path)
     return copy
 
 
-LOG_KEEP_BYTES = 10 * 1024 * 1024
-
-
 def _rotate(*logs: Path) -> None:
-    """Logs this command writes are rotated at start: one previous file (.1) is kept, at most 10 MiB each.
-    (Public refusals are not logged at all: see deploy/nginx-local.conf and the authenticator's settings.)"""
-    for log in logs:
-        if log.exists() and log.stat().st_size > LOG_KEEP_BYTES:
-            log.replace(log.with_name(log.name + ".1"))
+    """Logs this command writes are rotated at start (and by `milkbot up` while they run, see
+    milkbot/logkeeper.py): one previous file (.1) is kept, at most 10 MiB each. (Public refusals are not
+    logged at all: see deploy/nginx-local.conf and the authenticator's settings.)"""
+    logkeeper.keep(logs)
 
 
 def _spawn(args: list[str], user: pwd.struct_passwd | None, **kw) -> subprocess.Popen:

@@ -8,11 +8,12 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from datetime import timedelta
 
-from . import clock, config
+from . import clock, config, logkeeper
 from .db import Database
 from .migrate import migrate
 from .shutdown import StopRequest, die_with_parent, say
@@ -96,8 +97,12 @@ def up(sim: bool = False) -> int:
                "analytics": [milkbot, "analytics", "--interval", env.get("MILKBOT_ANALYTICS_INTERVAL", "600")]}
     procs: dict[str, subprocess.Popen] = {}
     stop = StopRequest("milkbot up")
+    logs, logs_checked = logkeeper.logs_of(settings), 0.0
     try:
         while not stop.requested:
+            if time.monotonic() - logs_checked > 60:      # every log this command's children write stays bounded
+                logkeeper.keep(logs)
+                logs_checked = time.monotonic()
             commands = {**serving, **workers} if warm is None or warm.done() else serving
             for name, cmd in commands.items():
                 p = procs.get(name)
