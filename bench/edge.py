@@ -40,6 +40,11 @@ request = function()
   return wrk.format(nil)
 end
 """
+# the cache-busting attack of issue 26 §3: every request a new query (a random offset), from many visitors
+BUSTING = VISITORS.replace("return wrk.format(nil)",
+                           'return wrk.format(nil, wrk.path .. "?offset=" .. math.random(0, 1000))')
+# and what a random unknown parameter costs now: a generic 400 at the edge, PostgREST never asked
+JUNK = VISITORS.replace("return wrk.format(nil)", 'return wrk.format(nil, wrk.path .. "?x" .. math.random(1, 1e9) .. "=1")')
 
 
 def _answers(url: str, trust: ssl.SSLContext) -> bool:
@@ -98,6 +103,12 @@ def main() -> None:
                     r = wrk(url, seconds=SECONDS, script=lua)
                     print(f"{path:<20} {label:<26} {float(r['rps']):9.0f} req/s  p50 {r['p50']:>8}  "
                           f"p99 {r['p99']:>8}  non-2xx {r['non2xx']}")
+            for label, lua in (("cache-busting (random offset)", BUSTING), ("random unknown parameter (400)", JUNK)):
+                path = public / f"{label.split()[0]}.lua"
+                path.write_text(lua)
+                r = wrk(f"https://127.0.0.1:{https}/v1/trades", seconds=SECONDS, script=str(path))
+                print(f"{'/v1/trades':<20} {'public, ' + label:<26} {float(r['rps']):9.0f} req/s  p50 {r['p50']:>8}  "
+                      f"p99 {r['p99']:>8}  non-2xx {r['non2xx']}")
             r = wrk(f"https://127.0.0.1:{https}/v1/trades", seconds=5)
             print(f"/v1/trades  public, ONE client (no CF header): {float(r['rps']):9.0f} req/s answered, "
                   f"non-2xx {r['non2xx']} (the 10 r/s limit: all but ~10/s + burst are 429)")
