@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime
-from pathlib import Path
 
 import streamlit as st
 
@@ -23,7 +22,7 @@ log = logging.getLogger("milkbot.dashboard")
 # the page icon is our own file, served by Streamlit itself: a Material or emoji icon is fetched from
 # fonts.gstatic.com, which the edge's CSP (no third-party fetches) refuses
 st.set_page_config(page_title="Milkbot — weather markets, 60 minutes late",
-                   page_icon=str(Path(__file__).with_name("icon.png")), layout="wide")
+                   page_icon=os.path.join(os.path.dirname(__file__), "icon.png"), layout="wide")
 
 
 def problem_note(*readings: Reading) -> None:
