@@ -72,7 +72,8 @@ def main() -> None:
             ranges.write_text("127.0.0.1/32\n")
             cfg = edge.EdgeConfig.from_settings(settings, public, cert=str(cert), cert_key=str(key),
                                                 http_listen=f"127.0.0.1:{http}", https_listen=f"127.0.0.1:{https}",
-                                                postgrest_port=pport, dashboard_port=dport, ranges=ranges)
+                                                postgrest_port=pport, dashboard_port=dport, ranges=ranges,
+                                                http_listen6="", https_listen6="")   # loopback IPv4 only here
             conf = edge.render(cfg)
             ok, message = edge.check(conf)
             if not ok:
