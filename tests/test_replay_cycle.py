@@ -90,3 +90,23 @@ def test_the_undo_log_is_append_only(recorded):
     with pytest.raises(Exception, match="append-only"):
         conn.execute("delete from ops.row_undo")
     conn.rollback()
+
+
+def test_the_undo_log_keeps_thirty_days_and_says_when_a_cycle_is_older(recorded):
+    conn, tickers = recorded
+    conn.execute("update ops.markets set volume = volume + 1 where ticker = %s", (tickers[0],))
+    conn.commit()
+    # a change older than the window may be pruned, a younger one may not
+    conn.execute("alter table ops.row_undo disable trigger append_only")
+    conn.execute("update ops.row_undo set at = at - interval '40 days' where key = %s", (tickers[0],))
+    conn.execute("alter table ops.row_undo enable trigger append_only")
+    conn.commit()
+    assert conn.execute("delete from ops.row_undo where key = %s", (tickers[0],)).rowcount == 1
+    with pytest.raises(Exception, match="append-only"):
+        conn.execute("delete from ops.row_undo")
+    conn.rollback()
+    conn.execute("update ops.cycles set known_at = known_at - interval '31 days' where as_of = %s", (T0,))
+    conn.commit()
+    with pytest.raises(Exception, match="keeps 30 days"):
+        conn.execute("select * from ops.replay_cycle(%s)", (T0,))
+    conn.rollback()

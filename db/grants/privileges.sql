@@ -116,8 +116,7 @@ grant execute on function
     ops.event_outcomes(timestamptz, ops.trading_mode, boolean, bigint[]),
     ops.event_worst_case_loss(timestamptz, ops.trading_mode, boolean), ops.unmapped_exposure(timestamptz, ops.trading_mode),
     ops.equity_at(timestamptz, ops.trading_mode), ops.evaluate_markets(timestamptz, timestamptz),
-    ops.control_rows_at(text, text[], timestamptz), ops.strategy_params_at(timestamptz), ops.risk_limits_at(timestamptz),
-    ops.cities_at(timestamptz), ops.trading_state_at(timestamptz), ops.exchange_status_at(timestamptz),
+    ops.control_at(anyelement, timestamptz), ops.exchange_status_at(timestamptz),
     ops.markets_at(timestamptz, timestamptz), ops.replay_cycle(timestamptz),
     ops.orders_to_cancel(timestamptz, ops.trading_mode, jsonb), ops.decreases_to_send(ops.trading_mode),
     ops.executor_param(text), ops.submit_outcome(integer, boolean), ops.fills_since(ops.trading_mode)

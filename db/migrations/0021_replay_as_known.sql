@@ -37,17 +37,20 @@ comment on column ops.row_undo.old_row is 'The row before the change (markets: t
 comment on column ops.row_undo.at is 'Database clock of the change.';
 
 -- Definer rights: the ingest role writes markets and the exchange status but never the undo log itself.
+-- Arguments: the key column, then the columns to keep (none = the whole row).
 create function ops.record_undo() returns trigger
 language plpgsql security definer set search_path = pg_catalog, ops as $$
 begin
-    -- tg_argv[0]: the key column
     insert into ops.row_undo (table_name, key, old_row)
     values (tg_table_name, coalesce(to_jsonb(new), to_jsonb(old)) ->> tg_argv[0],
-            case when tg_op = 'INSERT' then null else to_jsonb(old) - 'rules_primary' - 'settlement_sources' end);
+            case when tg_op = 'INSERT' then null
+                 when tg_nargs = 1 then to_jsonb(old)
+                 else (select jsonb_object_agg(e.key, e.value) from jsonb_each(to_jsonb(old)) e
+                        where e.key = any(tg_argv[1:tg_nargs - 1])) end);
     return null;
 end
 $$;
-comment on function ops.record_undo() is 'Trigger: keeps the row a change replaced in ops.row_undo (markets: only changes a decision reads).';
+comment on function ops.record_undo() is 'Trigger: keeps the row a change replaced (the columns named after the key) in ops.row_undo.';
 
 create trigger undo after insert or update or delete on ops.exchange_status
     for each row execute function ops.record_undo('singleton');
@@ -58,15 +61,21 @@ create trigger undo after update on ops.markets for each row
           is distinct from
           (new.status, new.open_time, new.close_time, new.strike_type, new.floor_strike, new.cap_strike, new.price_ranges,
            new.fee_multiplier, new.volume, new.open_interest))
-    execute function ops.record_undo('ticker');
+    execute function ops.record_undo('ticker', 'status', 'open_time', 'close_time', 'strike_type', 'floor_strike', 'cap_strike',
+                                     'price_ranges', 'fee_multiplier', 'volume', 'open_interest');
 
+-- Append-only, except that changes older than the replay window (30 days) are pruned (ops.run_cycle):
+-- markets change volume every pass, and a replay needs only what came after the cycle it replays.
 create function ops.forbid_undo_rewrite() returns trigger language plpgsql as $$
 begin
-    raise exception 'ops.row_undo is append-only' using errcode = 'insufficient_privilege';
+    if tg_op = 'DELETE' and old.at < clock_timestamp() - interval '30 days' then
+        return old;
+    end if;
+    raise exception 'ops.row_undo is append-only (changes older than 30 days are pruned)' using errcode = 'insufficient_privilege';
 end
 $$;
-comment on function ops.forbid_undo_rewrite() is 'Trigger: refuses any update or delete of ops.row_undo.';
-create trigger append_only before update or delete on ops.row_undo for each statement execute function ops.forbid_undo_rewrite();
+comment on function ops.forbid_undo_rewrite() is 'Trigger: refuses any update, and any delete of a change younger than the 30-day replay window.';
+create trigger append_only before update or delete on ops.row_undo for each row execute function ops.forbid_undo_rewrite();
 
 -- the decision functions take the moment the inputs were known (their signatures change)
 drop function if exists ops.evaluate_markets(timestamptz);

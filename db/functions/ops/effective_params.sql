@@ -20,7 +20,7 @@ begin atomic
       from unnest(enum_range(null::ops.strategy)) s(strategy)
       cross join lateral (
             select distinct on (sp.name) sp.name, sp.value
-              from ops.strategy_params_at(p_known_at) sp
+              from ops.control_at(null::ops.strategy_params, p_known_at) sp
              where sp.strategy in (s.strategy::text, 'all')
              order by sp.name, sp.strategy = 'all') p
      group by s.strategy;

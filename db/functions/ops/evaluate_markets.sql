@@ -18,7 +18,7 @@ return query
 -- the rows-as-known functions once each (materialized: as the inner side of a join they would run per row)
 with params as materialized (select * from ops.effective_params(p_known_at)),
 exch as materialized (select * from ops.exchange_status_at(p_known_at)),
-cities_k as materialized (select * from ops.cities_at(p_known_at)),
+cities_k as materialized (select * from ops.control_at(null::ops.cities, p_known_at)),
 -- the temperature model as it stands at p_as_of (forecast, calibration known then, same-day state)
 model as materialized (select * from ops.model_inputs(p_as_of, p_known_at)),
 -- the previous forecast of the same source for the same target (a jump gate; per city-day-kind, not per market)
@@ -32,7 +32,7 @@ prev_forecast as materialized (   -- once per city-day-kind (inlined, it ran onc
 world_prm as materialized (
     select max(sp.value) filter (where sp.name = 'max_forecast_jump_sigma') as max_jump_sigma,
            max(sp.value) filter (where sp.name = 'max_market_disagreement') as max_disagree
-      from ops.strategy_params_at(p_known_at) sp where sp.strategy = 'all'),
+      from ops.control_at(null::ops.strategy_params, p_known_at) sp where sp.strategy = 'all'),
 mkt as (
     select m.ticker, m.event_ticker, m.city_code, c.cluster, c.std_utc_offset, m.climate_date, m.kind,
            case m.kind when 'high' then 'DailyHigh' when 'low' then 'DailyLow' else 'Monthly' end::ops.strategy as strategy,

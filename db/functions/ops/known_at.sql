@@ -3,15 +3,28 @@
 -- when that change inserted it). p_known_at = 'infinity' is simply the current rows. A live cycle passes
 -- the moment it read them (ops.cycles.known_at), so a replay reads what it read.
 
--- An operator control table (audited in ops.control_audit), rows as jsonb; p_key names its key columns.
-create or replace function ops.control_rows_at(p_table text, p_key text[], p_known_at timestamptz)
-returns setof jsonb
+-- An operator control table (audited in ops.control_audit) as it stood at p_known_at, typed by its row:
+--     select * from ops.control_at(null::ops.strategy_params, p_known_at)
+-- Nothing changed since p_known_at (a live cycle): the table itself.
+create or replace function ops.control_at(p_row anyelement, p_known_at timestamptz default 'infinity')
+returns setof anyelement
 language plpgsql stable
 set search_path = pg_catalog, ops
 as $fn$
+declare
+    v_table text := (select c.relname from pg_type t join pg_class c on c.oid = t.typrelid
+                      join pg_namespace n on n.oid = c.relnamespace
+                     where t.oid = pg_typeof(p_row) and n.nspname = 'ops');
+    -- each control table's key (what one audited change is a change of)
+    v_key   text[] := case v_table when 'strategy_params' then '{strategy,name}' when 'risk_limits' then '{name}'
+                                   when 'trading_state' then '{singleton}' when 'cities' then '{code}' end;
 begin
-    if p_table not in ('strategy_params', 'risk_limits', 'trading_state', 'cities') then
-        raise exception 'control_rows_at: % is not an audited control table', p_table using errcode = 'invalid_parameter_value';
+    if v_key is null then
+        raise exception 'control_at: % is not an audited control table', pg_typeof(p_row) using errcode = 'invalid_parameter_value';
+    end if;
+    if not exists (select 1 from ops.control_audit a where a.table_name = v_table and a.at > p_known_at) then
+        return query execute format('select * from ops.%I', v_table);
+        return;
     end if;
     return query execute format($q$
         with later as (   -- the first change of each key after p_known_at: its old row is the row then
@@ -20,66 +33,15 @@ begin
              cross join lateral (select array(select coalesce(a.old_row, a.new_row) ->> c from unnest($1) c) as key) k
              where a.table_name = %L and a.at > $2
              order by k.key, a.id)
-        select to_jsonb(t) from ops.%I t
+        select t.* from ops.%I t
          where not exists (select 1 from later l where l.key = array(select to_jsonb(t) ->> c from unnest($1) c))
         union all
-        select l.old_row from later l where l.old_row is not null$q$, p_table, p_table)
-    using p_key, p_known_at;
+        select r.* from later l cross join lateral jsonb_populate_record($3, l.old_row) r where l.old_row is not null$q$,
+        v_table, v_table)
+    using v_key, p_known_at, p_row;
 end
 $fn$;
-comment on function ops.control_rows_at(text, text[], timestamptz) is 'Rows of an audited control table as they stood at p_known_at (jsonb), from the current rows and ops.control_audit.';
-
-create or replace function ops.strategy_params_at(p_known_at timestamptz default 'infinity')
-returns setof ops.strategy_params
-language sql stable rows 50
-begin atomic
-    -- no change since p_known_at (a live cycle): the table itself, without the dynamic undo
-    select t.* from ops.strategy_params t
-     where not exists (select 1 from ops.control_audit a where a.table_name = 'strategy_params' and a.at > p_known_at)
-    union all
-    select r.* from ops.control_rows_at('strategy_params', '{strategy,name}', p_known_at) j cross join lateral jsonb_populate_record(null::ops.strategy_params, j) r
-     where exists (select 1 from ops.control_audit a where a.table_name = 'strategy_params' and a.at > p_known_at);
-end;
-comment on function ops.strategy_params_at(timestamptz) is 'ops.strategy_params as it stood at p_known_at (default: now).';
-
-create or replace function ops.risk_limits_at(p_known_at timestamptz default 'infinity')
-returns setof ops.risk_limits
-language sql stable rows 20
-begin atomic
-    -- no change since p_known_at (a live cycle): the table itself, without the dynamic undo
-    select t.* from ops.risk_limits t
-     where not exists (select 1 from ops.control_audit a where a.table_name = 'risk_limits' and a.at > p_known_at)
-    union all
-    select r.* from ops.control_rows_at('risk_limits', '{name}', p_known_at) j cross join lateral jsonb_populate_record(null::ops.risk_limits, j) r
-     where exists (select 1 from ops.control_audit a where a.table_name = 'risk_limits' and a.at > p_known_at);
-end;
-comment on function ops.risk_limits_at(timestamptz) is 'ops.risk_limits as they stood at p_known_at (default: now).';
-
-create or replace function ops.cities_at(p_known_at timestamptz default 'infinity')
-returns setof ops.cities
-language sql stable rows 20
-begin atomic
-    -- no change since p_known_at (a live cycle): the table itself, without the dynamic undo
-    select t.* from ops.cities t
-     where not exists (select 1 from ops.control_audit a where a.table_name = 'cities' and a.at > p_known_at)
-    union all
-    select r.* from ops.control_rows_at('cities', '{code}', p_known_at) j cross join lateral jsonb_populate_record(null::ops.cities, j) r
-     where exists (select 1 from ops.control_audit a where a.table_name = 'cities' and a.at > p_known_at);
-end;
-comment on function ops.cities_at(timestamptz) is 'ops.cities (enabled and the rest) as they stood at p_known_at (default: now).';
-
-create or replace function ops.trading_state_at(p_known_at timestamptz default 'infinity')
-returns setof ops.trading_state
-language sql stable rows 1
-begin atomic
-    -- no change since p_known_at (a live cycle): the table itself, without the dynamic undo
-    select t.* from ops.trading_state t
-     where not exists (select 1 from ops.control_audit a where a.table_name = 'trading_state' and a.at > p_known_at)
-    union all
-    select r.* from ops.control_rows_at('trading_state', '{singleton}', p_known_at) j cross join lateral jsonb_populate_record(null::ops.trading_state, j) r
-     where exists (select 1 from ops.control_audit a where a.table_name = 'trading_state' and a.at > p_known_at);
-end;
-comment on function ops.trading_state_at(timestamptz) is 'The trading state as it stood at p_known_at (default: now).';
+comment on function ops.control_at(anyelement, timestamptz) is 'An audited control table (named by its row type) as it stood at p_known_at (default: now), from the current rows and ops.control_audit.';
 
 -- The exchange status as the database held it at p_known_at (its fetched_at says how old it was then).
 create or replace function ops.exchange_status_at(p_known_at timestamptz default 'infinity')

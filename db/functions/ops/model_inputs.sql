@@ -16,12 +16,12 @@ as $fn$
 begin
 return query
 with max_age as materialized (   -- once: a function scan as the inner side of a join would run per row
-    select make_interval(mins => sp.value::int) as age from ops.strategy_params_at(p_known_at) sp
+    select make_interval(mins => sp.value::int) as age from ops.control_at(null::ops.strategy_params, p_known_at) sp
      where sp.strategy = 'all' and sp.name = 'max_weather_age_min'
 ),
 newest as (
     select c.code as city_code, s.source, n.at
-      from ops.cities_at(p_known_at) c
+      from ops.control_at(null::ops.cities, p_known_at) c
      cross join unnest(enum_range(null::ops.forecast_source)) s(source)
      cross join lateral (
             -- fresh as of the last fetch that confirmed the same content (bounded by the decision time)
@@ -85,7 +85,7 @@ with prm as materialized (
     select max(p.value) filter (where p.name = 'forecast_age_var_per_day')::float8 as age_var,
            make_interval(mins => (max(p.value) filter (where p.name = 'max_observation_age_min'))::int) as obs_age,
            (max(p.value) filter (where p.name = 'min_sigma_f'))::float8 as min_sigma
-      from ops.strategy_params_at(p_known_at) p where p.strategy = 'all'
+      from ops.control_at(null::ops.strategy_params, p_known_at) p where p.strategy = 'all'
 ),
 f as (
     select fa.*, c.std_utc_offset,

@@ -104,6 +104,10 @@ begin
     if v_known is null then
         raise exception 'no cycle was recorded at %', p_as_of using errcode = 'no_data_found';
     end if;
+    if v_known < clock_timestamp() - interval '30 days' then
+        raise exception 'the cycle at % ran % ago: the undo log keeps 30 days, it cannot be replayed exactly',
+                        p_as_of, date_trunc('second', clock_timestamp() - v_known) using errcode = 'object_not_in_prerequisite_state';
+    end if;
     return query
     with rec as (select s.* from ops.signals s where s.as_of = p_as_of),
     rep as (select e.* from ops.evaluate_markets(p_as_of, v_known) e),

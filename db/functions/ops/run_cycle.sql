@@ -407,6 +407,8 @@ begin
                                    'signals', v_signals, 'intents', v_intents, 'cancels', v_cancels, 'decreases', v_decreases,
                                    'equity', round(v_equity, 4),
                                    'pnl_today', round(v_pnl, 4), 'stale_cities', to_jsonb(coalesce(v_stale, '{}')));
+    -- the undo log keeps 30 days: a cycle older than that is not replayed exactly (ops.replay_cycle says so)
+    delete from ops.row_undo where at < v_known - interval '31 days';
     -- the first run at an as_of is the one its signals record (a second records nothing)
     insert into ops.cycles (as_of, known_at, mode, result) values (p_as_of, v_known, v_mode, v_result)
     on conflict (as_of) do nothing;
