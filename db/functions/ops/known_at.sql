@@ -64,18 +64,21 @@ create or replace function ops.markets_at(p_known_at timestamptz default 'infini
 returns setof ops.markets
 language sql stable
 begin atomic
-    with later as (
+    with later as materialized (
         select distinct on (u.key) u.key, u.old_row from ops.row_undo u
          where u.table_name = 'markets' and u.at > p_known_at
-         order by u.key, u.id),
-    cand as (
-        select m as cur, l.old_row
-          from ops.markets m
-          left join later l on l.key = m.ticker
-         where m.first_seen_at <= p_known_at
-           and (p_open_at is null or l.key is not null or (m.status in ('initialized', 'active') and m.close_time > p_open_at)))
-    -- (a function in FROM runs once per row; a composite expanded with .* would run once per column)
-    select k.* from cand c cross join lateral jsonb_populate_record(c.cur, coalesce(c.old_row, '{}')) k
-     where p_open_at is null or (k.status in ('initialized', 'active') and k.close_time > p_open_at);
+         order by u.key, u.id)
+    -- unchanged since p_known_at (every market, in a live cycle): the row itself
+    select m.* from ops.markets m
+     where m.first_seen_at <= p_known_at
+       and not exists (select 1 from later l where l.key = m.ticker)
+       and (p_open_at is null or (m.status in ('initialized', 'active') and m.close_time > p_open_at))
+    union all
+    -- changed since: the row with the columns a decision reads as they were
+    select k.* from later l
+      join ops.markets m on m.ticker = l.key
+     cross join lateral jsonb_populate_record(m, l.old_row) k
+     where m.first_seen_at <= p_known_at
+       and (p_open_at is null or (k.status in ('initialized', 'active') and k.close_time > p_open_at));
 end;
 comment on function ops.markets_at(timestamptz, timestamptz) is 'ops.markets as the database held them at p_known_at (default: now); with p_open_at, only those open for trading then.';
