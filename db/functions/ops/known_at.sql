@@ -9,6 +9,7 @@
 create or replace function ops.control_at(p_row anyelement, p_known_at timestamptz default 'infinity')
 returns setof anyelement
 language plpgsql stable
+rows 20     -- control tables are small: the default estimate (1,000 rows) steers the joins around them wrong
 set search_path = pg_catalog, ops
 as $fn$
 declare
