@@ -52,13 +52,17 @@ class InstallConfig:
     postgrest_port: int = 3000
     dashboard_port: int = 8501
     ranges: Path = edge.CF_RANGES
+    http_listen6: str = "[::]:80"      # "" on a host booted without IPv6
+    https_listen6: str = "[::]:443"
     warnings: list[str] = field(default_factory=list)
 
     @classmethod
     def from_settings(cls, s: Settings, ssh_from: list[str], **over) -> "InstallConfig":
         values = dict(ssh_from=ssh_from, mode=s.mode, server_name=s.extra.get("MILKBOT_EDGE_SERVER_NAME", "_"),
                       user_agent=s.nws_user_agent, db_name=s.db_name, postgrest_port=s.postgrest_port,
-                      dashboard_port=s.dashboard_port)
+                      dashboard_port=s.dashboard_port,
+                      http_listen6=s.extra.get("MILKBOT_EDGE_HTTP_LISTEN6", "[::]:80"),
+                      https_listen6=s.extra.get("MILKBOT_EDGE_HTTPS_LISTEN6", "[::]:443"))
         values.update({k: v for k, v in over.items() if v is not None})
         return cls(**values)
 
@@ -157,7 +161,8 @@ def files(cfg: InstallConfig) -> dict[str, tuple[str, int]]:
                                cert=f"{CREDENTIALS}/origin.pem", cert_key=f"{CREDENTIALS}/origin.key",
                                origin_pull_ca=f"{CREDENTIALS}/origin-pull-ca.pem" if cfg.origin_pull else None,
                                http_listen="80", https_listen="443", postgrest_port=cfg.postgrest_port,
-                               dashboard_port=cfg.dashboard_port, ranges=cfg.ranges)
+                               dashboard_port=cfg.dashboard_port, ranges=cfg.ranges,
+                               http_listen6=cfg.http_listen6, https_listen6=cfg.https_listen6)
     out[f"{ETC}/nginx.conf"] = (edge.text(edge_cfg), 0o644)
     out[f"{ETC}/milkbot.nft"] = (Template((PROJECT_ROOT / "deploy/nftables.nft").read_text()).substitute(
         cloudflare_v4=_elements(cf4), cloudflare_v6=_elements(cf6), operator_v4=_elements(ssh4),

@@ -388,3 +388,10 @@ def _get(url: str):
         return r if r.status_code == 200 else None
     except httpx.HTTPError:
         return None
+
+
+def test_the_edge_listens_on_ipv6_unless_told_not_to(tmp_path):
+    conf = (render(tmp_path / "both") / "etc/milkbot/nginx.conf").read_text()
+    assert "listen [::]:443 ssl http2 default_server;" in conf and "listen [::]:80 default_server;" in conf
+    conf = (render(tmp_path / "v4", http_listen6="", https_listen6="") / "etc/milkbot/nginx.conf").read_text()
+    assert "[::]" not in conf and "listen 443 ssl http2 default_server;" in conf
