@@ -24,6 +24,19 @@ log = logging.getLogger("milkbot.dashboard")
 st.set_page_config(page_title="Milkbot — weather markets, 60 minutes late",
                    page_icon=os.path.join(os.path.dirname(__file__), "icon.png"), layout="wide")
 
+# A budget of full runs per visitor connection (issue 26 §1). A page asks for a full run when it loads
+# and when a widget outside the self-refreshing fragments changes: a few a minute. One Streamlit process
+# serves every visitor, and ten sockets asking for a run every 0.1 s stalled it for everyone; a
+# connection over its budget gets an empty run, which costs next to nothing.
+RUN_BUDGET = int(os.environ.get("MILKBOT_DASHBOARD_RUN_BUDGET", "8"))       # full runs ...
+RUN_WINDOW_S = float(os.environ.get("MILKBOT_DASHBOARD_RUN_WINDOW_S", "60"))  # ... per this many seconds
+_now = clock.now()
+_runs = [t for t in st.session_state.get("_full_runs", []) if (_now - t).total_seconds() < RUN_WINDOW_S]
+if len(_runs) >= RUN_BUDGET:
+    st.session_state["_full_runs"] = _runs
+    st.stop()
+st.session_state["_full_runs"] = _runs + [_now]
+
 
 def problem_note(*readings: Reading) -> None:
     """One visitor-safe note for the readings that are not fresh (never an exception's text)."""
