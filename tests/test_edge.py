@@ -297,3 +297,32 @@ def test_an_ipv6_client_is_its_slash_64(edge_site):
         assert codes.count(429) >= 10, codes                    # one budget (10 r/s, burst 20) for the /64
         assert cf.get(f"{edge_site.url}/v1/health", headers={"CF-Connecting-IP": "2001:db8:0:1::1"}).status_code == 200
         assert cf.get(f"{edge_site.url}/v1/health", headers={"CF-Connecting-IP": "198.51.100.77"}).status_code == 200
+
+
+def test_a_client_opens_at_most_four_dashboard_sockets(edge_site):
+    """Each socket is a Streamlit session: one address holds at most four at once (a fifth is the
+    generic 429); another address is unaffected."""
+    from milkbot.dashboard_server import start as start_dashboard
+    dash = start_dashboard(SETTINGS, port=edge_site.dashboard_port, api_url=f"{edge_site.url}/v1")
+    ctx = ssl.create_default_context(cafile=str(edge_site.cert))
+    held = []
+
+    def upgrade(source: str) -> str:
+        raw = socket.create_connection(("127.0.0.1", edge_site.https), timeout=10, source_address=(source, 0))
+        s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall((f"GET /_stcore/stream HTTP/1.1\r\nHost: 127.0.0.1:{edge_site.https}\r\nUpgrade: websocket\r\n"
+                   f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                   f"Origin: https://127.0.0.1:{edge_site.https}\r\n\r\n").encode())
+        held.append(s)
+        return s.recv(4096).decode(errors="replace")
+    try:
+        for _ in range(4):
+            assert upgrade("127.0.0.12").startswith("HTTP/1.1 101")
+        fifth = upgrade("127.0.0.12")
+        assert fifth.startswith("HTTP/1.1 429") and '"code":"MB429"' in fifth, fifth[:300]
+        assert upgrade("127.0.0.13").startswith("HTTP/1.1 101")
+    finally:
+        for s in held:
+            s.close()
+        dash.stop()
