@@ -9,23 +9,29 @@ deployment's services log to the journal, which journald bounds."""
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 LOG_KEEP_BYTES = 10 * 1024 * 1024
 
 
 def keep(paths, max_bytes: int = LOG_KEEP_BYTES) -> list[Path]:
-    """Rotate every log in `paths` that is over `max_bytes`; returns the ones rotated."""
+    """Rotate every log in `paths` that is over `max_bytes`; returns the ones rotated. A log that cannot
+    be rotated (a full disk, a permission) is named on stderr and left whole — the log is only truncated
+    once its copy is complete — and the others are still rotated: keeping logs never stops the system."""
     rotated = []
     for path in map(Path, paths):
         try:
             if path.stat().st_size <= max_bytes:
                 continue
+            shutil.copyfile(path, path.with_name(path.name + ".1"))
+            with open(path, "r+b") as f:
+                f.truncate(0)
         except FileNotFoundError:
             continue
-        shutil.copyfile(path, path.with_name(path.name + ".1"))
-        with open(path, "r+b") as f:
-            f.truncate(0)
+        except OSError as exc:
+            print(f"logs: could not rotate {path}: {exc.strerror or type(exc).__name__}", file=sys.stderr, flush=True)
+            continue
         rotated.append(path)
     return rotated
 

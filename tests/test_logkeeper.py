@@ -49,3 +49,15 @@ def test_logs_under_the_limit_or_missing_are_left_alone(tmp_path):
     small.write_text("one line\n")
     assert logkeeper.keep([small, tmp_path / "absent.log"], max_bytes=1024) == []
     assert small.read_text() == "one line\n" and not (tmp_path / "small.log.1").exists()
+
+
+def test_a_log_that_cannot_be_rotated_is_named_and_left_whole(tmp_path, capsys):
+    """The copy fails (here: the place of `.1` is a folder): the log is not truncated, the failure is
+    said on stderr, and the next log is still rotated."""
+    stuck, other = tmp_path / "stuck.log", tmp_path / "other.log"
+    stuck.write_text("x" * 2000)
+    (tmp_path / "stuck.log.1").mkdir()
+    other.write_text("y" * 2000)
+    assert logkeeper.keep([stuck, other], max_bytes=1000) == [other]
+    assert stuck.read_text() == "x" * 2000 and other.read_text() == ""
+    assert f"could not rotate {stuck}" in capsys.readouterr().err

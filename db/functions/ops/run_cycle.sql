@@ -224,19 +224,20 @@ begin
     sized as (
         select c.*, r.loss0, r.k_event,
                coalesce(ce.loss, 0) as cluster_loss, t.loss as total_loss,
-               -- contracts on this side held or working, except the kept live order; orders on the other
-               -- side are not netted (they may not fill)
-               c.dir * c.held + c.same_side_working
-                 - case when c.live_kept or (c.live_state = 'PENDING' and c.live_side = c.side) then c.live_remaining else 0 end as committed,
+               cm.committed,
                -- Kelly as a target total for this market: what is committed here plus the ladder's increment
                -- (Monthly thresholds are nested, not exclusive: sized alone until their own model exists)
                case when c.strategy = 'Monthly'
                     then ops.kelly_contracts(c.edge, c.cost, c.fee1, c.kelly_fraction, greatest(v_equity, 0))
-                    else c.dir * c.held + c.same_side_working
-                         - case when c.live_kept or (c.live_state = 'PENDING' and c.live_side = c.side) then c.live_remaining else 0 end
-                         + r.k_ladder_kelly end as k_kelly,
+                    else cm.committed + r.k_ladder_kelly end as k_kelly,
                sh.keep_cap
           from cand c
+          -- contracts on this side held or working, except the kept live order; orders on the other
+          -- side are not netted (they may not fill)
+          cross join lateral (
+                select c.dir * c.held + c.same_side_working
+                       - case when c.live_kept or (c.live_state = 'PENDING' and c.live_side = c.side) then c.live_remaining else 0 end
+                       as committed) cm
           join room r on r.ticker = c.ticker
           cross join total_exp t
           left join cluster_exp ce on ce.cluster = c.cluster
