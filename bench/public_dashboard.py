@@ -5,8 +5,9 @@
      (a second visitor within the cache's TTL), five visits each.
   2. Public API requests per refresh (Streamlit AppTest in this process, counting real HTTP requests):
      one visitor's first render, a second visitor within the TTL, and a refresh after the TTL.
-  3. The same warm render while ten hostile WebSockets each ask Streamlit for a full run every 0.1 s
-     (issue 26 §1), with the run budget per connection (the default) and without it."""
+  3. The same warm render while ten hostile WebSockets from ten addresses each ask Streamlit for a full
+     run every 0.1 s (issue 26 §1), behind the WebSocket guard (dashboard/guard.py, the default) and
+     without its run budget; and while 1,000 idle sockets from 100 addresses are open."""
 from __future__ import annotations
 
 import logging
@@ -24,6 +25,7 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 import public_world  # noqa: E402
+from fakes.hostile_ws import HOSTILE_EVERY_S, HOSTILE_SOCKETS, Hostile  # noqa: E402
 from fakes.ports import free_ports  # noqa: E402
 
 from milkbot import config  # noqa: E402
@@ -36,6 +38,7 @@ from milkbot.migrate import migrate  # noqa: E402
 TRADES = 1000
 logging.getLogger("streamlit").setLevel(logging.ERROR)   # AppTest without a server warns per cache call
 VISITS = int(os.environ.get("MILKBOT_BENCH_VISITS", "5"))
+PHASES = os.environ.get("MILKBOT_BENCH_PHASES", "hostile,idle,unguarded").split(",")
 
 
 class Handle:
@@ -58,52 +61,15 @@ def first_render_ms(url: str, visits: int) -> list[float]:
                 page.locator("[data-testid=stVegaLiteChart]:visible canvas, [data-testid=stVegaLiteChart]:visible svg").first.wait_for(timeout=120_000)
                 out.append((time.perf_counter() - t0) * 1000)
             except Exception as exc:               # (playwright TimeoutError) not rendered within 120 s
-                print(f"  (a visit failed: {type(exc).__name__}: {str(exc)[:200]})", flush=True)
+                body = " ".join(page.inner_text("body").split())[:300] if not page.is_closed() else ""
+                print(f"  (a visit failed: {type(exc).__name__}: {str(exc)[:200]}; the page said: {body!r})", flush=True)
                 out.append(float("inf"))
             page.context.close()
         browser.close()
     return out
 
 
-HOSTILE_SOCKETS, HOSTILE_EVERY_S = 10, 0.1
-
-
-class Hostile:
-    """Ten sockets speaking Streamlit's own protocol, each asking for a full run every 0.1 s (and
-    reading what comes back, as a browser would), in a thread until stopped."""
-
-    def __init__(self, url: str):
-        import threading
-        self.url, self.stop, self.asked = url, threading.Event(), 0
-        self.thread = threading.Thread(target=lambda: __import__("asyncio").run(self._all()), daemon=True)
-
-    async def _one(self):
-        import asyncio
-        import websockets
-        from streamlit.proto.BackMsg_pb2 import BackMsg
-        from streamlit.proto.ClientState_pb2 import ClientState
-        async with websockets.connect(self.url, max_size=None) as ws:
-            async def drain():
-                async for _ in ws:
-                    pass
-            reader = asyncio.ensure_future(drain())
-            while not self.stop.is_set():
-                await ws.send(BackMsg(rerun_script=ClientState()).SerializeToString())
-                self.asked += 1
-                await asyncio.sleep(HOSTILE_EVERY_S)
-            reader.cancel()
-
-    async def _all(self):
-        import asyncio
-        await asyncio.gather(*(self._one() for _ in range(HOSTILE_SOCKETS)), return_exceptions=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(30)
+IDLE_SOCKETS, IDLE_ADDRESSES = 1000, 100
 
 
 def requests_per_refresh(api_url: str) -> tuple[int, int, int, float]:
@@ -146,25 +112,41 @@ def main() -> None:
         dash = start_dashboard(settings, port=dport, api_url=api.url, log=state / "dashboard.log")
         cold = first_render_ms(f"http://127.0.0.1:{aport}/", 1)
         warm = first_render_ms(f"http://127.0.0.1:{aport}/", VISITS)
-        ws_url = f"ws://127.0.0.1:{aport}/_stcore/stream"
-        with Hostile(ws_url) as h:
-            attacked = first_render_ms(f"http://127.0.0.1:{aport}/", VISITS)
-        budget_asked = h.asked
-        dash.stop()
-        os.environ["MILKBOT_DASHBOARD_RUN_BUDGET"] = "1000000000"                 # no budget: as before
-        dash = start_dashboard(settings, port=dport, api_url=api.url, log=state / "dashboard.log")
-        first_render_ms(f"http://127.0.0.1:{aport}/", 1)
-        with Hostile(ws_url) as h:
-            unbudgeted = first_render_ms(f"http://127.0.0.1:{aport}/", VISITS)
-        del os.environ["MILKBOT_DASHBOARD_RUN_BUDGET"]
-        first, second, refresh, script_ms = requests_per_refresh(api.url)
         print(f"dashboard with {n} delayed trades in the public feed ({TRADES + 1} fills 61+ minutes old):")
         print(f"  first render of the Overview in Chromium via nginx: cold {cold[0]:.0f} ms; "
-              f"warm median {statistics.median(warm):.0f} ms (min {min(warm):.0f}, max {max(warm):.0f}, {VISITS} visits)")
-        for label, times, asked in (("with the run budget", attacked, budget_asked), ("without it", unbudgeted, h.asked)):
-            print(f"  the same with {HOSTILE_SOCKETS} hostile sockets asking for a run every {HOSTILE_EVERY_S} s, {label}: "
-                  f"median {statistics.median(times):.0f} ms (max {max(times):.0f}; inf = not rendered in 120 s; "
-                  f"{asked} runs asked meanwhile)")
+              f"warm median {statistics.median(warm):.0f} ms (min {min(warm):.0f}, max {max(warm):.0f}, {VISITS} visits)",
+              flush=True)
+
+        def report(label, times):
+            print(f"  warm render with {label}: median {statistics.median(times):.0f} ms (max {max(times):.0f}; "
+                  f"inf = not rendered in 120 s); ratio to unloaded {statistics.median(times) / statistics.median(warm):.2f}",
+                  flush=True)
+        ws_url = f"ws://127.0.0.1:{aport}/_stcore/stream"
+        if "hostile" in PHASES:
+            with Hostile(ws_url) as h:
+                times = first_render_ms(f"http://127.0.0.1:{aport}/", VISITS)
+            report(f"{HOSTILE_SOCKETS} hostile sockets from {HOSTILE_SOCKETS} addresses asking for a run every "
+                   f"{HOSTILE_EVERY_S} s, guarded ({h.asked} runs asked meanwhile)", times)
+        if "idle" in PHASES:
+            with Hostile(ws_url, addresses=IDLE_ADDRESSES, per_address=IDLE_SOCKETS // IDLE_ADDRESSES,
+                         every_s=1, idle=True, first_octet=10) as idle:
+                while idle.open + idle.refused < IDLE_SOCKETS:
+                    time.sleep(0.5)
+                times = first_render_ms(f"http://127.0.0.1:{aport}/", VISITS)
+            report(f"{idle.open} idle sockets open from {IDLE_ADDRESSES} addresses ({idle.refused} refused)", times)
+        if "unguarded" in PHASES:
+            dash.stop()
+            os.environ["MILKBOT_DASHBOARD_RUN_BURST"] = "1000000000"                 # no run budget: as before
+            dash = start_dashboard(settings, port=dport, api_url=api.url, log=state / "dashboard.log")
+            first_render_ms(f"http://127.0.0.1:{aport}/", 1)
+            with Hostile(ws_url, first_octet=20) as h:
+                times = first_render_ms(f"http://127.0.0.1:{aport}/", min(VISITS, 2))
+            del os.environ["MILKBOT_DASHBOARD_RUN_BURST"]
+            report(f"the same hostile sockets without the run budget ({h.asked} runs asked meanwhile)", times)
+        guard_lines = [ln for ln in (state / "dashboard.log").read_text().splitlines() if "websocket guard" in ln]
+        print("  the guard's own log:" + "".join(f"\n    {ln}" for ln in guard_lines[-5:]) if guard_lines else
+              "  the guard's own log: nothing dropped", flush=True)
+        first, second, refresh, script_ms = requests_per_refresh(api.url)
         print(f"  script run (AppTest, all five tabs, cold cache): {script_ms:.0f} ms")
         print(f"  public API requests: first render {first}; another visitor within the cache TTL {second}; "
               f"each refresh after the TTL {refresh}")

@@ -1,4 +1,4 @@
-"""Milkbot's public dashboard. Run: `milkbot dashboard` (or `streamlit run dashboard/app.py`).
+"""Milkbot's public dashboard. Run: `milkbot dashboard` (or `streamlit run dashboard/serve.py`: the page behind its WebSocket guard).
 
 Everything shown comes from the public Analytics API (dashboard.data -> dashboard.public_api): trading
 data there is already 60 minutes old by the API's own definition. The page re-reads it every 60 s
@@ -23,19 +23,6 @@ log = logging.getLogger("milkbot.dashboard")
 # fonts.gstatic.com, which the edge's CSP (no third-party fetches) refuses
 st.set_page_config(page_title="Milkbot — weather markets, 60 minutes late",
                    page_icon=os.path.join(os.path.dirname(__file__), "icon.png"), layout="wide")
-
-# A budget of full runs per visitor connection (issue 26 §1). A page asks for a full run when it loads
-# and when a widget outside the self-refreshing fragments changes: a few a minute. One Streamlit process
-# serves every visitor, and ten sockets asking for a run every 0.1 s stalled it for everyone; a
-# connection over its budget gets an empty run, which costs next to nothing.
-RUN_BUDGET = int(os.environ.get("MILKBOT_DASHBOARD_RUN_BUDGET", "8"))       # full runs ...
-RUN_WINDOW_S = float(os.environ.get("MILKBOT_DASHBOARD_RUN_WINDOW_S", "60"))  # ... per this many seconds
-_now = clock.now()
-_runs = [t for t in st.session_state.get("_full_runs", []) if (_now - t).total_seconds() < RUN_WINDOW_S]
-if len(_runs) >= RUN_BUDGET:
-    st.session_state["_full_runs"] = _runs
-    st.stop()
-st.session_state["_full_runs"] = _runs + [_now]
 
 
 def problem_note(*readings: Reading) -> None:
@@ -142,7 +129,7 @@ def equity(curve: Reading) -> None:
     if not curve.rows:
         st.info("No equity history yet: it starts with the first trade that is at least 60 minutes old.")
         return
-    st.altair_chart(charts.equity(curve.rows), width="stretch")
+    st.vega_lite_chart(charts.spec("equity", curve.rows), width="stretch")
 
 
 def overview_tab() -> None:
@@ -194,7 +181,7 @@ def cities_tab() -> None:
     for (day, kind) in sorted({(r["climate_date"], r["kind"]) for r in mine}):
         brackets = [r for r in mine if r["climate_date"] == day and r["kind"] == kind]
         title = f"{present.city_name(code)} {kind}, {present.day_words(day)}: model vs market"
-        section(lambda b=brackets, t=title: st.altair_chart(charts.ladder(b, t), width="stretch"))
+        section(lambda b=brackets, t=title: st.vega_lite_chart(charts.spec("ladder", b, t), width="stretch"))
     st.caption("Model: Milkbot's probability for each bracket as of 60 minutes ago. Market: the middle of "
                "Kalshi's current bid and ask.")
     st.markdown(f"#### Is the model calibrated in {present.city_name(code)}?")
@@ -204,7 +191,7 @@ def cities_tab() -> None:
         return
     n = sum(int(b["markets"]) for b in bins)
     brier = sum(float(b["brier"]) * int(b["markets"]) for b in bins) / n
-    section(lambda: st.altair_chart(charts.calibration(bins), width="stretch"))
+    section(lambda: st.vega_lite_chart(charts.spec("calibration", bins), width="stretch"))
     st.caption(f"{n} settled markets · Brier {brier:.3f}. A calibrated model's dots sit on the dashed line: "
                "of the brackets it gave 30 %, about 30 % came true.")
 

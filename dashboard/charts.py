@@ -1,9 +1,27 @@
 """Altair charts (rendered natively by Streamlit): equity with drawdown, model vs market per bracket,
-calibration (reliability)."""
+calibration (reliability). The page draws them from `spec()`: the Vega-Lite of a chart, built once per
+distinct data."""
 from __future__ import annotations
+
+import functools
+import json
 
 import altair as alt
 import pandas as pd
+
+
+def spec(kind: str, rows: list[dict], *args) -> dict:
+    """The chart's Vega-Lite spec (for st.vega_lite_chart), a fresh copy each call (Streamlit takes the data
+    out of it). Built once per distinct rows: Altair's chart building and schema validation were most of a
+    page run's CPU, and every visitor's run (and every refresh) drew the same charts from the same
+    readings (issue 26 §1: a run must be cheap, one process serves everyone)."""
+    return json.loads(_spec_json(kind, json.dumps(rows, sort_keys=True, default=str), *args))
+
+
+@functools.lru_cache(maxsize=256)
+def _spec_json(kind: str, rows_json: str, *args) -> str:
+    build = {"equity": equity, "ladder": ladder, "calibration": calibration}[kind]
+    return json.dumps(build(json.loads(rows_json), *args).to_dict())
 
 
 def equity(rows: list[dict]) -> alt.VConcatChart:

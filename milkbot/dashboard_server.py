@@ -16,7 +16,7 @@ import httpx
 from .config import PROJECT_ROOT, Settings
 from .shutdown import StopRequest, die_with_parent, say
 
-APP = PROJECT_ROOT / "dashboard" / "app.py"
+APP = PROJECT_ROOT / "dashboard" / "serve.py"   # the page (app.py) behind its WebSocket guard
 
 
 @dataclass

@@ -136,7 +136,7 @@ def test_a_halt_an_hour_ago_shows_a_banner(db, api, dashboard):
 
 
 ALLOWED = {"streamlit", "altair", "pandas", "httpx", "dashboard", "__future__", "logging", "os",
-           "threading", "dataclasses", "datetime", "decimal"}
+           "threading", "dataclasses", "datetime", "decimal", "time", "collections", "starlette", "asyncio", "functools", "json"}
 
 
 def test_the_dashboard_reads_only_the_public_api():

@@ -326,3 +326,35 @@ def test_a_client_opens_at_most_four_dashboard_sockets(edge_site):
         for s in held:
             s.close()
         dash.stop()
+
+
+def test_the_dashboards_guard_counts_the_client_the_edge_saw_not_the_one_it_claims(edge_site, monkeypatch):
+    """The WebSocket guard (dashboard/guard.py) budgets per client as nginx names it (X-Milkbot-Client,
+    set by the edge): a visitor cannot spend another's budget, nor escape its own, by sending the header."""
+    from milkbot.dashboard_server import start as start_dashboard
+    monkeypatch.setenv("MILKBOT_DASHBOARD_CONNECT_BURST", "2")
+    monkeypatch.setenv("MILKBOT_DASHBOARD_CONNECT_EVERY_S", "3600")
+    dash = start_dashboard(SETTINGS, port=edge_site.dashboard_port, api_url=f"{edge_site.url}/v1")
+    ctx = ssl.create_default_context(cafile=str(edge_site.cert))
+    held = []
+
+    def upgrade(source: str, claims: str) -> str:
+        raw = socket.create_connection(("127.0.0.1", edge_site.https), timeout=10, source_address=(source, 0))
+        s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall((f"GET /_stcore/stream HTTP/1.1\r\nHost: 127.0.0.1:{edge_site.https}\r\nUpgrade: websocket\r\n"
+                   f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                   f"X-Milkbot-Client: {claims}\r\n"
+                   f"Origin: https://127.0.0.1:{edge_site.https}\r\n\r\n").encode())
+        held.append(s)
+        return s.recv(4096).decode(errors="replace").split("\r\n")[0]
+    try:
+        # 127.0.0.14 claims a new name each time: still one client, two sockets, the third refused
+        answers = [upgrade("127.0.0.14", f"claimed-{i}") for i in range(3)]
+        assert answers == ["HTTP/1.1 101 Switching Protocols"] * 2 + ["HTTP/1.1 403 Forbidden"], answers
+        # 127.0.0.15 claims to be 127.0.0.14 (spent): its own budget lets it in
+        assert upgrade("127.0.0.15", "127.0.0.14") == "HTTP/1.1 101 Switching Protocols"
+    finally:
+        for s in held:
+            s.close()
+        dash.stop()
