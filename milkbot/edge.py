@@ -41,6 +41,9 @@ class EdgeConfig:
     worker_processes: str = "auto"
     http_listen6: str = "[::]:80"        # "" = no IPv6 listener
     https_listen6: str = "[::]:443"
+    # "" = STATE/error.log; the installed unit says "stderr": the journal keeps it, bounded and rotated
+    # by journald (and only real errors reach it: no client's error is logged, see the template)
+    error_log: str = ""
 
     @classmethod
     def from_settings(cls, s: Settings, out: Path | None = None, **over) -> "EdgeConfig":
@@ -88,7 +91,7 @@ def text(cfg: EdgeConfig, state: Path | str | None = None) -> str:
     http_action = (f"return 301 https://{names[0]}$request_uri;" if names else
                    "default_type application/json; return 404 '{\"code\":\"MB404\",\"message\":\"not found\"}\\n';")
     return Template(TEMPLATE.read_text()).substitute(
-        state=state or cfg.out, http_listen=cfg.http_listen, https_listen=cfg.https_listen, server_name=cfg.server_name,
+        state=state or cfg.out, error_log=cfg.error_log or f"{state or cfg.out}/error.log", http_listen=cfg.http_listen, https_listen=cfg.https_listen, server_name=cfg.server_name,
         listen6_http=f"        listen {cfg.http_listen6} default_server;" if cfg.http_listen6 else "        # (no IPv6 listener)",
         listen6_https=f"        listen {cfg.https_listen6} ssl http2 default_server;" if cfg.https_listen6 else "        # (no IPv6 listener)",
         http_action=http_action,

@@ -162,7 +162,7 @@ def files(cfg: InstallConfig) -> dict[str, tuple[str, int]]:
                                origin_pull_ca=f"{CREDENTIALS}/origin-pull-ca.pem" if cfg.origin_pull else None,
                                http_listen="80", https_listen="443", postgrest_port=cfg.postgrest_port,
                                dashboard_port=cfg.dashboard_port, ranges=cfg.ranges,
-                               http_listen6=cfg.http_listen6, https_listen6=cfg.https_listen6)
+                               http_listen6=cfg.http_listen6, https_listen6=cfg.https_listen6, error_log="stderr")
     out[f"{ETC}/nginx.conf"] = (edge.text(edge_cfg), 0o644)
     out[f"{ETC}/milkbot.nft"] = (Template((PROJECT_ROOT / "deploy/nftables.nft").read_text()).substitute(
         cloudflare_v4=_elements(cf4), cloudflare_v6=_elements(cf6), operator_v4=_elements(ssh4),

@@ -271,11 +271,15 @@ def test_rendered_nginx_conf_passes_nginx_t(server_root):
     conf = root / "etc/milkbot/nginx.conf"
     text = conf.read_text()
     assert "ssl_verify_client on;" in text and "listen 443 ssl http2" in text
+    # its errors go to the journal (bounded and rotated by journald), not to a file nothing rotates
+    assert "error_log stderr error;" in text and "/error.log" not in text
+    unit = (root / "etc/systemd/system/milkbot-nginx.service").read_text()
+    assert " -e stderr" in unit and "error.log" not in unit
     moved = root / "nginx-test.conf"
     moved.write_text(text.replace("/run/credentials/", f"{root}/run/credentials/")
                      .replace("/var/lib/milkbot-edge", str(state)).replace("listen 443", "listen 127.0.0.1:1443")
                      .replace("listen 80 ", "listen 127.0.0.1:1080 "))
-    ok = subprocess.run(["nginx", "-t", "-q", "-p", str(state), "-c", str(moved), "-e", str(state / "error.log")],
+    ok = subprocess.run(["nginx", "-t", "-q", "-p", str(state), "-c", str(moved), "-e", "stderr"],
                         capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert (creds / "origin.key").exists()
