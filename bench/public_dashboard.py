@@ -145,7 +145,7 @@ def main() -> None:
             report(f"the same hostile sockets without the run budget ({h.asked} runs asked meanwhile)", times)
         guard_lines = [ln for ln in (state / "dashboard.log").read_text().splitlines() if "websocket guard" in ln]
         print("  the guard's own log:" + "".join(f"\n    {ln}" for ln in guard_lines[-5:]) if guard_lines else
-              "  the guard's own log: nothing dropped", flush=True)
+              "  the guard's own log: no line yet (it reports once a minute, when something was held or dropped)", flush=True)
         first, second, refresh, script_ms = requests_per_refresh(api.url)
         print(f"  script run (AppTest, all five tabs, cold cache): {script_ms:.0f} ms")
         print(f"  public API requests: first render {first}; another visitor within the cache TTL {second}; "
