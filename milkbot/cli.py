@@ -148,8 +148,19 @@ def cmd_db_psql(args) -> int:
         return 1
     dsn = db.role_conninfo(args.role)
     extra = args.psql_args[1:] if args.psql_args[:1] == ["--"] else args.psql_args
+    # the control audit names the person who changes a limit (ops.control_audit.operator)
+    os.environ["PGOPTIONS"] = (os.environ.get("PGOPTIONS", "") + f" -c milkbot.operator={operator_name()}").strip()
     os.execv(psql, [psql, "-d", dsn, *extra])
     return 0  # not reached
+
+
+def operator_name() -> str:
+    """Who is at the keyboard: MILKBOT_OPERATOR, else the login (the one behind sudo), in characters a
+    libpq option carries as they are."""
+    import getpass
+    import re
+    name = os.environ.get("MILKBOT_OPERATOR") or os.environ.get("SUDO_USER") or getpass.getuser()
+    return re.sub(r"[^A-Za-z0-9._@+-]", "_", name)[:64] or "unknown"
 
 
 def cmd_ingest(args) -> int:
@@ -202,6 +213,34 @@ def cmd_up(args) -> int:
     from .supervisor import up
     with ForegroundGroup():      # Ctrl-C reaches us, not a `make run` waiting on us (which would exit 130)
         return quietly("milkbot up", lambda: up(sim=args.sim))
+
+
+def cmd_explain(args) -> int:
+    """A market's newest recorded decision (at or before --at) in plain words: ops.explain, as the operator."""
+    import psycopg
+    from .clock import parse_instant
+    try:
+        at = parse_instant(args.at) if args.at else None
+    except ValueError as exc:
+        print(f"explain: --at: {exc}", file=sys.stderr)
+        return 2
+    db = _db(args)
+    try:
+        with psycopg.connect(db.role_conninfo("milkbot_operator"), autocommit=True) as conn:
+            lines = [r[0] for r in conn.execute("select ops.explain(%s, %s)", (args.ticker, at))]
+    except psycopg.errors.NoDataFound as exc:
+        print(f"explain: {exc.diag.message_primary}", file=sys.stderr)
+        return 1
+    except psycopg.OperationalError as exc:
+        print(f"explain: the database is not reachable ({str(exc).strip().splitlines()[0]}); "
+              f"start it with `milkbot db up`", file=sys.stderr)
+        return 1
+    page = "\n".join(lines)
+    if args.prose:
+        from .prose import rephrase
+        page = rephrase(page)
+    print(page)
+    return 0
 
 
 def cmd_cli_report(args) -> int:
@@ -360,6 +399,13 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("--keep-days", type=int, default=14, help="days of backups kept on the host")
     ins.set_defaults(func=cmd_install)
 
+    xp = sub.add_parser("explain", help="why a market was traded or not: its newest recorded decision in plain words")
+    xp.add_argument("ticker", help="the market's ticker, e.g. KXHIGHNY-26DEC07-B45.5")
+    xp.add_argument("--at", help="the newest decision at or before this instant (ISO 8601 with a zone)")
+    xp.add_argument("--prose", action="store_true",
+                    help="have an LLM (OpenRouter, MILKBOT_OPENROUTER_API_KEY) rephrase the page for a non-specialist; "
+                         "only the page goes out, nothing comes back into any decision; the plain page on any failure")
+    xp.set_defaults(func=cmd_explain)
     cr = sub.add_parser("cli-report", help="parse saved NWS CLI bulletins (text or /products/{id} JSON)")
     cr.add_argument("files", nargs="+")
     cr.set_defaults(func=cmd_cli_report)

@@ -57,6 +57,8 @@ grant update (enabled) on ops.cities to milkbot_operator;
 grant select on ops.row_undo, ops.cycles to milkbot_operator;   -- what replays read
 grant insert on ops.control_audit to milkbot_operator;  -- only through the audit trigger (see its guard)
 grant select on all tables in schema analytics to milkbot_operator;
+-- `milkbot explain`: a market's recorded decision in words (reads what the operator may read anyway)
+grant execute on function ops.explain(text, timestamptz), ops.utc_words(timestamptz), ops.pct_words(numeric) to milkbot_operator;
 -- tables dbt builds later are granted to the operator by dbt itself (dbt_project.yml +grants).
 
 -- trading-cycle inputs: ingest writes exchange status and daily precipitation; the operator curates

@@ -99,7 +99,7 @@ return case
     when model_p is not null and market_p is not null and abs(model_p - market_p) > max_disagree
         then ops.verdict(false, format('model p %s vs market-implied %s: disagreement beyond %s (more likely a bad input than an edge)',
                                        round(model_p, 3), round(market_p, 3), max_disagree))
-    else ops.verdict(true, format('forecast steady%s; model within %s of the market%s', coalesce(format(' (moved %s °F)', round(forecast_jump, 1)), ''),
+    else ops.verdict(true, format('forecast steady%s; model within %s of the market%s', case when forecast_jump is not null then format(' (moved %s °F)', round(forecast_jump, 1)) else '' end,
                                   max_disagree, coalesce(format(' (%s)', round(market_p, 3)), '')))
 end;
 comment on function ops.gate_world(numeric, numeric, numeric, double precision, numeric, numeric) is 'World gate: no trade on a forecast that jumped beyond N sigma since the previous one, or a model too far from the market-implied ladder.';

@@ -263,18 +263,21 @@ begin
           from first_pass f
           join (select f2.ticker, max(-(po.base + f2.k1 * po.a)) as worst
                   from first_pass f2 join per_outcome po on po.ticker = f2.ticker group by f2.ticker) w on w.ticker = f.ticker),
-    shared as (
-        -- cluster and total room is shared by this cycle's new orders, best edge first
+    left_over as (
+        -- cluster and total room is shared by this cycle's new orders, best edge first: what is left of
+        -- each for this one after the better edges before it
         select i.*,
-               case when i.live_kept then null else
-               greatest(0, least(i.incr1,
-                   (v_lim.max_cluster - i.cluster_loss)
-                     - (sum(i.incr1) over (partition by i.cluster order by i.edge desc, i.ticker) - i.incr1),
-                   (v_lim.max_total - i.total_loss)
-                     - (sum(i.incr1) over (order by i.edge desc, i.ticker) - i.incr1))) end as allowed
+               (v_lim.max_cluster - i.cluster_loss)
+                 - (sum(i.incr1) over (partition by i.cluster order by i.edge desc, i.ticker) - i.incr1) as cluster_left,
+               (v_lim.max_total - i.total_loss)
+                 - (sum(i.incr1) over (order by i.edge desc, i.ticker) - i.incr1) as total_left
           from incr i),
+    shared as (
+        select l.*,
+               case when l.live_kept then null else greatest(0, least(l.incr1, l.cluster_left, l.total_left)) end as allowed
+          from left_over l),
     capped as (
-        select sh.*,
+        select sh.*, room.k_room,
                case when sh.live_kept then sh.k1 else least(sh.k1, coalesce(room.k_room, sh.k1)) end as k_final
           from shared sh
           join (select sh2.ticker,
@@ -306,16 +309,37 @@ begin
                            cp.k_final, greatest(0, least(cp.target_raw, cp.committed + cp.k_final)), b.held, b.working, cp.k_kelly,
                            round(v_equity, 2), cp.k_market, coalesce(cp.k_event::text, 'n/a'), round(cp.allowed, 2), cp.k_book)
            end as reason,
-           not coalesce(cp.live_kept, false) and coalesce(cp.k_final, 0) >= 1 as trade
+           not coalesce(cp.live_kept, false) and coalesce(cp.k_final, 0) >= 1 as trade,
+           -- what sized a new order, and which bound was the binding one (`milkbot explain` reads it):
+           -- the first of cluster/total room, Kelly (or the per-market cap on the target), the market
+           -- cap, the event's loss limit, the size on the book that is smaller than what came before it
+           case when cp.ticker is not null and not cp.live_kept and cp.rank_in_event = 1 and v_state <> 'HALTED' then
+           jsonb_build_object(
+               'bound', case when cp.k_room is not null and cp.k_room < cp.k1
+                             then case when cp.cluster_left <= cp.total_left then 'cluster' else 'total' end
+                             when cp.k1 = cp.desired
+                             then case when v_state = 'REDUCING' then 'reducing'
+                                       when cp.k_kelly > v_lim.max_contracts then 'max_contracts' else 'kelly' end
+                             when cp.k1 = cp.k_market then 'max_contracts'
+                             when cp.k1 = cp.k_event then 'event'
+                             when cp.k1 = cp.k_book then 'book' end,
+               'size', cp.k_final, 'target', greatest(0, least(cp.target_raw, cp.committed + cp.k_final)),
+               'committed', cp.committed, 'kelly', cp.k_kelly, 'kelly_fraction', cp.kelly_fraction,
+               'equity', round(v_equity, 2), 'max_contracts', v_lim.max_contracts,
+               'event_contracts', cp.k_event, 'max_event_loss', v_lim.max_event_loss, 'book', cp.k_book,
+               'cluster', cp.cluster, 'cluster_loss', round(cp.cluster_loss, 2), 'max_cluster', v_lim.max_cluster,
+               'cluster_left', round(cp.cluster_left, 2), 'total_loss', round(cp.total_loss, 2),
+               'max_total', v_lim.max_total, 'total_left', round(cp.total_left, 2), 'room_contracts', cp.k_room)
+           end as sizing
       from cycle_book b left join capped cp on cp.ticker = b.ticker;
 
     -- 4. Record every evaluation (a replay at the same as_of records nothing twice).
     insert into ops.signals (as_of, ticker, strategy, model_p, yes_bid, yes_ask, side, price, edge, gates, decision, size, reason,
-                             target_contracts, held, working, equity, live_order_action)
+                             target_contracts, held, working, equity, live_order_action, sizing)
     select p_as_of, e.ticker, e.strategy, e.model_p, e.yes_bid, e.yes_ask,
            case when d.trade then d.side end, case when d.trade then d.price end, e.edge, e.gates,
            case when d.trade then 'trade' else 'skip' end, case when d.trade then d.size end, d.reason,
-           d.target_contracts, d.held, d.working, round(v_equity, 4), d.live_action
+           d.target_contracts, d.held, d.working, round(v_equity, 4), d.live_action, d.sizing
       from cycle_eval e join cycle_decision d on d.ticker = e.ticker
     on conflict (as_of, ticker, strategy) do nothing;
     get diagnostics v_signals = row_count;
