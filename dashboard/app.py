@@ -117,12 +117,19 @@ def city_grid(overview: Reading) -> None:
 
 def headline(metrics: Reading) -> None:
     m = metrics.rows[0] if metrics.rows else {}
+    settled = int(float(m.get("settled_markets") or 0))
     a, b, c, d = st.columns(4)
-    a.metric("P&L (net of fees)", present.money(m.get("net_pnl")))
-    b.metric("Win rate", present.pct(m.get("win_rate")), help="Share of settled contracts that paid out.")
-    c.metric("Brier score", "–" if m.get("brier") is None else f"{float(m['brier']):.3f}",
+    a.metric("P&L (net of fees)", present.money(m.get("net_pnl")),
+             help="Realised on settled markets, plus open positions marked at the market's mid, minus fees.")
+    b.metric(f"Win rate · {settled:,} settled", present.pct(m.get("win_rate")),
+             help="Share of the contracts on settled markets that paid out.")
+    c.metric(f"Brier score · {settled:,} settled", "–" if m.get("brier") is None else f"{float(m['brier']):.3f}",
              help="Mean squared error of the model's probability on settled markets (0 is perfect, lower is better).")
     d.metric("Trades", "0" if m.get("fills") is None else f"{int(float(m['fills'])):,}")
+    st.caption(f"P&L: realised {present.money(m.get('realised_pnl'))} · marked (open positions) "
+               f"{present.money(m.get('marked_pnl'))} · fees {present.money(m.get('fees'))} · "
+               f"{settled:,} settled market{'s' if settled != 1 else ''}" +
+               (" — too few to judge the strategy by." if settled < 30 else "."))
 
 
 def equity(curve: Reading) -> None:
@@ -139,7 +146,7 @@ def overview_tab() -> None:
     banner(status, health, overview)
     section(headline, metrics)
     section(city_grid, overview)
-    st.markdown("#### Equity and drawdown (hourly, 60 minutes delayed)")
+    st.markdown("#### Equity and drawdown (hourly, UTC, 60 minutes delayed)")
     section(equity, curve)
 
 
@@ -171,10 +178,12 @@ def _turn_page(step: int) -> None:
 
 # --- Cities -------------------------------------------------------------------------------------------
 def cities_tab() -> None:
-    ladders, calibration = read("ladders"), read("calibration")
-    problem_note(ladders, calibration)
-    codes = [c for cs in present.CLUSTERS.values() for c in cs]
-    code = st.selectbox("City", codes, format_func=lambda c: f"{present.city_name(c)} ({c})", key="city")
+    ladders, reliability, observed = read("ladders"), read("reliability"), read("observed_today")
+    problem_note(ladders, reliability, observed)
+    codes = sorted((c for cs in present.CLUSTERS.values() for c in cs), key=present.city_name)
+    code = st.selectbox("City", codes, index=codes.index("NYC"), format_func=lambda c: f"{present.city_name(c)} ({c})",
+                        key="city")
+    section(observed_chart, code, observed)
     mine = [r for r in ladders.rows if r["city"] == code]
     if not mine:
         st.info("No open markets for this city right now.")
@@ -184,16 +193,33 @@ def cities_tab() -> None:
         section(lambda b=brackets, t=title: st.vega_lite_chart(charts.spec("ladder", b, t), width="stretch"))
     st.caption("Model: Milkbot's probability for each bracket as of 60 minutes ago. Market: the middle of "
                "Kalshi's current bid and ask.")
-    st.markdown(f"#### Is the model calibrated in {present.city_name(code)}?")
-    bins = [r for r in calibration.rows if r["city"] == code]
+    st.markdown(f"#### Model or market: which was right more often in {present.city_name(code)}?")
+    bins = [r for r in reliability.rows if r["city"] == code]
     if not bins:
         st.info("No settled markets with a model probability yet.")
         return
-    n = sum(int(b["markets"]) for b in bins)
-    brier = sum(float(b["brier"]) * int(b["markets"]) for b in bins) / n
-    section(lambda: st.vega_lite_chart(charts.spec("calibration", bins), width="stretch"))
-    st.caption(f"{n} settled markets · Brier {brier:.3f}. A calibrated model's dots sit on the dashed line: "
-               "of the brackets it gave 30 %, about 30 % came true.")
+    section(lambda: st.vega_lite_chart(charts.spec("reliability", bins), width="stretch"))
+    words = []
+    for who in ("model", "market"):
+        mine = [b for b in bins if b["forecaster"] == who]
+        n = sum(int(b["markets"]) for b in mine)
+        if n:
+            brier = sum(float(b["brier"]) * int(b["markets"]) for b in mine) / n
+            words.append(f"{who}: {n} settled markets, Brier {brier:.3f}")
+    st.caption(" · ".join(words) + ". Each dot: brackets given about that probability, and how often they came "
+               "true; a calibrated forecaster's dots sit on the dashed line. The market's probability is its mid "
+               "(bid and ask), over the ladder, at the same moment as the model's. Lower Brier is better.")
+
+
+def observed_chart(code: str, observed: Reading) -> None:
+    rows = [r for r in observed.rows if r["city"] == code]
+    st.markdown(f"#### {present.city_name(code)} today: observed so far against the forecast")
+    if not rows:
+        st.info("No observation yet on this climate day.")
+        return
+    st.vega_lite_chart(charts.spec("observed", rows), width="stretch")
+    st.caption("Hourly highest and lowest readings at the settlement station (UTC), with the day's forecast "
+               "high and low as dashed lines. Public weather data, not delayed.")
 
 
 # --- Health -------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ settled past markets with signals (calibration, metrics); heartbeats; and trades
 60-minute cut-off. Every time is relative to the database's now(), which the public cut-off uses."""
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 # forecast highs/lows per city (°F); the model favours the bracket [c, c+1] of each ladder
@@ -12,6 +13,7 @@ CENTRES = {"NYC": (52, 41), "BOS": (48, 37), "PHL": (54, 40), "CHI": (45, 33), "
 CITY_NAMES = ["New York", "Boston", "Philadelphia", "Chicago", "Denver", "Los Angeles", "San Francisco", "Seattle",
               "Austin", "Miami"]                       # what a visitor reads on the dashboard
 LADDER_P = (0.04, 0.10, 0.24, 0.42, 0.15, 0.05)       # model p per bracket, low to high (sums to 1)
+MARKET_P = (0.02, 0.06, 0.30, 0.50, 0.10, 0.02)       # the market's normalised mid on the same signals
 
 
 def event_code(day: date) -> str:
@@ -37,9 +39,11 @@ def add_market(db, city, day, kind, suffix, strike_type, floor, cap, *, result="
     return ticker
 
 
-def signal(db, ticker, p, age="2 hours", strategy="DailyHigh"):
+def signal(db, ticker, p, age="2 hours", strategy="DailyHigh", market_p=None):
+    gates = {} if market_p is None else {"world": {"pass": True, "reason": "test world", "market_p": market_p}}
     db.admin.execute("""insert into ops.signals (as_of, ticker, strategy, model_p, decision, reason, gates)
-                        values (now() - %s::interval, %s, %s, %s, 'skip', 'test world', '{}')""", (age, ticker, strategy, p))
+                        values (now() - %s::interval, %s, %s, %s, 'skip', 'test world', %s)""",
+                     (age, ticker, strategy, p, json.dumps(gates)))
 
 
 def fill(db, fill_id, ticker, age, *, side="bid", price=0.40, count=5, mode="paper"):
@@ -86,7 +90,7 @@ def populate(db, *, trades: int = 0) -> dict:
                 won = i == (3 if back % 3 else 2)
                 t = add_market(db, city, day, "high", suffix, st, f, cap, result="yes" if won else "no",
                                closes_in=f"-{back - 1} days")
-                signal(db, t, p, age=f"{back} days")
+                signal(db, t, p, age=f"{back} days", market_p=MARKET_P[i])
     nyc_today = out["today"][("NYC", "high")][3]
     fill(db, "old-trade", nyc_today, "61 minutes", side="bid", price=0.38, count=7)
     fill(db, "young-trade", out["today"][("NYC", "high")][4], "59 minutes", side="ask", price=0.11, count=13)

@@ -60,7 +60,9 @@ def test_every_tab_against_a_populated_api(db, api, dashboard):
     for name in public_world.CITY_NAMES:
         assert name in overview, name
     assert "high: favours 52–53 °F at 42 %; market 38¢ bid / 41¢ ask · **holding**" in overview
-    assert "Trades: 31" in overview and "Win rate" in overview and "Brier score" in overview
+    assert "Trades: 31" in overview and "Win rate · 120 settled" in overview and "Brier score · 120 settled" in overview
+    assert "P&L: realised" in overview and "marked (open positions)" in overview and "fees $" in overview
+    assert "120 settled markets." in overview                         # enough to say so without a warning
     assert charts(t["Overview"]) == 1                                 # equity and drawdown
     assert not at.warning and not at.error                            # nothing stale, nothing halted, API up
     assert "warming up" not in overview                               # the cycle has reported
@@ -77,11 +79,14 @@ def test_every_tab_against_a_populated_api(db, api, dashboard):
     assert tabs(at)["Trades"].dataframe[0].value.iloc[0]["Market"] == world["old_words"]
 
     cities = tabs(at)["Cities"]
-    assert charts(cities) == 5                                        # 4 ladders (today/tomorrow x high/low) + calibration
-    assert "60 settled markets" in text(cities)
+    # today so far + 4 ladders (today/tomorrow x high/low) + model against market
+    assert charts(cities) == 6
+    assert "model: 60 settled markets, Brier" in text(cities) and "market: 60 settled markets, Brier" in text(cities)
+    assert "New York today: observed so far against the forecast" in text(cities)
+    assert cities.selectbox(key="city").options[:3] == ["Austin (AUS)", "Boston (BOS)", "Chicago (CHI)"]   # by name
     at.selectbox(key="city").set_value("AUS").run()
     cities = tabs(at)["Cities"]
-    assert charts(cities) == 4 and "No settled markets with a model probability yet." in text(cities)
+    assert charts(cities) == 5 and "No settled markets with a model probability yet." in text(cities)
 
     health = text(tabs(at)["Health"])
     assert "Order placement" in health and "working" in health and "Weather data per city" in health

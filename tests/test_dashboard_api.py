@@ -80,6 +80,36 @@ def test_calibration_bins_settled_markets_by_the_delayed_model_p(db, api):
     assert sum(r["markets"] for (c, _), r in rows.items() if c == "NYC") == 60
 
 
+def test_reliability_puts_the_market_beside_the_model_on_the_same_signals(db, api):
+    public_world.populate(db)
+    rows = {(r["city"], r["forecaster"], r["bin_from_pct"]): r for r in get(api, "reliability")}
+    assert {(c, f) for c, f, _ in rows} == {("NYC", "model"), ("NYC", "market"), ("MIA", "model"), ("MIA", "market")}
+    model, market = rows[("NYC", "model", 40)], rows[("NYC", "market", 50)]    # the 42 % / 50 % bracket: YES 7 of 10
+    assert (model["markets"], model["mean_p"], model["yes_rate"]) == (10, 0.42, 0.7)
+    assert (market["markets"], market["mean_p"], market["yes_rate"]) == (10, 0.5, 0.7)
+    for who in ("model", "market"):
+        assert sum(r["markets"] for (c, f, _), r in rows.items() if c == "NYC" and f == who) == 60
+    # a signal younger than the cut-off moves nothing (the boundary test checks it byte for byte too)
+    t = db.admin.execute("select ticker from ops.markets where result = 'yes' and city_code = 'NYC' limit 1").fetchone()[0]
+    before = httpx.get(f"{api.url}/reliability").content
+    public_world.signal(db, t, 0.99, age="10 minutes", market_p=0.99)
+    assert httpx.get(f"{api.url}/reliability").content == before
+
+
+def test_observed_today_is_hourly_beside_the_forecast(db, api):
+    public_world.populate(db)
+    nyc = [r for r in get(api, "observed_today") if r["city"] == "NYC"]
+    assert len(nyc) == 1 and nyc[0]["readings"] == 1
+    assert nyc[0]["max_f"] == nyc[0]["min_f"] == public_world.CENTRES["NYC"][0] - 2
+    assert nyc[0]["forecast_high_f"] == public_world.CENTRES["NYC"][0]
+    # a second reading in the same hour (at its start: climate days start on the hour): one row, its extremes
+    db.admin.execute("""insert into ops.observations (station_icao, observed_at, city_code, climate_date, temp_c, temp_f)
+                        select o.station_icao, date_trunc('hour', o.observed_at), o.city_code, o.climate_date, 20, 68
+                          from ops.observations o where o.city_code = 'NYC'""")
+    nyc = [r for r in get(api, "observed_today") if r["city"] == "NYC"]
+    assert [(r["readings"], r["max_f"], r["min_f"]) for r in nyc] == [(2, 68, public_world.CENTRES["NYC"][0] - 2)]
+
+
 def test_status_shows_the_trading_state_as_of_the_cut_off(db, api):
     assert get(api, "status", select="trading_state")[0]["trading_state"] == "ACTIVE"
     db.admin.execute("update ops.trading_state set state = 'HALTED', reason = 'drawdown 12% > 10%', changed_at = now()")
@@ -110,7 +140,7 @@ def test_trades_come_in_words_and_page(db, api):
     assert [r["traded_at"] for r in rows[:25] + rest] == sorted((r["traded_at"] for r in rows[:25] + rest), reverse=True)
 
 
-@pytest.mark.parametrize("path", ["overview", "ladders", "calibration", "status", "headline"])
+@pytest.mark.parametrize("path", ["overview", "ladders", "calibration", "reliability", "observed_today", "status", "headline"])
 def test_new_views_answer_an_empty_database(api, path):
     assert isinstance(get(api, path), list)
 

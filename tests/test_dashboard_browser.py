@@ -2,8 +2,8 @@
 nginx to Streamlit, which reads the public API through the same nginx. The grid renders the ten cities;
 the Trades tab shows a trade 61 minutes old and not one 59 minutes old; a trade that becomes visible
 later appears without a reload (auto-refresh, shortened here to 2 s); it fits a phone's width.
-Full-page screenshots go to the test's output folder (MILKBOT_SCREENSHOT_TO copies the Overview's too:
-`make screenshot` regenerates docs/dashboard/overview.png)."""
+Full-page screenshots go to the test's output folder (MILKBOT_SCREENSHOT_DIR copies the Overview's and
+a city's there too: `make screenshot` regenerates docs/dashboard/overview.png and cities.png)."""
 from __future__ import annotations
 
 import os
@@ -96,8 +96,6 @@ def test_overview_and_trades_in_a_real_browser(db, site, browser, output):
     assert fills in (13, 14)
     assert "favours 52–53 °F at 42 %" in body and f"Trades {fills}" in body, body[:1500]
     full_page(page, output / "overview.png")
-    if os.environ.get("MILKBOT_SCREENSHOT_TO"):
-        shutil.copyfile(output / "overview.png", os.environ["MILKBOT_SCREENSHOT_TO"])
 
     # a trade 30 minutes old, written just before the feed is read (its age, not the machine's speed,
     # keeps it out: the 59-minute one of the world may come of age on a slow machine while we get here)
@@ -110,6 +108,19 @@ def test_overview_and_trades_in_a_real_browser(db, site, browser, output):
     assert world["old_words"] in feed and "38¢" in feed               # 61 minutes old: shown
     assert "86¢" not in feed                                          # 30 minutes old (NO at 86¢): not yet
     full_page(page, output / "trades.png")
+
+    # a city: today so far against the forecast, its ladders, and model against market on settled days
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_role("tab", name="Cities").click()
+    page.get_by_text("New York today: observed so far against the forecast").wait_for()
+    page.get_by_text("market: 60 settled markets").wait_for()
+    assert page.locator("[data-testid=stVegaLiteChart]:visible").count() == 6
+    full_page(page, output / "cities.png")
+    if os.environ.get("MILKBOT_SCREENSHOT_DIR"):
+        for name in ("overview.png", "cities.png"):
+            shutil.copyfile(output / name, Path(os.environ["MILKBOT_SCREENSHOT_DIR"]) / name)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_role("tab", name="Trades").click()
 
     # a trade that turns 61 minutes old now appears on its own, without a reload
     mia = world["today"][("MIA", "low")][0]
