@@ -70,6 +70,14 @@ comment on function ops.forecasts_at(timestamptz, text, timestamptz) is 'Per cit
 --    max(observed so far, rest of the day), the rest of the day being the hourly forecast's extreme
 --    over the hours still to come, with the bias and the variance scaled by the share of the day left.
 --    A stale or missing observation gets no weight at all, and the note says why.
+--  * the quantity that settles is the extreme of the whole climate day, midnight to midnight in local
+--    standard time (issue 24 §1), while the 12-hour product's high covers the daytime (about 06-18) and
+--    its low the night that ends in the morning: on a day whose extreme is at night (a warm night before a
+--    cold front, a cold evening after one) the period misses it. Where the hourly forecast covers the whole
+--    climate day (lead >= 1: ingest stores its full-day max/min as source 'hourly'), the day's forecast is
+--    the period's high or the hourly's whole-day max, whichever is higher (the low: the lower), fresh
+--    hourly only; the note says when the hourly's night decided it. (The day itself, lead 0, already
+--    takes the rest of the day from the hourly forecast and the extreme observed so far.)
 create or replace function ops.model_inputs(p_as_of timestamptz, p_known_at timestamptz default 'infinity')
 returns table (city_code text, climate_date date, kind text, lead_days integer, source ops.forecast_source,
                forecast_f numeric, forecast_at timestamptz, bias numeric, sigma double precision, df integer,
@@ -84,14 +92,30 @@ return query
 with prm as materialized (
     select max(p.value) filter (where p.name = 'forecast_age_var_per_day')::float8 as age_var,
            make_interval(mins => (max(p.value) filter (where p.name = 'max_observation_age_min'))::int) as obs_age,
-           (max(p.value) filter (where p.name = 'min_sigma_f'))::float8 as min_sigma
+           (max(p.value) filter (where p.name = 'min_sigma_f'))::float8 as min_sigma,
+           make_interval(mins => (max(p.value) filter (where p.name = 'max_weather_age_min'))::int) as weather_age
       from ops.control_at(null::ops.strategy_params, p_known_at) p where p.strategy = 'all'
 ),
-f as (
+fh as (
     select fa.*, c.std_utc_offset,
            fa.climate_date - ops.climate_date(p_as_of, c.std_utc_offset) as lead,
-           extract(epoch from ops.climate_day_start(fa.climate_date + 1, c.std_utc_offset) - p_as_of) / 3600.0 as left_h
-      from ops.forecasts_at(p_as_of, null, p_known_at) fa join ops.cities c on c.code = fa.city_code
+           extract(epoch from ops.climate_day_start(fa.climate_date + 1, c.std_utc_offset) - p_as_of) / 3600.0 as left_h,
+           hr.forecast_f as hourly_day_f
+      from ops.forecasts_at(p_as_of, null, p_known_at) fa
+      join ops.cities c on c.code = fa.city_code
+     cross join prm
+      -- the hourly forecast's whole-day extreme for the same day and kind (fresh only)
+      left join lateral (select h.forecast_f from ops.forecasts h
+                          where h.city_code = fa.city_code and h.climate_date = fa.climate_date and h.kind = fa.kind
+                            and h.source = 'hourly' and h.fetched_at <= p_as_of and not h.is_stale
+                            and h.fetched_at > p_as_of - prm.weather_age
+                          order by h.fetched_at desc limit 1) hr on fa.source <> 'hourly'
+),
+f as (
+    select fh.*,
+           case when fh.kind = 'high' then greatest(fh.forecast_f, fh.hourly_day_f)
+                else least(fh.forecast_f, fh.hourly_day_f) end as day_f
+      from fh
 ),
 cal as (
     select distinct on (mc.city_code, mc.kind, mc.lead_days) mc.*
@@ -147,7 +171,7 @@ select d.city_code, d.climate_date, d.kind, d.lead, d.source, d.forecast_f, d.fe
        greatest(case when d.obs_fresh and d.rest_x is not null then d.day_sigma * sqrt(d.frac) else d.day_sigma end, d.min_sigma),
        d.cdf,
        case when d.obs_fresh and d.rest_x is not null then d.rest_x + d.cbias * d.frac
-            else d.forecast_f + d.cbias end::float8,
+            else d.day_f + d.cbias end::float8,
        case when d.obs_fresh then d.obs_x end,
        d.last_at,
        case when d.obs_fresh then d.rest_x end,
@@ -158,6 +182,10 @@ select d.city_code, d.climate_date, d.kind, d.lead, d.source, d.forecast_f, d.fe
               d.forecast_f, round(d.age_h::numeric, 1),
               case when d.cdf is null then 'normal' else 'student-t ' || d.cdf end,
               case when d.is_prior then ' (prior)' else format(' n=%s of %s', d.n, to_char(d.known_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI"Z"')) end)
+       || case when d.day_f <> d.forecast_f
+               then format('; whole climate day: the hourly forecast''s %s %s °F (outside the %s period) decides', d.kind,
+                           d.day_f, case when d.kind = 'high' then 'daytime' else 'overnight' end)
+               else '' end
        || case when d.lead > 0 then ''
                when d.last_at is null then '; no observation yet today: observed part ignored'
                when not d.obs_fresh then format('; observations stale (newest %s min old, limit %s): observed part ignored',
