@@ -50,6 +50,21 @@ def test_hourly_recording_uses_standard_time_days(shared_data):
     assert all(v.forecast_f.as_tuple().exponent == -2 for v in values)
 
 
+def test_hourly_whole_day_extremes_include_the_night_hours(shared_data):
+    """Issue 24 §1, on the recorded hourly forecast reshaped: the day's high set in its first hour
+    (00:00-01:00 EST, 01:00 EDT on the civil clock) and another's in its last (23:00-24:00 EST, which is
+    00:00 EDT of the next civil date): each is its own climate day's high; a daytime-only product misses both."""
+    payload = load(shared_data, "nws/NYC_forecast_hourly.json")
+    hours = {p["startTime"]: p for p in payload["periods"]}
+    hours["2026-08-30T01:00:00-04:00"]["temperature"] = 95          # 00:00 EST Aug 30: the 00:41 high
+    hours["2026-09-01T00:00:00-04:00"]["temperature"] = 97          # 23:00 EST Aug 31: the 23:50 high
+    _, _, values = nws.parse_hourly(payload, EST)
+    high = {v.climate_date: v.forecast_f for v in values if v.kind == "high"}
+    assert high[date(2026, 8, 30)] == Decimal("95.00")
+    assert high[date(2026, 8, 31)] == Decimal("97.00")
+    assert high[date(2026, 9, 1)] < 97                                # not the civil date's
+
+
 def test_gridpoint_celsius_fractions_convert_exactly():
     payload = {"properties": {"updateTime": "2026-11-25T17:00:00+00:00", "maxTemperature": {"uom": "wmoUnit:degC", "values": [
         {"validTime": "2026-11-26T12:00:00+00:00/PT13H", "value": 9.444444444444445},
