@@ -13,7 +13,14 @@
 --    option (model_t_df) keeps that sd and fattens the tails (ops.model_cdf). A fit measured on one
 --    city's 60 days was worse than a naive ±3 °F out of sample in three of five cities; shrinking and
 --    rolling is what made it beat the baseline in all five (see the README's backtest).
--- 4. Each fit is stored with known_at = p_as_of; the model reads the newest fit known at its own time.
+-- 4. The correction must earn its keep out of sample (issue 24 §2): the cell's pairs of the last
+--    `calibration_oos_days`, each scored with the fit that was in force when it was decided (rolling
+--    origin: no pair judges a fit that had seen it), corrected (its fitted bias) against uncorrected (bias
+--    0, the same sigma). Worse corrected than not over at least `calibration_min_pairs` pairs: the new fit
+--    applies bias 0 (`bias_off`); the fitted value is kept, so the correction is judged on while off. (Denver
+--    went +3.0 °F in December to -1.0 in February; a correction that carried December into January was
+--    worse than none there.)
+-- 5. Each fit is stored with known_at = p_as_of; the model reads the newest fit known at its own time.
 -- Returns the number of cells written.
 create or replace function ops.fit_calibration(p_as_of timestamptz)
 returns integer
@@ -25,6 +32,7 @@ declare
     v_k         float8  := (select value from ops.strategy_params where strategy = 'all' and name = 'calibration_prior_pairs');
     v_df        integer := (select value from ops.strategy_params where strategy = 'all' and name = 'model_t_df');
     v_min_sigma float8  := (select value from ops.strategy_params where strategy = 'all' and name = 'min_sigma_f');
+    v_oos_days  integer := (select value from ops.strategy_params where strategy = 'all' and name = 'calibration_oos_days');
     v_since     date    := (p_as_of at time zone 'UTC')::date - v_window;
     v_fitted    integer;
 begin
@@ -100,19 +108,40 @@ begin
          cross join lateral (select (e.err - ce.bias) / ce.sigma as z) zz
          group by ce.city_code, ce.kind, ce.lead_days
     ),
+    oos as (      -- out of sample: each recent pair against the (non-prior) fit in force when it was decided
+        select e.city_code, e.kind, e.lead_days, count(*) as n,
+               avg(ops.crps_normal(e.err - coalesce(f.fitted_bias, f.bias)::float8, f.sigma::float8)) as crps,
+               avg(ops.crps_normal(e.err, f.sigma::float8)) as crps_raw
+          from errors e
+          join lateral (select mc.bias, mc.fitted_bias, mc.sigma from ops.model_calibration mc
+                         where mc.city_code = e.city_code and mc.kind = e.kind and mc.lead_days = e.lead_days
+                           and mc.known_at <= e.decided_at and not mc.is_prior
+                         order by mc.known_at desc limit 1) f on true
+         where e.decided_at > p_as_of - make_interval(days => v_oos_days)
+         group by e.city_code, e.kind, e.lead_days
+    ),
     fits as (
         insert into ops.model_calibration (city_code, kind, lead_days, known_at, bias, sigma, n, window_days, is_prior,
-                                           dist, df, n_effective, prior_weight, mean_age_h, crps_recent)
+                                           dist, df, n_effective, prior_weight, mean_age_h, crps_recent,
+                                           fitted_bias, bias_off, oos_n, oos_crps, oos_crps_raw)
         select ce.city_code, ce.kind, ce.lead_days, p_as_of,
-               round(least(greatest(ce.bias, -15), 15)::numeric, 3), round(least(greatest(ce.sigma, 0.5), 15)::numeric, 3),
+               case when v.off then 0 else round(least(greatest(ce.bias, -15), 15)::numeric, 3) end,
+               round(least(greatest(ce.sigma, 0.5), 15)::numeric, 3),
                ce.n, v_window, false,
                case when v_df > 2 then 'student_t' else 'normal' end, case when v_df > 2 then v_df end,
-               round(ce.w::numeric, 3), v_k, round(ce.age_h::numeric, 2), round(sc.crps::numeric, 3)
-          from cell ce left join scored sc using (city_code, kind, lead_days)
+               round(ce.w::numeric, 3), v_k, round(ce.age_h::numeric, 2), round(sc.crps::numeric, 3),
+               round(least(greatest(ce.bias, -15), 15)::numeric, 3), v.off,
+               coalesce(o.n, 0), round(o.crps::numeric, 3), round(o.crps_raw::numeric, 3)
+          from cell ce
+          left join scored sc using (city_code, kind, lead_days)
+          left join oos o using (city_code, kind, lead_days)
+         cross join lateral (select coalesce(o.n >= v_min_n and o.crps > o.crps_raw, false) as off) v
         on conflict (city_code, kind, lead_days, known_at) do update
            set bias = excluded.bias, sigma = excluded.sigma, n = excluded.n, window_days = excluded.window_days,
                dist = excluded.dist, df = excluded.df, n_effective = excluded.n_effective,
-               prior_weight = excluded.prior_weight, mean_age_h = excluded.mean_age_h, crps_recent = excluded.crps_recent
+               prior_weight = excluded.prior_weight, mean_age_h = excluded.mean_age_h, crps_recent = excluded.crps_recent,
+               fitted_bias = excluded.fitted_bias, bias_off = excluded.bias_off, oos_n = excluded.oos_n,
+               oos_crps = excluded.oos_crps, oos_crps_raw = excluded.oos_crps_raw
         returning 1
     )
     select count(*) into v_fitted from fits;
