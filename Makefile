@@ -90,7 +90,7 @@ $(STAMPS)/faketime:
 	$(call apt_one,faketime)
 	@touch $@
 
-bench: setup
+bench: setup $(STAMPS)/chromium
 	@command -v wrk >/dev/null || { [ "$$(id -u)" -ne 0 ] || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }; }
 	@$(BIN)/milkbot db up >/dev/null

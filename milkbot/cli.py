@@ -297,7 +297,7 @@ def cmd_backtest(args) -> int:
         print(f"milkbot backtest: {exc}", file=sys.stderr)
         return 2
     except psycopg.Error as exc:   # the scratch database is dropped on the way out
-        print(f"milkbot backtest: database error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+        print(f"milkbot backtest: database error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}" + (f" ({exc.diag.context.splitlines()[0]})" if getattr(getattr(exc, "diag", None), "context", None) else ""), file=sys.stderr)
         return 2
     if args.out:
         out = Path(args.out)

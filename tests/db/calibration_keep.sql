@@ -4,7 +4,7 @@
 --        recency-weighted correction keeps carrying the old regime and loses to no correction;
 --   BOS: 3 °F cold all along: the correction earns its keep and stays on.
 begin;
-select plan(8);
+select plan(9);
 
 insert into ops.weather_snapshots (source, entity, city_code, fetched_at, content_hash, payload)
 select 'nws_forecast', c || '/1,1', c, d + interval '18 hours', repeat('f', 64), '{}'
@@ -22,6 +22,7 @@ select c, d::date, 'p-' || c || d::date, true, d + interval '1 day 13 hours',
 update ops.strategy_params set value = 0 where name = 'model_t_df';
 update ops.strategy_params set value = 5 where name = 'calibration_min_pairs';
 update ops.strategy_params set value = 14 where name = 'calibration_oos_days';
+update ops.strategy_params set value = 1 where name = 'calibration_oos_switch';   -- (off by default: see the README)
 -- a fit every day at 14:00Z, after that day's truth has landed
 select count(ops.fit_calibration(d + interval '14 hours')) from generate_series(date '2026-10-03', date '2026-11-11', interval '1 day') d;
 
@@ -43,6 +44,13 @@ select is((select mu from ops.model_inputs('2026-11-10 06:00Z') where city_code 
 -- rolling origin: the first fits had no earlier fit to judge by: not judged, correction on
 select is((select bias_off from ops.model_calibration where city_code = 'NYC' and kind = 'high' and lead_days = 0
             order by known_at limit 1), false, 'the first fit, with nothing out of sample yet, keeps its correction');
+
+-- with the switch at its default (0) the same history is judged and shown, not switched
+update ops.strategy_params set value = 0 where name = 'calibration_oos_switch';
+select ops.fit_calibration('2026-11-11 15:00Z');
+select ok((select not bias_off and bias > 0 and verdict ~ 'worse than none, kept because calibration_oos_switch is 0'
+             from ops.v_calibration where city = 'NYC' and kind = 'high' and lead = 0),
+          'switch off (the default): NYC keeps its correction and v_calibration says it scored worse than none');
 
 select * from finish();
 rollback;

@@ -16,10 +16,11 @@
 -- 4. The correction must earn its keep out of sample (issue 24 §2): the cell's pairs of the last
 --    `calibration_oos_days`, each scored with the fit that was in force when it was decided (rolling
 --    origin: no pair judges a fit that had seen it), corrected (its fitted bias) against uncorrected (bias
---    0, the same sigma). Worse corrected than not over at least `calibration_min_pairs` pairs: the new fit
---    applies bias 0 (`bias_off`); the fitted value is kept, so the correction is judged on while off. (Denver
---    went +3.0 °F in December to -1.0 in February; a correction that carried December into January was
---    worse than none there.)
+--    0, the same sigma), recorded on every fit. With `calibration_oos_switch` = 1, worse corrected than not
+--    over at least `calibration_min_pairs` pairs: the new fit applies bias 0 (`bias_off`); the fitted value
+--    is kept, so the correction is judged on while off. (Denver went +3.0 °F in December to -1.0 in
+--    February: a correction that carried December into January was worse than none there.) The switch is
+--    off by default: on the real history it cost CRPS in every window tried (see the README).
 -- 5. Each fit is stored with known_at = p_as_of; the model reads the newest fit known at its own time.
 -- Returns the number of cells written.
 create or replace function ops.fit_calibration(p_as_of timestamptz)
@@ -33,6 +34,7 @@ declare
     v_df        integer := (select value from ops.strategy_params where strategy = 'all' and name = 'model_t_df');
     v_min_sigma float8  := (select value from ops.strategy_params where strategy = 'all' and name = 'min_sigma_f');
     v_oos_days  integer := (select value from ops.strategy_params where strategy = 'all' and name = 'calibration_oos_days');
+    v_switch    boolean := (select value = 1 from ops.strategy_params where strategy = 'all' and name = 'calibration_oos_switch');
     v_since     date    := (p_as_of at time zone 'UTC')::date - v_window;
     v_fitted    integer;
 begin
@@ -101,11 +103,10 @@ begin
     ),
     scored as (   -- continuous CRPS of the fitted normal on the cell's last 30 days of pairs (in-sample)
         select ce.city_code, ce.kind, ce.lead_days,
-               avg(ce.sigma * (z * (2 * ops.norm_cdf(z) - 1) + 2 * exp(-z * z / 2) / sqrt(2 * pi()) - 1 / sqrt(pi()))) as crps
+               avg(ops.crps_normal(e.err - ce.bias, ce.sigma)) as crps
           from cell ce
           join errors e on e.city_code = ce.city_code and e.kind = ce.kind and e.lead_days = ce.lead_days
                        and e.decided_at > p_as_of - interval '30 days'
-         cross join lateral (select (e.err - ce.bias) / ce.sigma as z) zz
          group by ce.city_code, ce.kind, ce.lead_days
     ),
     oos as (      -- out of sample: each recent pair against the (non-prior) fit in force when it was decided
@@ -135,7 +136,7 @@ begin
           from cell ce
           left join scored sc using (city_code, kind, lead_days)
           left join oos o using (city_code, kind, lead_days)
-         cross join lateral (select coalesce(o.n >= v_min_n and o.crps > o.crps_raw, false) as off) v
+         cross join lateral (select coalesce(v_switch and o.n >= v_min_n and o.crps > o.crps_raw, false) as off) v
         on conflict (city_code, kind, lead_days, known_at) do update
            set bias = excluded.bias, sigma = excluded.sigma, n = excluded.n, window_days = excluded.window_days,
                dist = excluded.dist, df = excluded.df, n_effective = excluded.n_effective,

@@ -16,6 +16,8 @@ begin
         return 'NaN';
     elsif z > 37 then
         c := 0;
+    elsif z < 1e-100 then     -- z * z would underflow (Postgres raises rather than rounding to 0): Φ = 1/2
+        c := 0.5;
     else
         e := exp(-z * z / 2);
         if z < 7.07106781186547 then

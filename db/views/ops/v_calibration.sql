@@ -9,7 +9,8 @@ select distinct on (mc.city_code, mc.kind, mc.lead_days)
                                          mc.oos_crps, mc.oos_crps_raw, mc.oos_n, mc.fitted_bias)
             when mc.oos_crps is not null and mc.oos_n >= coalesce((select sp.value from ops.strategy_params sp
                                                                      where sp.strategy = 'all' and sp.name = 'calibration_min_pairs'), 0)
-            then format('bias correction on: out of sample CRPS %s °F against %s °F uncorrected over %s pairs', mc.oos_crps, mc.oos_crps_raw, mc.oos_n)
+            then format('bias correction on: out of sample CRPS %s °F against %s °F uncorrected over %s pairs%s', mc.oos_crps, mc.oos_crps_raw, mc.oos_n,
+                        case when mc.oos_crps > mc.oos_crps_raw then ' — worse than none, kept because calibration_oos_switch is 0' else ' — it earns its keep' end)
             else format('bias correction on, not judged yet: %s out-of-sample pairs', coalesce(mc.oos_n, 0)) end as verdict
   from ops.model_calibration mc
  order by mc.city_code, mc.kind, mc.lead_days, mc.known_at desc;
