@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from decimal import Decimal
 import sys
 from pathlib import Path
 
@@ -46,14 +47,23 @@ PRECIPITATION (IN)
 def test_real_central_park_bulletin(shared_data):
     [r] = parse_cli_text((shared_data / "recordings/cli/CLINYC_2013-01-02.txt").read_text())
     assert r.as_dict() == {"station_name": "CENTRAL PARK NY", "climate_date": "2013-01-02", "report": "final",
-                           "max_f": 33, "min_f": 22, "estimated": False}
+                           "max_f": 33, "min_f": 22, "estimated": False,
+                           # PRECIPITATION / SNOWFALL: the day, month to date, and its NORMAL column
+                           "precip_day_in": 0.0, "precip_month_to_date_in": 0.0, "precip_month_to_date_normal_in": 0.24,
+                           "snow_day_in": 0.0, "snow_month_to_date_in": 0.0, "snow_month_to_date_normal_in": 0.4}
 
 
 def test_real_sfo_product_json_with_colon_times(shared_data):
     payload = json.loads((shared_data / "recordings/cli/cli_product_CLISFO_8c7457d2_20260924T224339Z.json").read_text())
     reports, pid, issued = parse_cli_product(payload)
     assert [r.as_dict() for r in reports] == [{"station_name": "SAN FRANCISCO AIRPORT", "climate_date": "2026-09-23",
-                                              "report": "final", "max_f": 78, "min_f": 55, "estimated": False}]
+                                              "report": "final", "max_f": 78, "min_f": 55, "estimated": False,
+                                              "precip_day_in": 0.0, "precip_month_to_date_in": 0.01,
+                                              "precip_month_to_date_normal_in": 0.04,
+                                              # snowfall YESTERDAY "MM" (missing: null, not the record 0.0 beside
+                                              # it), MONTH TO DATE "T" (a trace: 0, flagged), no normal given
+                                              "snow_day_in": None, "snow_month_to_date_in": 0.0,
+                                              "snow_month_to_date_trace": True, "snow_month_to_date_normal_in": None}]
     assert pid == "8c7457d2-7454-4817-b173-cb5cc80329bf" and issued.isoformat() == "2026-09-24T08:40:00+00:00"
 
 
@@ -156,9 +166,80 @@ def test_cli_report_command(tmp_path, shared_data):
     assert out.returncode == 0, out.stderr
     lines = [json.loads(l) for l in out.stdout.splitlines()]
     assert lines[0] == {"station_name": "CENTRAL PARK NY", "climate_date": "2026-11-24", "report": "final",
-                        "max_f": None, "min_f": 22, "estimated": False}
+                        "max_f": None, "min_f": 22, "estimated": False,
+                        "precip_day_in": 0.0, "precip_month_to_date_in": None, "precip_month_to_date_normal_in": None,
+                        "snow_day_in": None, "snow_month_to_date_in": None, "snow_month_to_date_normal_in": None}
     assert lines[1]["max_f"] == 33
     bad = tmp_path / "bad.json"
     bad.write_text('{"productText": 5}')
     out = subprocess.run([MILKBOT, "cli-report", str(bad)], capture_output=True, text=True)
     assert out.returncode == 1 and "no productText" in out.stderr and out.stdout == ""
+
+
+PRECIP_BLOCK = """PRECIPITATION (IN)
+  {row}{day}          1.92 1925   0.12  -0.12     0.00
+  MONTH TO DATE    {mtd}                      2.61   {dep}     3.05
+  SINCE SEP 1      9.80                      8.24   1.56     7.05
+
+SNOWFALL (IN)
+  {row}{snow}          11.5  1925   0.2   -0.2      0.0
+  MONTH TO DATE    {snow_mtd}                       0.4   -0.4      0.0
+  SNOW DEPTH       0
+"""
+
+
+def with_amounts(report="YESTERDAY", day="   0.52", mtd="3.10", snow="    T", snow_mtd="0.0", dep="0.49") -> str:
+    temp = f" {report}\n  MAXIMUM         51    1:12 PM  68    1876  49      2       50\n  MINIMUM         40    6:43 AM\n"
+    text = bulletin(temp)
+    start = text.index("PRECIPITATION (IN)")
+    end = text.index("..................................................................", start)
+    return text[:start] + PRECIP_BLOCK.format(row=f"{report:<15}", day=day, mtd=mtd, snow=snow, snow_mtd=snow_mtd, dep=dep) + text[end:]
+
+
+def test_precipitation_and_snowfall_trace_missing_estimated():
+    [r] = parse_cli_text(with_amounts())
+    assert (r.precipitation.day.inches, r.precipitation.month_to_date.inches, r.precipitation.month_to_date_normal.inches) \
+        == (Decimal("0.52"), Decimal("3.10"), Decimal("2.61"))
+    assert r.snowfall.day.inches == 0 and r.snowfall.day.trace                       # T: a trace, 0
+    assert r.snowfall.month_to_date_normal.inches == Decimal("0.4") and not r.problems
+    [r] = parse_cli_text(with_amounts(day="0.52(E)", snow="   MM"))
+    assert r.precipitation.day.estimated and r.precipitation.day.inches == Decimal("0.52")
+    assert r.snowfall.day.inches is None and not r.snowfall.day.trace                # MM: missing, not the record 11.5
+    [r] = parse_cli_text(with_amounts(report="TODAY", day="   0.03"))                # a preliminary: TODAY so far
+    assert r.report == "preliminary" and r.precipitation.day.inches == Decimal("0.03")
+
+
+def test_an_unreadable_amount_is_null_with_its_reason_and_the_temperatures_still_settle():
+    [r] = parse_cli_text(with_amounts(mtd="3,10", dep="0.49"))
+    assert (r.max_f, r.min_f) == (51, 40)                                            # the daily markets still settle
+    assert r.precipitation.month_to_date.inches is None and r.precipitation.day.inches == Decimal("0.52")
+    assert r.problems == ("PRECIPITATION MONTH TO DATE: '3,10' is not an amount in inches",)
+    [r] = parse_cli_text(with_amounts(day="  999.00"))
+    assert r.precipitation.day.inches is None and "not a plausible amount" in r.problems[0]
+
+
+def test_final_amounts_feed_the_monthly_truth(db):
+    """A final report's day amounts land in ops.monthly_observed (trace = 0, missing = no row, named by
+    ops.monthly_days_missing); a later final of the same day (a correction) replaces them; a preliminary
+    writes nothing there."""
+    from workers.ingest.store import insert_climate_report
+    conn = db.connect("milkbot_ingest")
+    for day, text, issued in (("NOVEMBER 1", with_amounts(day="   0.52", snow="    T"), "2026-11-02T06:00:00Z"),
+                              ("NOVEMBER 2", with_amounts(day="     MM", snow="  1.5"), "2026-11-03T06:00:00Z"),
+                              ("NOVEMBER 4", with_amounts(report="TODAY", day="   0.20"), "2026-11-04T22:00:00Z")):
+        [r] = parse_cli_text(text.replace("NOVEMBER 24", day))
+        insert_climate_report(conn, "NYC", r, f"p-{day}", issued, "text", issued)
+    rows = db.admin.execute("""select kind::text, climate_date::text, amount_in from ops.monthly_observed
+                                where city_code = 'NYC' order by 1, 2""").fetchall()
+    assert rows == [("monthly_rain", "2026-11-01", Decimal("0.52")),
+                    ("monthly_snow", "2026-11-01", Decimal("0.00")), ("monthly_snow", "2026-11-02", Decimal("1.50"))]
+    missing = [d.isoformat() for (d,) in db.admin.execute(
+        "select ops.monthly_days_missing('NYC', 'monthly_rain', '2026-11-01', '2026-11-04')")]
+    assert missing == ["2026-11-02", "2026-11-03", "2026-11-04"]
+    [r] = parse_cli_text(with_amounts(day="   0.61").replace("NOVEMBER 24", "NOVEMBER 1"))   # corrected later
+    insert_climate_report(conn, "NYC", r, "p-correction", "2026-11-02T18:00:00Z", "text", "2026-11-02T18:00:00Z")
+    assert db.admin.execute("""select amount_in from ops.monthly_observed where city_code = 'NYC'
+                                and kind = 'monthly_rain' and climate_date = '2026-11-01'""").fetchone()[0] == Decimal("0.61")
+    stored = db.admin.execute("""select precip_in, precip_mtd_in, precip_mtd_normal_in, snow_in, snow_trace
+                                   from ops.climate_reports where product_id = 'p-NOVEMBER 1'""").fetchone()
+    assert stored == (Decimal("0.52"), Decimal("3.10"), Decimal("2.61"), Decimal("0.00"), True)

@@ -8,12 +8,19 @@ corrections. A bulletin with only one of MAXIMUM / MINIMUM reports that one and 
 market still settles). Anything it cannot read -- no value at all, or a temperature section laid out in
 a way it does not know (some Alaska offices write MAX/MIN or HIGH/LOW rows) -- raises CliParseError with
 the reason: a settlement number is never guessed.
+
+PRECIPITATION (IN) and SNOWFALL (IN) (issue 27 §2, the Monthly markets' truth): the day's amount
+(YESTERDAY or TODAY, as the temperature says), MONTH TO DATE and its NORMAL (read by column, under the
+header's NORMAL), as inches: T (trace) is 0 with `trace` set, MM is missing (None), (E) marks an estimate.
+A row that cannot be read leaves that amount None and says why in `problems` -- the temperatures, which
+settle the daily markets, are still reported. A section the bulletin lacks is simply not reported.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 
 MONTHS = {m: i for i, m in enumerate(
     ["JANUARY", "FEBRUARY", "MARCH", "APRIL", "MAY", "JUNE", "JULY", "AUGUST", "SEPTEMBER", "OCTOBER",
@@ -30,8 +37,29 @@ FOREIGN_LABELS = re.compile(r"^\s*(MAX|MIN|MAXIMUM TEMP|MINIMUM TEMP|HIGH|LOW|HI
 TIME = re.compile(r"^(\d{1,2}:?\d{2})$")
 
 
+PRECIP_SECTION = re.compile(r"^\s*PRECIPITATION\s*\(IN\)", re.M)
+SNOW_SECTION = re.compile(r"^\s*SNOWFALL\s*\(IN\)", re.M)
+AMOUNT = re.compile(r"^(\d{1,3}(?:\.\d{1,2})?)R?(\(E\))?R?$")
+HEADER = re.compile(r"^[ \t]*WEATHER ITEM\b.*\bNORMAL\b", re.M)      # (not \s: it would eat the newlines before)
+
+
 class CliParseError(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class Amount:
+    """An amount in inches as the bulletin gives it: None = missing (MM) or not reported."""
+    inches: Decimal | None = None
+    trace: bool = False
+    estimated: bool = False
+
+
+@dataclass(frozen=True)
+class Amounts:
+    day: Amount = field(default_factory=Amount)
+    month_to_date: Amount = field(default_factory=Amount)
+    month_to_date_normal: Amount = field(default_factory=Amount)
 
 
 @dataclass(frozen=True)
@@ -44,6 +72,9 @@ class CliReport:
     is_correction: bool = False
     max_estimated: bool = False
     min_estimated: bool = False
+    precipitation: Amounts = field(default_factory=Amounts)
+    snowfall: Amounts = field(default_factory=Amounts)
+    problems: tuple[str, ...] = ()
 
     @property
     def estimated(self) -> bool:
@@ -52,9 +83,16 @@ class CliReport:
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        for k in ("is_correction", "max_estimated", "min_estimated"):
+        for k in ("is_correction", "max_estimated", "min_estimated", "precipitation", "snowfall", "problems"):
             d.pop(k)
         d["estimated"] = self.estimated
+        for name, a in (("precip", self.precipitation), ("snow", self.snowfall)):
+            for part, v in (("day", a.day), ("month_to_date", a.month_to_date), ("month_to_date_normal", a.month_to_date_normal)):
+                d[f"{name}_{part}_in"] = None if v.inches is None else float(v.inches)
+                if v.trace:
+                    d[f"{name}_{part}_trace"] = True
+        if self.problems:
+            d["problems"] = list(self.problems)
         return d
 
 
@@ -86,6 +124,68 @@ def _value(line: str | None, label: str) -> tuple[int | None, bool]:
         raise CliParseError(f"{label} {v} °F is not a plausible temperature")
     estimated = bool(m.group(2)) or (len(rest) > 1 and rest[1] == ESTIMATED)   # "57(E)" or "57 (E)"
     return v, estimated
+
+
+def _amount(tok: str, what: str, limit: Decimal) -> Amount:
+    if tok == "MM":
+        return Amount()
+    if tok == "T":
+        return Amount(Decimal(0), trace=True)
+    m = AMOUNT.match(tok)
+    if not m:
+        raise CliParseError(f"{what}: {tok!r} is not an amount in inches")
+    v = Decimal(m.group(1))
+    if v > limit:
+        raise CliParseError(f"{what}: {v} in is not a plausible amount")
+    return Amount(v, estimated=bool(m.group(2)))
+
+
+def _amounts(block: str, section: re.Pattern, title: str, day_row: str, limit: Decimal,
+             problems: list[str]) -> Amounts:
+    """The day's row, MONTH TO DATE and its NORMAL from one section; what cannot be read is None and a
+    problem. The NORMAL is the token that ends under the header's NORMAL (columns are fixed-width)."""
+    sec = section.search(block)
+    if not sec:
+        return Amounts()
+    header = HEADER.search(block)
+    normal_end = header.group(0).rfind("NORMAL") + len("NORMAL") if header else None
+    rows: dict[str, str] = {}
+    for line in block[sec.end():].splitlines()[1:]:
+        if not line.strip():
+            break
+        if NEXT_SECTION.match(line):
+            break
+        label = re.match(r"^\s*([A-Z][A-Z0-9 ]*?[A-Z0-9])(?=\s{2,}|\s+(?:MM|T|[\d.]+)(?:\s|\(|R|$))", line)
+        if label:
+            rows.setdefault(label.group(1), line)
+
+    def observed(row: str | None, what: str) -> Amount:
+        if row is None:
+            return Amount()
+        toks = row.split()
+        rest = [t for t in toks[len(what.split()):] if t != "R"]
+        if not rest:
+            problems.append(f"{title} {what}: no observed value")
+            return Amount()
+        try:
+            return _amount(rest[0], f"{title} {what}", limit)
+        except CliParseError as exc:
+            problems.append(str(exc))
+            return Amount()
+
+    def normal(row: str | None, what: str) -> Amount:
+        if row is None or normal_end is None:
+            return Amount()
+        for m in re.finditer(r"\S+", row):
+            if abs(m.end() - normal_end) <= 2 and m.start() > len(what) + 2:
+                try:
+                    return _amount(m.group(0), f"{title} {what} normal", limit)
+                except CliParseError as exc:
+                    problems.append(str(exc))
+                    return Amount()
+        return Amount()
+    mtd = rows.get("MONTH TO DATE")
+    return Amounts(observed(rows.get(day_row), day_row), observed(mtd, "MONTH TO DATE"), normal(mtd, "MONTH TO DATE"))
 
 
 def _parse_one(block: str, headline: re.Match, product_correction: bool) -> CliReport:
@@ -125,7 +225,12 @@ def _parse_one(block: str, headline: re.Match, product_correction: bool) -> CliR
     if report is None:
         raise CliParseError(f"{name} {day}: TEMPERATURE section says neither YESTERDAY nor TODAY")
     (max_f, max_est), (min_f, min_est) = _value(max_line, "MAXIMUM"), _value(min_line, "MINIMUM")
-    return CliReport(name, day.isoformat(), report, max_f, min_f, correction, max_est, min_est)
+    problems: list[str] = []
+    day_row = "YESTERDAY" if report == "final" else "TODAY"
+    precipitation = _amounts(block, PRECIP_SECTION, "PRECIPITATION", day_row, Decimal(60), problems)
+    snowfall = _amounts(block, SNOW_SECTION, "SNOWFALL", day_row, Decimal(200), problems)
+    return CliReport(name, day.isoformat(), report, max_f, min_f, correction, max_est, min_est,
+                     precipitation, snowfall, tuple(problems))
 
 
 def parse_cli_text(text: str) -> list[CliReport]:

@@ -192,6 +192,10 @@ class Ingest:
                 if store.save_weather(self.conn, source="nws_cli", entity=product_id, city=city.code,
                                       fetched_at=fetched, payload=payload, issued_at=issued, children=children):
                     self.report.snapshots += 1
+                    for r in reports:          # stored with those amounts null: said, never guessed
+                        if r.problems:
+                            store.health_event(self.conn, "nws_ingest", "warning",
+                                               f"{city.code} CLI {product_id} {r.climate_date}: " + "; ".join(r.problems))
             except (HttpError, PayloadError, CliParseError) as exc:
                 self._failed("nws", ppath, exc, city.code)
 

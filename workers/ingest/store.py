@@ -167,11 +167,19 @@ def known_products(conn, city: str) -> set[str]:
 
 
 def insert_climate_report(conn, city: str, report, product_id: str, issued_at, raw_text: str, fetched_at):
+    p, s = report.precipitation, report.snowfall
     conn.execute("""insert into ops.climate_reports (city_code, climate_date, product_id, is_final, issued_at, max_f,
-                                                     min_f, is_correction, raw_text, fetched_at, max_estimated, min_estimated)
-                    values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) on conflict do nothing""",
+                                                     min_f, is_correction, raw_text, fetched_at, max_estimated, min_estimated,
+                                                     precip_in, precip_trace, precip_estimated, precip_mtd_in, precip_mtd_trace,
+                                                     precip_mtd_normal_in, snow_in, snow_trace, snow_estimated, snow_mtd_in,
+                                                     snow_mtd_trace, snow_mtd_normal_in, read_problems)
+                    values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                            %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) on conflict do nothing""",
                  (city, report.climate_date, product_id, report.report == "final", issued_at, report.max_f,
-                  report.min_f, report.is_correction, raw_text, fetched_at, report.max_estimated, report.min_estimated))
+                  report.min_f, report.is_correction, raw_text, fetched_at, report.max_estimated, report.min_estimated,
+                  p.day.inches, p.day.trace, p.day.estimated, p.month_to_date.inches, p.month_to_date.trace,
+                  p.month_to_date_normal.inches, s.day.inches, s.day.trace, s.day.estimated, s.month_to_date.inches,
+                  s.month_to_date.trace, s.month_to_date_normal.inches, list(report.problems)))
 
 
 # -- Kalshi ------------------------------------------------------------------------------------------
