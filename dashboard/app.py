@@ -242,6 +242,22 @@ def health_tab() -> None:
                        "Newest forecast": present.age_words(present.instant(r["forecast_at"]), now),
                        "Newest observation": present.age_words(present.instant(r["observed_at"]), now)}
                       for c, r in sorted(cities.items())], hide_index=True, width="stretch")
+    section(settlement_checks, read("settlement_parity"))
+
+
+def settlement_checks(parity: Reading) -> None:
+    """How often each cross-check agreed with the value Kalshi settled on (its outcome is the truth)."""
+    st.markdown("#### Settlement cross-checks")
+    rows = [r for r in parity.rows if int(r["events"] or 0) > 0]
+    if not rows:
+        st.info("No settled market to compare yet.")
+        return
+    words = {"cli": "The NWS daily climate report (CLI)", "metar": "The station's own readings (METAR)"}
+    st.markdown("  \n".join(f"{words.get(r['source'], r['source'])} agreed with the value Kalshi settled on "
+                             f"for {int(r['agree'])} of {int(r['events'])} settled days ({present.pct(r['agreement_rate'])})."
+                             for r in rows))
+    st.caption("Kalshi's own settled value is the outcome of record; the others are checked against it, and a "
+               "disagreement is raised for the operator.")
 
 
 def about_tab() -> None:

@@ -90,6 +90,7 @@ def test_every_tab_against_a_populated_api(db, api, dashboard):
 
     health = text(tabs(at)["Health"])
     assert "Order placement" in health and "working" in health and "Weather data per city" in health
+    assert "No settled market to compare yet." in health             # the world settles no Kalshi value
     about = text(tabs(at)["About"])
     assert "60 minutes late" in about and "Nothing here is advice" in about
 

@@ -13,7 +13,7 @@ from conftest import SETTINGS
 from milkbot.analytics import build
 
 PATHS = ["/health", "/trades", "/metrics", "/equity", "/city_grid", "/overview", "/ladders", "/calibration", "/headline",
-         "/reliability", "/observed_today",
+         "/reliability", "/observed_today", "/settlement_parity",
          "/status?select=trading_state,trading_state_since"]          # (status's own clock columns move by design)
 
 
