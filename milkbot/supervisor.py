@@ -80,7 +80,7 @@ def up(sim: bool = False) -> int:
         from .sim.kalshi_fake import PREFIX, KalshiFake
         from .sim.nws_fake import NwsFake
         from .sim.world import World
-        world = World()
+        world = World(monthly=True)
         nws, kalshi = NwsFake(world), KalshiFake(world)
         env.update(MILKBOT_NWS_BASE_URL=nws.start(), MILKBOT_KALSHI_BASE_URL=kalshi.start() + PREFIX, MILKBOT_MODE="paper")
         fakes = [nws, kalshi]

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from workers.common.kalshi_auth import verify
 from .server import FakeServer, Response
-from .world import CITIES, World
+from .world import CITIES, OTHER_SERIES, World
 
 PREFIX = "/trade-api/v2"
 BOOK_SIZE = Decimal("50.00")
@@ -103,8 +103,57 @@ class KalshiFake(FakeServer):
             m["cap_strike"] = b["cap"]
         return m
 
+    def monthly_market_obj(self, city, kind, b) -> dict:
+        """A month's 'above X inches' market: open from the first of the month to its end (LST)."""
+        w = self.world
+        bid, ask = w.quote(b["ticker"], b)
+        start = w.day_start(city, b["month"])
+        nxt = (b["month"].replace(day=28) + timedelta(days=4)).replace(day=1)
+        end = w.day_start(city, nxt)
+        word = "rain" if kind == "monthly_rain" else "snow"
+        return {"ticker": b["ticker"], "event_ticker": b["event"], "market_type": "binary",
+                "yes_sub_title": b["yes"], "no_sub_title": b["yes"],
+                "title": f"{word.capitalize()} in {city.code} in {b['month']:%B %Y}: {b['yes']}?",
+                "created_time": (start - timedelta(days=3)).isoformat().replace("+00:00", "Z"),
+                "updated_time": w.now().isoformat().replace("+00:00", "Z"),
+                "open_time": (start - timedelta(days=2)).isoformat().replace("+00:00", "Z"),
+                "close_time": end.isoformat().replace("+00:00", "Z"),
+                "expected_expiration_time": (end + timedelta(hours=14)).isoformat().replace("+00:00", "Z"),
+                "latest_expiration_time": (end + timedelta(days=8)).isoformat().replace("+00:00", "Z"),
+                "settlement_timer_seconds": 3600, "status": "active", "notional_value_dollars": "1.0000",
+                "yes_bid_dollars": d4(bid), "yes_ask_dollars": d4(ask), "no_bid_dollars": d4(1 - ask),
+                "no_ask_dollars": d4(1 - bid), "yes_bid_size_fp": fp(BOOK_SIZE), "yes_ask_size_fp": fp(BOOK_SIZE),
+                "last_price_dollars": d4(bid), "previous_yes_bid_dollars": "0.0000", "previous_yes_ask_dollars": "0.0000",
+                "previous_price_dollars": "0.0000", "volume_fp": "300.00", "volume_24h_fp": "40.00",
+                "open_interest_fp": "150.00", "result": "", "can_close_early": True, "expiration_value": "",
+                "rules_primary": (f"If the total {word} recorded at {city.station_name} for {b['month']:%B %Y} is above "
+                                  f"{b['floor']} inches according to the National Weather Service's Climatological "
+                                  f"Report, then the market resolves to Yes."),
+                "rules_secondary": "", "price_level_structure": "linear_cent",
+                "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0100"}],
+                "strike_type": "greater", "floor_strike": b["floor"], "liquidity_dollars": "0.0000", "exchange_index": 0}
+
+    def series_listing(self) -> list[dict]:
+        """GET /series: our cities' daily series, the monthly ones listed for them, and others'."""
+        out = []
+        for c in CITIES:
+            for t, what in ((c.high_series, "Highest temperature"), (c.low_series, "Lowest temperature")):
+                out.append({"ticker": t, "title": f"{what} in {c.code}", "frequency": "daily"})
+        for t, city, kind in self.world.monthly_series():
+            out.append({"ticker": t, "title": f"{'Rain' if kind == 'monthly_rain' else 'Snow'} in {city.code} this month",
+                        "frequency": "monthly"})
+        if self.world.monthly:
+            out += [{"ticker": t, "title": f"{t} (not a Milkbot city)", "frequency": "monthly"} for t in OTHER_SERIES]
+        return [{**s, "category": "Climate and Weather", "tags": ["Weather"], "settlement_sources": [], "contract_url": "",
+                 "contract_terms_url": "", "fee_type": "quadratic", "fee_multiplier": 1, "additional_prohibitions": [],
+                 "product_metadata": {}} for s in out]
+
     def open_markets(self, series: str) -> list[dict]:
         w = self.world
+        for t, city, kind in self.world.monthly_series():
+            if t == series:
+                month = w.today(city).replace(day=1)
+                return [self.monthly_market_obj(city, kind, b) for b in w.monthly_ladder(t, kind, month)]
         out = []
         for city in CITIES:
             for kind, s in (("high", city.high_series), ("low", city.low_series)):
@@ -230,9 +279,24 @@ class KalshiFake(FakeServer):
             return Response(200, {"exchange_active": self.exchange_active, "trading_active": self.trading_active,
                                   "exchange_estimated_resume_time": None})
 
+        @self.route("GET", P + r"/series")
+        def series_list(m, q, h, b):
+            listing = self.series_listing()
+            if q.get("category"):
+                listing = [s for s in listing if s["category"] == q["category"]]
+            return Response(200, {"series": listing})
+
         @self.route("GET", P + r"/series/([A-Z0-9]+)")
         def series(m, q, h, b):
             t = m.group(1)
+            monthly = {s for s, _, _ in self.world.monthly_series()}
+            if t in monthly:
+                return Response(200, {"series": {
+                    "ticker": t, "frequency": "monthly", "title": f"{t} monthly total", "category": "Climate and Weather",
+                    "tags": ["Weather"], "settlement_sources": [{"name": "National Weather Service",
+                                                                 "url": "https://forecast.weather.gov/product.php?product=CLI"}],
+                    "contract_url": "", "contract_terms_url": "", "fee_type": "quadratic", "fee_multiplier": 1,
+                    "additional_prohibitions": [], "product_metadata": {}}})
             if not any(t in (c.high_series, c.low_series) for c in CITIES):
                 return err(404, "not_found", "series not found")
             return Response(200, {"series": {

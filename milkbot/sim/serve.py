@@ -26,7 +26,7 @@ def demo_key(state_dir: Path) -> tuple[Path, rsa.RSAPrivateKey]:
 
 
 def serve(state_dir: Path, nws_port: int = 0, kalshi_port: int = 0) -> int:
-    world = World()
+    world = World(monthly=True)
     key_path, key = demo_key(state_dir)
     nws = NwsFake(world)
     kalshi = KalshiFake(world, public_key=key.public_key())

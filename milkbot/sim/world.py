@@ -42,6 +42,21 @@ CITIES = [
     SimCity("MIA", "KMIA", 25.79056, -80.31639, -5, "America/New_York", "MIA", "MIAMI", "MFL", 105, 51, "KXHIGHMIA", "KXLOWTMIA", 80),
 ]
 BY_CODE = {c.code: c for c in CITIES}
+# Monthly series the fake lists (GET /series), as seen live (kalshi-api.md §5): rain KXRAIN<CITY>M for
+# eight of the cities, snow KX<CITY>SNOWM for four; and two series of a city Milkbot does not trade.
+MONTHLY_RAIN = ("NYC", "CHI", "DEN", "LAX", "MIA", "SEA", "SFO", "AUS")
+MONTHLY_SNOW = ("NYC", "CHI", "DEN", "BOS")
+OTHER_SERIES = ("KXRAINHOUM", "KXHIGHHOU")
+RAIN_THRESHOLDS = {1: "0.85", 2: "0.62", 3: "0.38", 4: "0.21", 5: "0.11", 6: "0.05"}   # "above X inches": fair YES
+SNOW_THRESHOLDS = {1: "0.30", 3: "0.14", 6: "0.06", 12: "0.02"}
+
+
+def monthly_series() -> list[tuple[str, "SimCity", str]]:
+    return ([(f"KXRAIN{c}M", BY_CODE[c], "monthly_rain") for c in MONTHLY_RAIN]
+            + [(f"KX{c}SNOWM", BY_CODE[c], "monthly_snow") for c in MONTHLY_SNOW])
+
+
+NO_MONTHLY: list = []
 
 
 def _jitter(*parts) -> int:
@@ -59,6 +74,12 @@ class World:
     issued_lag: timedelta = timedelta(hours=1)
     settled: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # the monthly rain/snow series and markets (issue 27): the demo lists them; tests opt in, so the daily
+    # world the rest of the suite counts on is unchanged
+    monthly: bool = False
+
+    def monthly_series(self) -> list[tuple[str, SimCity, str]]:
+        return monthly_series() if self.monthly else NO_MONTHLY
 
     def now(self) -> datetime:
         return self.now_fixed or clock.now().replace(microsecond=0)
@@ -107,8 +128,17 @@ class World:
                     "yes": f"{c + 5}° or above", "centre": c})
         return out
 
+    def monthly_ladder(self, series: str, kind: str, month: date) -> list[dict]:
+        """This month's thresholds: 'above X inches' (strike_type greater, floor X), a cumulative ladder."""
+        event = f"{series}-{month:%y}{month.strftime('%b').upper()}"
+        table = RAIN_THRESHOLDS if kind == "monthly_rain" else SNOW_THRESHOLDS
+        return [{"ticker": f"{event}-{x}", "event": event, "strike_type": "greater", "floor": x, "cap": None,
+                 "yes": f"above {x} inches", "fair": Decimal(p), "month": month} for x, p in table.items()]
+
     def fair_yes(self, b: dict) -> Decimal:
         """The fake market's own view: a coarse triangular ladder (deliberately not the bot's model)."""
+        if "fair" in b:
+            return b["fair"]
         weights = {"less": 6, "greater": 6}
         w = weights.get(b["strike_type"], 0) or {0: 22, 1: 30, 2: 26, 3: 16}.get(
             (b["floor"] - b["centre"] + 3) // 2, 10)
@@ -121,6 +151,13 @@ class World:
         return bid, ask
 
     def find_bracket(self, ticker: str) -> tuple[SimCity, date, str, dict] | None:
+        for series, city, kind in self.monthly_series():
+            if ticker.startswith(series + "-"):
+                month = self.today(city).replace(day=1)
+                for b in self.monthly_ladder(series, kind, month):
+                    if b["ticker"] == ticker:
+                        return city, month, kind, b
+                return None
         for city in CITIES:
             for kind, series in (("high", city.high_series), ("low", city.low_series)):
                 if ticker.startswith(series + "-"):

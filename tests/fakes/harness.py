@@ -41,8 +41,8 @@ def _key():
 
 
 class Fakes:
-    def __init__(self, now: datetime = NOW):
-        self.world = World(now_fixed=now)
+    def __init__(self, now: datetime = NOW, monthly: bool = False):
+        self.world = World(now_fixed=now, monthly=monthly)
         self.key = _key()
         self.nws = NwsFake(self.world)
         self.kalshi = KalshiFake(self.world, public_key=self.key.public_key())

@@ -17,6 +17,39 @@ PRICED_STRIKE_TYPES = {"greater", "greater_or_equal", "less", "less_or_equal", "
 FEE_TYPES = {"quadratic", "quadratic_with_maker_fees", "quadratic_with_combo_maker_fees", "flat"}
 MONTHS = {m: i for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1)}
 EVENT_DATE = re.compile(r"-(\d{2})([A-Z]{3})(\d{2})$")
+EVENT_MONTH = re.compile(r"-(\d{2})([A-Z]{3})$")
+# Monthly series as Kalshi lists them (kalshi-api.md §5, seen on live tickers): rain KXRAIN<CITY>M
+# (KXRAINNYCM-26APR-2), snow KX<CITY>SNOWM (KXNYCSNOWM-26MAR-3); <CITY> is the city's 3-letter code
+MONTHLY_SERIES = ((re.compile(r"^KXRAIN([A-Z]{3})M$"), "monthly_rain"), (re.compile(r"^KX([A-Z]{3})SNOWM$"), "monthly_snow"))
+
+
+@dataclass(frozen=True)
+class Listing:
+    ticker: str
+    title: str
+    category: str
+
+
+def parse_series_list(payload: dict) -> list[Listing]:
+    """GET /series -> the listed series (a malformed entry is an error naming it, never skipped silently)."""
+    items = payload.get("series") if isinstance(payload, dict) else None
+    if not isinstance(items, list):
+        raise PayloadError("series list: no series array")
+    out = []
+    for i, s in enumerate(items):
+        if not isinstance(s, dict) or not isinstance(s.get("ticker"), str) or not s["ticker"]:
+            raise PayloadError(f"series list: entry {i} has no ticker")
+        out.append(Listing(s["ticker"], str(s.get("title") or ""), str(s.get("category") or "")))
+    return out
+
+
+def monthly_kind(series_ticker: str, cities: set[str]) -> tuple[str, str] | None:
+    """(city, kind) when the series is a monthly rain/snow series of one of our cities, else None."""
+    for rx, kind in MONTHLY_SERIES:
+        m = rx.match(series_ticker)
+        if m and m.group(1) in cities:
+            return m.group(1), kind
+    return None
 
 
 @dataclass(frozen=True)
@@ -44,8 +77,13 @@ def parse_series(payload: dict) -> Series:
                   None if sources is None else tuple({"name": x.get("name"), "url": x.get("url")} for x in sources))
 
 
-def event_date(event_ticker: str) -> date:
-    """KXHIGHNY-26SEP23 -> 2026-09-23."""
+def event_date(event_ticker: str, monthly: bool = False) -> date:
+    """KXHIGHNY-26SEP23 -> 2026-09-23; a monthly event, KXRAINNYCM-26APR -> 2026-04-01 (its month)."""
+    if monthly:
+        m = EVENT_MONTH.search(event_ticker or "")
+        if not m or m.group(2) not in MONTHS:
+            raise PayloadError(f"event ticker {event_ticker!r} carries no YYMON month")
+        return date(2000 + int(m.group(1)), MONTHS[m.group(2)], 1)
     m = EVENT_DATE.search(event_ticker or "")
     if not m or m.group(2) not in MONTHS:
         raise PayloadError(f"event ticker {event_ticker!r} carries no YYMONDD date")
@@ -103,7 +141,7 @@ def parse_market(m: dict, *, series: Series, city_code: str, kind: str) -> dict:
         raise PayloadError(f"{t}: close_time is not after open_time")
     return {
         "ticker": t, "event_ticker": event, "series_ticker": series.ticker, "city_code": city_code,
-        "climate_date": event_date(event), "kind": kind, "strike_type": strike_type,
+        "climate_date": event_date(event, monthly=kind.startswith("monthly_")), "kind": kind, "strike_type": strike_type,
         "floor_strike": floor_strike, "cap_strike": cap_strike, "open_time": open_time, "close_time": close_time,
         "expiration_time": timestamp(m.get("expected_expiration_time") or m.get("latest_expiration_time")
                                      or m.get("expiration_time"), "expiration_time", allow_none=True),

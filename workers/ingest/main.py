@@ -22,7 +22,7 @@ from workers.common.http import Client, HttpError, OutageError
 from workers.common.wire import PayloadError
 from . import nws, store
 from .cli_report import CliParseError, parse_cli_product
-from .kalshi_market import Series, parse_market, parse_orderbook, parse_series
+from .kalshi_market import Series, monthly_kind, parse_market, parse_orderbook, parse_series, parse_series_list
 
 log = logging.getLogger("milkbot.ingest")
 GRID_TTL = timedelta(days=1)
@@ -209,6 +209,23 @@ class Ingest:
         except (HttpError, PayloadError) as exc:
             self._failed("kalshi", "/exchange/status", exc)
 
+    def discover_monthly(self, cities: list[store.City]) -> None:
+        """GET /series (category Climate and Weather): record which monthly rain/snow series are listed for
+        our cities (KXRAIN<CITY>M, KX<CITY>SNOWM). Listing a series makes its markets read and priced; only
+        an operator's verified series (ops.monthly_series.series_ticker + enabled) is traded."""
+        try:
+            listings = parse_series_list(self._get(self.kalshi, "/series", params={"category": "Climate and Weather"}).json())
+        except (HttpError, PayloadError) as exc:
+            self._failed("kalshi", "/series?category=Climate and Weather", exc)
+            return
+        codes = {c.code for c in cities}
+        listed = {}
+        for s in listings:
+            found = monthly_kind(s.ticker, codes)
+            if found:
+                listed[found] = (s.ticker, s.title)
+        store.set_monthly_listing(self.conn, listed, self.now())
+
     def series_markets(self, city: store.City, series_ticker: str, kind: str) -> list[str]:
         try:
             series = parse_series(self._get(self.kalshi, f"/series/{series_ticker}").json())
@@ -301,6 +318,12 @@ class Ingest:
             for city in cities:
                 tickers += self._guarded("kalshi", city.code, self.series_markets, city, city.high_series, "high") or []
                 tickers += self._guarded("kalshi", city.code, self.series_markets, city, city.low_series, "low") or []
+            # Monthly rain and snow: the series GET /series lists for our cities, then their markets
+            self._guarded("kalshi", "all", self.discover_monthly, cities)
+            by_code = {c.code: c for c in cities}
+            for code, kind, series_ticker in store.monthly_series_to_read(self.conn):
+                if code in by_code:
+                    tickers += self._guarded("kalshi", code, self.series_markets, by_code[code], series_ticker, kind) or []
             self.books(tickers)
             self.settlements()
             store.health(self.conn, "kalshi_ingest", self.report.errors == errors0,
