@@ -93,7 +93,11 @@ def api(db):
     state = Path(tempfile.mkdtemp(prefix="mbapi-", dir="/var/tmp"))
     os.chmod(state, 0o755)
     ports = free_ports(2)
-    procs = start(SETTINGS, dbname=db.name, postgrest_port=ports[0], api_port=ports[1], state=state)
+    try:
+        procs = start(SETTINGS, dbname=db.name, postgrest_port=ports[0], api_port=ports[1], state=state)
+    except BaseException:                 # a start that fails leaves no folder behind (it stops its own processes)
+        shutil.rmtree(state, ignore_errors=True)
+        raise
     procs.state = state
     yield procs
     procs.stop()

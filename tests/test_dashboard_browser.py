@@ -39,12 +39,17 @@ def site(db, monkeypatch):
     state = Path(tempfile.mkdtemp(prefix="mbsite-", dir="/var/tmp"))
     os.chmod(state, 0o755)
     pport, aport, dport = free_ports(3)
-    api = start_api(SETTINGS, dbname=db.name, postgrest_port=pport, api_port=aport, state=state, dashboard_port=dport)
+    try:
+        api = start_api(SETTINGS, dbname=db.name, postgrest_port=pport, api_port=aport, state=state, dashboard_port=dport)
+    except BaseException:                    # no folder outlives a start that failed
+        shutil.rmtree(state, ignore_errors=True)
+        raise
     monkeypatch.setenv("MILKBOT_DASHBOARD_REFRESH_S", REFRESH_S)
     try:
         dash = start_dashboard(SETTINGS, port=dport, api_url=api.url, log=state / "dashboard.log")
     except BaseException:
         api.stop()
+        shutil.rmtree(state, ignore_errors=True)
         raise
     yield f"http://127.0.0.1:{aport}/"
     dash.stop()

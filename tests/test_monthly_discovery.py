@@ -81,3 +81,19 @@ def test_the_fakes_monthly_replies_match_the_openapi_fragments(monthly_fakes, sh
     _validate(shared_data, "market__get-series-list.yaml", 200, c.get("/series", params={"category": "Climate and Weather"}))
     _validate(shared_data, "market__get-series.yaml", 200, c.get("/series/KXRAINNYCM"))
     _validate(shared_data, "market__get-markets.yaml", 200, c.get("/markets", params={"series_ticker": "KXNYCSNOWM", "status": "open"}))
+
+
+def test_an_unreadable_listing_is_recorded_and_the_last_one_kept(db, monthly_fakes):
+    """GET /series failing (500, every retry) or answering garbage: a recorded error, the listing as it was
+    (never emptied by a failed read), and the listed series' markets still read."""
+    run_pass(db, monthly_fakes, cycle=False)
+    before = db.admin.execute("select city_code, kind, listed_ticker, listed_at from ops.monthly_series order by 1, 2").fetchall()
+    for kind in ("500", "malformed"):
+        monthly_fakes.kalshi.fault(kind, r"/series$", times=None)
+        report = run_pass(db, monthly_fakes, cycle=False)
+        monthly_fakes.kalshi.clear_faults()
+        assert report.errors >= 1
+        assert db.admin.execute("select city_code, kind, listed_ticker, listed_at from ops.monthly_series order by 1, 2").fetchall() == before
+        assert db.admin.execute("""select count(*) from ops.v_ingest_errors
+                                    where url like '%%/series?category=%%'""").fetchone()[0] >= 1
+    assert db.admin.execute("select count(*) from ops.markets where series_ticker = 'KXRAINNYCM'").fetchone()[0] == 6

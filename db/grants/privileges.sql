@@ -67,6 +67,7 @@ grant select, insert, update on ops.exchange_status to milkbot_ingest;
 grant select, insert on ops.monthly_observed to milkbot_ingest;
 grant update (series_ticker, enabled, reason, checked_at) on ops.monthly_series to milkbot_operator;
 grant select, update (listed_ticker, listed_title, listed_at) on ops.monthly_series to milkbot_ingest;   -- discovery
+grant execute on function ops.record_monthly_listing(jsonb, timestamptz), ops.monthly_series_to_read() to milkbot_ingest;
 grant insert, update on ops.monthly_climatology to milkbot_operator;
 grant execute on function ops.fit_calibration(timestamptz), ops.refit_calibration_if_due(timestamptz) to milkbot_operator, milkbot_ingest;
 -- ingest lands the hourly forecast hour by hour for the same-day model

@@ -49,6 +49,8 @@ class Hostile:
                 if not self.idle:
                     await ws.send(BackMsg(rerun_script=ClientState()).SerializeToString())
                     self.asked += 1
+                # the attacker's pace is the load under test (a run asked every `every_s`), not a wait
+                # for an event: nothing here synchronises with the server
                 await asyncio.sleep(self.every_s)
             reader.cancel()
 

@@ -34,22 +34,16 @@ def load_cities(conn: psycopg.Connection) -> list[City]:
 
 
 def set_monthly_listing(conn, listed: dict, at) -> None:
-    """What GET /series lists now, per (city, kind): (ticker, title); a row listed no more is set null."""
+    """What GET /series lists now, per (city, kind): (ticker, title); ops.record_monthly_listing decides
+    what changes (a row listed no more is set null)."""
+    payload = [{"city": c, "kind": k, "ticker": t, "title": title} for (c, k), (t, title) in listed.items()]
     with conn.transaction():
-        rows = conn.execute("select city_code, kind::text from ops.monthly_series").fetchall()
-        for city, kind in rows:
-            ticker, title = listed.get((city, kind), (None, None))
-            conn.execute("""update ops.monthly_series set listed_ticker = %s, listed_title = %s, listed_at = %s
-                             where city_code = %s and kind = %s::ops.market_kind
-                               and (listed_ticker is distinct from %s or listed_title is distinct from %s
-                                    or listed_at is null)""",
-                         (ticker, title, at, city, kind, ticker, title))
+        conn.execute("select ops.record_monthly_listing(%s::jsonb, %s)", (json.dumps(payload), at))
 
 
 def monthly_series_to_read(conn) -> list[tuple[str, str, str]]:
-    """(city, kind, series) whose markets ingest reads: the operator's verified series, else the listed one."""
-    rows = conn.execute("""select city_code, kind::text, coalesce(series_ticker, listed_ticker) from ops.monthly_series
-                            where coalesce(series_ticker, listed_ticker) is not null order by 1, 2""").fetchall()
+    """(city, kind, series) whose markets ingest reads (ops.monthly_series_to_read decides)."""
+    rows = conn.execute("select city_code, kind, series_ticker from ops.monthly_series_to_read()").fetchall()
     conn.commit()
     return rows
 
