@@ -69,6 +69,9 @@ grant update (series_ticker, enabled, reason, checked_at) on ops.monthly_series 
 grant select, update (listed_ticker, listed_title, listed_at) on ops.monthly_series to milkbot_ingest;   -- discovery
 grant execute on function ops.record_monthly_listing(jsonb, timestamptz), ops.monthly_series_to_read() to milkbot_ingest;
 grant insert, update on ops.monthly_climatology to milkbot_operator;
+grant update (wet_day_prob, wet_shape, source) on ops.monthly_prior to milkbot_operator;
+-- the gridpoint's precipitation forecast per climate day (the Monthly model's forecast days)
+grant select, insert on ops.precip_forecasts to milkbot_ingest;
 grant execute on function ops.fit_calibration(timestamptz), ops.refit_calibration_if_due(timestamptz) to milkbot_operator, milkbot_ingest;
 -- ingest lands the hourly forecast hour by hour for the same-day model
 grant select, insert on ops.hourly_temps to milkbot_ingest;
@@ -104,7 +107,10 @@ grant execute on function
     ops.forecasts_at(timestamptz, text, timestamptz), ops.model_inputs(timestamptz, timestamptz), ops.truths_at(timestamptz, date), ops.settlement_values(timestamptz, date),
     ops.forecast_scores(double precision, double precision, integer, text, integer, integer), ops.rules_template(text),
     ops.yes_lo(text, numeric, numeric), ops.yes_hi(text, numeric, numeric), ops.yes_interval(text, numeric, numeric),
-    ops.monthly_probability(numeric, numeric, numeric, integer, integer, numeric, numeric),
+    ops.ln_gamma(double precision), ops.gamma_q(double precision, double precision),
+    ops.monthly_exceed(double precision, double precision, double precision, double precision),
+    ops.monthly_market_p(text, numeric, numeric, numeric, numeric, double precision, double precision, double precision),
+    ops.monthly_model(timestamptz, timestamptz),
     ops.taker_fee(numeric, numeric, numeric), ops.maker_fee(numeric, numeric, text, numeric),
     ops.fee_per_contract(numeric, numeric), ops.kelly_contracts(numeric, numeric, numeric, numeric, numeric),
     ops.ladder_kelly(double precision[], numeric[], numeric[], numeric),

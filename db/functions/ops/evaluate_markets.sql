@@ -33,6 +33,8 @@ world_prm as materialized (
     select max(sp.value) filter (where sp.name = 'max_forecast_jump_sigma') as max_jump_sigma,
            max(sp.value) filter (where sp.name = 'max_market_disagreement') as max_disagree
       from ops.control_at(null::ops.strategy_params, p_known_at) sp where sp.strategy = 'all'),
+-- the Monthly model per city, kind and month (month to date, the remaining total's distribution)
+monthly as materialized (select * from ops.monthly_model(p_as_of, p_known_at)),
 mkt as (
     select m.ticker, m.event_ticker, m.city_code, c.cluster, c.std_utc_offset, m.climate_date, m.kind,
            case m.kind when 'high' then 'DailyHigh' when 'low' then 'DailyLow' else 'Monthly' end::ops.strategy as strategy,
@@ -50,21 +52,15 @@ priced as materialized (  -- computed once: later CTEs refer to model_p many tim
            p.max_quote_age_min, p.close_buffer_min, p.max_p,
            exch.exchange_active, exch.trading_active, exch.fetched_at as status_at,
            q.yes_bid, q.yes_ask, q.yes_bid_size, q.yes_ask_size, q.fetched_at as quote_at,
-           f.forecast_f, f.forecast_at as weather_at, f.mu, f.sigma, f.df, f.observed, f.source as forecast_source, f.note as model_note,
+           f.forecast_f, case when k.strategy = 'Monthly' then mm.weather_at else f.forecast_at end as weather_at, f.mu, f.sigma, f.df, f.observed, f.source as forecast_source, f.note as model_note,
            pf.jump as forecast_jump,
            ms.enabled as monthly_enabled, ms.reason as monthly_reason,
-           case when k.strategy = 'Monthly' and ms.enabled and mcl.mean_in is not null then
-               ops.monthly_probability(
-                   coalesce(mto.total, 0),
-                   case k.strike_type when 'greater' then k.floor_strike + 0.01 when 'greater_or_equal' then k.floor_strike
-                                      when 'between' then k.floor_strike end,
-                   case k.strike_type when 'less' then k.cap_strike - 0.01 when 'less_or_equal' then k.cap_strike
-                                      when 'between' then k.cap_strike end,
-                   -- days still to come, today included (the month-to-date total stops at yesterday)
-                   greatest((date_trunc('month', k.climate_date) + interval '1 month')::date
-                            - ops.climate_date(p_as_of, k.std_utc_offset), 0),
-                   extract(day from (date_trunc('month', k.climate_date) + interval '1 month - 1 day'))::int,
-                   mcl.mean_in, mcl.sd_in)::numeric(10,9)
+           to_jsonb(mm) - 'city_code' - 'kind' as monthly_model,
+           case when k.strategy = 'Monthly' and mm.p_dry is not null then
+               -- priced whether or not the series is enabled (the strategy gate decides trading): the
+               -- dashboard shows the model beside the market for every listed series
+               ops.monthly_market_p(k.strike_type, k.floor_strike, k.cap_strike, mm.step_in, mm.mtd_in,
+                                    mm.p_dry, mm.mean_in, mm.var_in)::numeric(10,9)
                 when k.strategy <> 'Monthly' and f.forecast_f is not null and k.strike_type in ('greater', 'greater_or_equal', 'less', 'less_or_equal', 'between') then
                ops.bracket_probability(f.mu, f.sigma, k.yes_lo, k.yes_hi, k.kind::text, f.observed, f.df)::numeric(10,9)
            end as model_p
@@ -83,20 +79,17 @@ priced as materialized (  -- computed once: later CTEs refer to model_p many tim
       left join prev_forecast pf
              on k.strategy <> 'Monthly' and pf.city_code = k.city_code and pf.climate_date = k.climate_date and pf.kind = k.kind::text
       left join ops.monthly_series ms on ms.city_code = k.city_code and ms.kind = k.kind
-      left join ops.monthly_climatology mcl
-             on k.strategy = 'Monthly' and mcl.city_code = k.city_code and mcl.kind = k.kind
-            and mcl.month = extract(month from k.climate_date)
-      left join lateral (
-            -- month-to-date observed total: CLI days of this month before the decision day
-            select sum(mo.amount_in) as total from ops.monthly_observed mo
-             where mo.city_code = k.city_code and mo.kind = k.kind
-               and mo.climate_date >= date_trunc('month', k.climate_date)
-               and mo.climate_date < ops.climate_date(p_as_of, k.std_utc_offset)) mto on k.strategy = 'Monthly' 
+      left join monthly mm
+             on k.strategy = 'Monthly' and mm.city_code = k.city_code and mm.kind = k.kind
+            and mm.month = date_trunc('month', k.climate_date)::date
 ),
 sided as materialized (
     select pr.*,
            -- the market's own probability of this bracket: its mid, normalised over the event's quoted ladder
-           case when pr.yes_bid is not null and pr.yes_ask is not null and pr.strategy <> 'Monthly' then
+           -- (a Monthly threshold is not one of exclusive outcomes: its mid is its probability)
+           case when pr.yes_bid is not null and pr.yes_ask is not null and pr.strategy = 'Monthly' then
+               (pr.yes_bid + pr.yes_ask) / 2
+                when pr.yes_bid is not null and pr.yes_ask is not null then
                ((pr.yes_bid + pr.yes_ask) / 2)
                / nullif(sum((pr.yes_bid + pr.yes_ask) / 2) filter (where pr.yes_bid is not null and pr.yes_ask is not null)
                           over (partition by pr.event_ticker), 0) end as market_p,
@@ -123,7 +116,9 @@ verdicts as materialized (
                 when j.strategy = 'Monthly' and not coalesce(j.monthly_enabled, false)
                 then ops.verdict(false, format('Monthly disabled for %s: %s', j.city_code, coalesce(j.monthly_reason, 'no series configured')))
                 when j.strategy = 'Monthly' and j.model_p is null
-                then ops.verdict(false, format('Monthly: no climatology for %s in month %s', j.city_code, extract(month from j.climate_date)))
+                then ops.verdict(false, 'Monthly: ' || coalesce(case when j.monthly_model is not null and (j.monthly_model->>'p_dry') is not null
+                                                                      then format('market shape %s is not a threshold the model prices', j.strike_type) end,
+                                                                 j.monthly_model->>'note', 'no open month to model'))
                 else ops.verdict(true, 'strategy enabled') end as g_strategy,
            ops.gate_timing(p_as_of, j.open_time, j.close_time, j.close_buffer_min,
                            j.exchange_active, j.trading_active, j.status_at) as g_timing,
@@ -147,7 +142,8 @@ select v.ticker, v.event_ticker, v.city_code, v.cluster, v.climate_date, v.kind,
                           'model', case when v.strategy <> 'Monthly' then
                               jsonb_build_object('source', v.forecast_source, 'mu', round(v.mu::numeric, 2),
                                                  'sigma', round(v.sigma::numeric, 2), 'df', v.df,
-                                                 'observed', v.observed, 'note', coalesce(v.model_note, 'no forecast')) end),
+                                                 'observed', v.observed, 'note', coalesce(v.model_note, 'no forecast'))
+                              else jsonb_strip_nulls(v.monthly_model) end),
        (v.g_strategy).pass and (v.g_timing).pass and (v.g_staleness).pass and (v.g_spread).pass
            and (v.g_liquidity).pass and (v.g_sanity).pass and (v.g_world).pass and (v.g_edge).pass,
        coalesce(case when not (v.g_strategy).pass then 'strategy: ' || (v.g_strategy).reason end,

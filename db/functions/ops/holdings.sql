@@ -73,19 +73,24 @@ comment on function ops.market_payoffs(timestamptz, ops.trading_mode, boolean, b
 -- every market's losing payoff, outcome "m wins" pays L - lose(m) + win(m). When the ladder's known
 -- markets do not cover every integer (a gap, a missing tail, or a shape without bounds), "none of them"
 -- (paying L) is an outcome.
--- A Monthly event (cumulative "above X inches" thresholds, not exclusive brackets) is counted, until its
--- own model of the ladder exists, by one outcome that pays the sum of each market's worse side: a bound
--- on its worst case, so Monthly exposure sits inside every event/cluster/total limit.
+-- A Monthly event is a cumulative ladder ("above X inches" thresholds): its outcomes are "the highest
+-- threshold passed is t" (every threshold at or below t wins, the rest lose) and "none passed", so its
+-- worst case is exact like a daily ladder's. A Monthly event with any other shape is counted by one
+-- outcome that pays the sum of each market's worse side: a bound. Either way Monthly exposure sits
+-- inside every event/cluster/total limit.
 create or replace function ops.event_outcomes(p_as_of timestamptz, p_mode ops.trading_mode,
                                               p_include_working boolean default true, p_exclude bigint[] default '{}')
 returns table (event_ticker text, cluster ops.city_cluster, outcome_ticker text, base_payoff numeric)
 language sql stable parallel safe
 begin atomic
     with all_markets as (
-        select p.*, m.kind in ('high', 'low') as daily,
+        select p.*, m.kind in ('high', 'low') as daily, m.strike_type, m.floor_strike,
+               case m.strike_type when 'greater' then m.floor_strike + pr.step_in / 2
+                                  when 'greater_or_equal' then m.floor_strike - pr.step_in / 2 end as eff,
                m.strike_type in ('greater', 'greater_or_equal', 'less', 'less_or_equal', 'between') as bounded
           from ops.market_payoffs(p_as_of, p_mode, p_include_working, p_exclude) p
-          join ops.markets m on m.ticker = p.ticker),
+          join ops.markets m on m.ticker = p.ticker
+          left join ops.monthly_prior pr on pr.kind = m.kind),
     ladder as (select * from all_markets a where a.daily),
     events as (
         select l.event_ticker, min(l.cluster) as cluster, sum(l.lose_payoff) as all_lose,
@@ -93,16 +98,26 @@ begin atomic
                and bool_and(l.prev_hi is null or l.lo = l.prev_hi + 1) and bool_and(l.bounded) as complete
           from (select ladder.*, lag(ladder.hi) over (partition by ladder.event_ticker order by ladder.lo nulls first) as prev_hi
                   from ladder) l
-         group by l.event_ticker)
+         group by l.event_ticker),
+    monthly as (
+        select a.event_ticker, min(a.cluster) as cluster, sum(a.lose_payoff) as all_lose,
+               sum(least(a.win_payoff, a.lose_payoff)) as bound, bool_and(a.eff is not null) as nested
+          from all_markets a where not a.daily group by a.event_ticker)
     select e.event_ticker, e.cluster, l.ticker, e.all_lose - l.lose_payoff + l.win_payoff
       from events e join ladder l on l.event_ticker = e.event_ticker
     union all
     select e.event_ticker, e.cluster, null, e.all_lose from events e where not e.complete
     union all
-    select a.event_ticker, min(a.cluster), null, sum(least(a.win_payoff, a.lose_payoff))
-      from all_markets a where not a.daily group by a.event_ticker;
+    select mo.event_ticker, mo.cluster, t.ticker, sum(case when x.eff <= t.eff then x.win_payoff else x.lose_payoff end)
+      from monthly mo join all_markets t on t.event_ticker = mo.event_ticker
+      join all_markets x on x.event_ticker = mo.event_ticker
+     where mo.nested group by mo.event_ticker, mo.cluster, t.ticker
+    union all
+    select mo.event_ticker, mo.cluster, null, mo.all_lose from monthly mo where mo.nested
+    union all
+    select mo.event_ticker, mo.cluster, null, mo.bound from monthly mo where not mo.nested;
 end;
-comment on function ops.event_outcomes(timestamptz, ops.trading_mode, boolean, bigint[]) is 'Payoff of each unsettled event under each outcome (daily ladders: which bracket wins, null = none of the known ones; Monthly: one bounding outcome).';
+comment on function ops.event_outcomes(timestamptz, ops.trading_mode, boolean, bigint[]) is 'Payoff of each unsettled event under each outcome (daily ladders: which bracket wins, null = none of the known ones; Monthly thresholds: the highest passed, null = none).';
 
 create or replace function ops.event_worst_case_loss(p_as_of timestamptz,
                                                      p_mode ops.trading_mode default coalesce(nullif(current_setting('milkbot.mode', true), ''), 'paper')::ops.trading_mode,

@@ -183,30 +183,49 @@ begin
     cluster_exp as (select x.cluster, sum(x.loss) as loss from exposure x group by x.cluster),
     total_exp as (select coalesce(sum(x.loss), 0) + v_unmapped as loss from exposure x),
     cand as (select b.* from cycle_book b where b.all_pass),
-    -- the model's probability of each outcome of a daily ladder (null outcome = none of the known brackets)
+    -- a Monthly threshold's place on its cumulative ladder: the total it needs to pass (half a bulletin
+    -- step past its strike), so "t passed" means every threshold with eff <= t's passed too
+    monthly_eff as (
+        select m.ticker, case m.strike_type when 'greater' then m.floor_strike + pr.step_in / 2
+                                            else m.floor_strike - pr.step_in / 2 end as eff
+          from ops.markets m join ops.monthly_prior pr on pr.kind = m.kind
+         where m.strike_type in ('greater', 'greater_or_equal')
+           and m.event_ticker in (select b.event_ticker from cycle_book b where b.strategy = 'Monthly')),
+    -- the model's probability of each outcome: a daily ladder's bracket (null outcome = none of the known
+    -- brackets); a Monthly ladder's "highest threshold passed" (null = none), P(above t) - P(above next)
+    outcome_ord as (
+        select o.event_ticker, o.outcome_ticker, e.model_p, me.eff,
+               bool_or(e.strategy = 'Monthly') over (partition by o.event_ticker) as monthly,
+               lead(e.model_p) over (partition by o.event_ticker order by me.eff nulls first) as next_p,
+               sum(e.model_p) over (partition by o.event_ticker) as sum_p
+          from cycle_outcomes o
+          left join cycle_eval e on e.ticker = o.outcome_ticker
+          left join monthly_eff me on me.ticker = o.outcome_ticker),
     outcome_q as (
-        select o.event_ticker, coalesce(o.outcome_ticker, '') as okey,   -- a plain key: hash-joinable
-               case when o.outcome_ticker is null
-                    then greatest(0, 1 - coalesce(sum(e.model_p) over (partition by o.event_ticker), 0))
-                    else coalesce(e.model_p, 0) end::float8 as q
-          from cycle_outcomes o left join cycle_eval e on e.ticker = o.outcome_ticker),
+        select oo.event_ticker, coalesce(oo.outcome_ticker, '') as okey,   -- a plain key: hash-joinable
+               oo.eff,
+               case when oo.monthly
+                    then greatest(0, coalesce(oo.model_p, case when oo.outcome_ticker is null then 1 end, 0) - coalesce(oo.next_p, 0))
+                    when oo.outcome_ticker is null
+                    then greatest(0, 1 - coalesce(oo.sum_p, 0))
+                    else coalesce(oo.model_p, 0) end::float8 as q
+          from outcome_ord oo),
     -- per outcome of the candidate's ladder: the base payoff (its own kept live order left out, since it
     -- is being re-decided), what one more contract pays there (r) and adds there at its worst (a)
     per_outcome as (
         select c.ticker, o.outcome_ticker, oq.q,
-               o.base_payoff - case when not c.live_kept then 0
-                                    when coalesce(o.outcome_ticker = c.ticker, false) then c.live_win else c.live_lose end as base,
-               case when coalesce(o.outcome_ticker = c.ticker, false)
-                    then case c.dir when 1 then 1 - c.price else -(1 - c.price) end
+               o.base_payoff - case when not c.live_kept then 0 when w.wins then c.live_win else c.live_lose end as base,
+               case when w.wins then case c.dir when 1 then 1 - c.price else -(1 - c.price) end
                     else case c.dir when 1 then -c.price else c.price end end - c.fee1 as r,
-               least(0, case when c.strategy = 'Monthly'   -- one bounding outcome: the contract's worse side
-                             then least(case c.dir when 1 then 1 - c.price else -(1 - c.price) end,
-                                        case c.dir when 1 then -c.price else c.price end)
-                             when coalesce(o.outcome_ticker = c.ticker, false)
-                             then case c.dir when 1 then 1 - c.price else -(1 - c.price) end
+               least(0, case when w.wins then case c.dir when 1 then 1 - c.price else -(1 - c.price) end
                              else case c.dir when 1 then -c.price else c.price end end - c.fee1) as a
           from cand c join cycle_outcomes o on o.event_ticker = c.event_ticker
-          left join outcome_q oq on oq.event_ticker = o.event_ticker and oq.okey = coalesce(o.outcome_ticker, '')),
+          left join outcome_q oq on oq.event_ticker = o.event_ticker and oq.okey = coalesce(o.outcome_ticker, '')
+          left join monthly_eff ce on ce.ticker = c.ticker
+          -- does the candidate win in this outcome: its own bracket (daily), or a threshold at or
+          -- below the highest one passed (Monthly)
+          cross join lateral (select case when c.strategy = 'Monthly' then coalesce(oq.eff >= ce.eff, false)
+                                          else coalesce(o.outcome_ticker = c.ticker, false) end as wins) w),
     room as (
         select po.ticker, greatest(0, -min(po.base)) as loss0,
                -- most contracts keeping every outcome's payoff >= -limit (payoff is linear in k per outcome)
@@ -226,10 +245,8 @@ begin
                coalesce(ce.loss, 0) as cluster_loss, t.loss as total_loss,
                cm.committed,
                -- Kelly as a target total for this market: what is committed here plus the ladder's increment
-               -- (Monthly thresholds are nested, not exclusive: sized alone until their own model exists)
-               case when c.strategy = 'Monthly'
-                    then ops.kelly_contracts(c.edge, c.cost, c.fee1, c.kelly_fraction, greatest(v_equity, 0))
-                    else cm.committed + r.k_ladder_kelly end as k_kelly,
+               -- (daily brackets and Monthly thresholds alike: each ladder's outcomes are exclusive)
+               cm.committed + r.k_ladder_kelly as k_kelly,
                sh.keep_cap
           from cand c
           -- contracts on this side held or working, except the kept live order; orders on the other
