@@ -22,6 +22,21 @@ from .shutdown import StopRequest, die_with_parent, say
 SIM_WARMUP_BACK = timedelta(hours=2)
 
 
+def verify_sim_monthly_series(db, world) -> None:
+    """Sim only, the demo's operator step: the Monthly series the fake exchange lists are verified and
+    enabled (in a real deployment an operator does this after checking GET /series and the rules)."""
+    import psycopg
+    rows = [(c.code, kind, ticker) for ticker, c, kind in world.monthly_series()]
+    with psycopg.connect(db.admin_conninfo(), autocommit=True) as conn:
+        conn.execute("set milkbot.operator = 'sim'")
+        with conn.cursor() as cur:
+            cur.executemany("""update ops.monthly_series
+                                  set series_ticker = %s, enabled = true, checked_at = now(),
+                                      reason = 'sim: listed by the fake exchange, verified by the demo'
+                                where city_code = %s and kind = %s and series_ticker is distinct from %s""",
+                            [(t, code, kind, t) for code, kind, t in rows])
+
+
 class WarmUp:
     """Sim only: one ingest pass and one executor drain on a clock two hours back (MILKBOT_CLOCK, and the
     fakes' world with them), so a demo's dashboard -- which shows trading only 60 minutes late -- has
@@ -81,6 +96,7 @@ def up(sim: bool = False) -> int:
         from .sim.nws_fake import NwsFake
         from .sim.world import World
         world = World(monthly=True)
+        verify_sim_monthly_series(db, world)
         nws, kalshi = NwsFake(world), KalshiFake(world)
         env.update(MILKBOT_NWS_BASE_URL=nws.start(), MILKBOT_KALSHI_BASE_URL=kalshi.start() + PREFIX, MILKBOT_MODE="paper")
         fakes = [nws, kalshi]

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from fakes.harness import NOW, Fakes
+from milkbot.sim.world import BY_CODE
 from test_ingest import run_pass
 from workers.common.wire import PayloadError
 from workers.ingest.kalshi_market import event_date, monthly_kind, parse_series_list
@@ -47,13 +48,16 @@ def test_a_pass_discovers_monthly_series_and_reads_their_markets(db, monthly_fak
     month = NOW.date().replace(day=1)
     rows = db.admin.execute("""select ticker, strike_type, floor_strike, climate_date from ops.markets
                                 where series_ticker = 'KXRAINNYCM' order by floor_strike""").fetchall()
-    assert [(r[1], r[2], r[3]) for r in rows] == [("greater", Decimal(x), month) for x in (1, 2, 3, 4, 5, 6)]
-    assert db.admin.execute("select count(*) from ops.markets where kind in ('monthly_rain', 'monthly_snow')").fetchone()[0] == 8 * 6 + 4 * 4
+    w = monthly_fakes.world
+    assert [(r[1], r[2], r[3]) for r in rows] == [("greater", x, month) for x in w.monthly_thresholds(BY_CODE["NYC"], "monthly_rain")]
+    n_markets = sum(len(w.monthly_thresholds(c, k)) for _t, c, k in w.monthly_series())
+    assert n_markets >= 12 * 5
+    assert db.admin.execute("select count(*) from ops.markets where kind in ('monthly_rain', 'monthly_snow')").fetchone()[0] == n_markets
     # quoted, evaluated, and not traded: no series is verified by the operator (enabled stays false)
     assert db.admin.execute("""select count(*) from ops.v_market_quotes where ticker like 'KXRAINNYCM-%%'
                                 and yes_bid is not null""").fetchone()[0] == 6
     assert db.admin.execute("""select count(*), count(*) filter (where decision = 'skip' and reason like 'strategy: Monthly disabled%%')
-                                 from ops.signals where strategy = 'Monthly'""").fetchone() == (64, 64)
+                                 from ops.signals where strategy = 'Monthly'""").fetchone() == (n_markets, n_markets)
     assert db.admin.execute("select count(*) from ops.orders where ticker like 'KXRAIN%%' or ticker like 'KX%%SNOWM-%%'").fetchone()[0] == 0
 
 
@@ -71,7 +75,8 @@ def test_a_new_series_is_discovered_and_a_delisted_one_is_forgotten(db, monthly_
     got = dict(db.admin.execute("""select city_code || ' ' || kind, listed_ticker from ops.monthly_series
                                     where (city_code, kind::text) in (('SEA', 'monthly_snow'), ('AUS', 'monthly_rain'))""").fetchall())
     assert got == {"SEA monthly_snow": "KXSEASNOWM", "AUS monthly_rain": None}
-    assert db.admin.execute("select count(*) from ops.markets where series_ticker = 'KXSEASNOWM'").fetchone()[0] == 4
+    assert db.admin.execute("select count(*) from ops.markets where series_ticker = 'KXSEASNOWM'").fetchone()[0] == \
+        len(monthly_fakes.world.monthly_thresholds(world.BY_CODE["SEA"], "monthly_snow"))
 
 
 def test_the_fakes_monthly_replies_match_the_openapi_fragments(monthly_fakes, shared_data):

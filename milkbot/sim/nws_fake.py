@@ -1,7 +1,8 @@
 """Fake api.weather.gov: /points, raw gridpoints, 12-h and hourly forecasts, station observations,
 CLI product lists and products — real paths and JSON shapes (GeoJSON with `properties`; JSON-LD for
 /products), problem+json errors, Last-Modified / If-Modified-Since, and faults:
-500, 503_grid_expired, 429, timeout, drop, malformed, stale (old updateTime), null_temps."""
+500, 503_grid_expired, 429, timeout, drop, malformed, stale (old updateTime), null_temps, bad_precip
+(a gridpoint whose probabilityOfPrecipitation says 150 %)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -126,12 +127,31 @@ class NwsFake(FakeServer):
                 nstart = w.day_start(city, day) - timedelta(hours=5)    # 19:00 LST the evening before, 14 h
                 minv.append({"validTime": f"{nstart.isoformat()}/PT14H",
                              "value": None if null else round(f_to_c(w.low(city, day)), 12)})
+            # precipitation from the 6-hour block now is in, for the 7 days: PoP per 12 h, QPF and snowfall per 6 h (mm)
+            pop, qpf, snow = [], [], []
+            block = w.now().replace(minute=0, second=0) - timedelta(hours=(w.now() + w.std_offset(city)).hour % 6)
+            for d in range(7):
+                day = today + timedelta(days=d)
+                p, rain_in, snow_in = w.pop_qpf(city, day)
+                for q in range(4):
+                    start = w.day_start(city, day) + timedelta(hours=6 * q)
+                    if start < block:
+                        continue
+                    qpf.append({"validTime": f"{start.isoformat()}/PT6H", "value": round(rain_in * 25.4 / 4, 3)})
+                    snow.append({"validTime": f"{start.isoformat()}/PT6H", "value": round(snow_in * 25.4 / 4, 3)})
+                    if q % 2 == 0:
+                        pop.append({"validTime": f"{start.isoformat()}/PT12H", "value": p})
+            if self.active("bad_precip", m.group(0)) and pop:
+                pop[0] = {**pop[0], "value": 150}
             return Response(200, {"type": "Feature", "geometry": _cell(city), "properties": {
                 "@id": f"{self.base}{m.group(0)}", "@type": "wx:Gridpoint", "updateTime": issued.isoformat(),
                 "validTimes": f"{w.day_start(city, today).isoformat()}/P7D", "gridId": city.wfo, "gridX": city.gx,
                 "gridY": city.gy, "elevation": {"unitCode": "wmoUnit:m", "value": 10},
                 "maxTemperature": {"uom": "wmoUnit:degC", "values": maxv},
-                "minTemperature": {"uom": "wmoUnit:degC", "values": minv}}},
+                "minTemperature": {"uom": "wmoUnit:degC", "values": minv},
+                "probabilityOfPrecipitation": {"uom": "wmoUnit:percent", "values": pop},
+                "quantitativePrecipitation": {"uom": "wmoUnit:mm", "values": qpf},
+                "snowfallAmount": {"uom": "wmoUnit:mm", "values": snow}}},
                 content_type="application/geo+json", headers={"Last-Modified": lm, "Cache-Control": "public, max-age=3600"})
 
         @self.route("GET", r"/gridpoints/([A-Z]{3})/(\d+),(\d+)/forecast")
@@ -210,10 +230,13 @@ class NwsFake(FakeServer):
             return Response(200, {"type": "FeatureCollection", "features": feats}, content_type="application/geo+json")
 
         def cli_products(city):
-            """A final (YESTERDAY) report for each of the last 3 days, and today's preliminary."""
+            """A final (YESTERDAY) report for each of the last 3 days (Monthly worlds: the month so far), and
+            today's preliminary."""
             out = []
             today = w.today(city)
-            for d in range(1, 4):
+            # a world with Monthly markets keeps every final of the month so far (the month to date)
+            back = max(3, today.day - 1) if w.monthly else 3
+            for d in range(1, back + 1):
                 day = today - timedelta(days=d)
                 issued = w.day_start(city, day + timedelta(days=1)) + timedelta(hours=1, minutes=30)
                 out.append((f"cli-{city.cli}-{day.isoformat()}-final", issued, day, "YESTERDAY"))
@@ -221,6 +244,18 @@ class NwsFake(FakeServer):
             if prelim_at <= w.now():
                 out.append((f"cli-{city.cli}-{today.isoformat()}-prelim", prelim_at, today, "TODAY"))
             return [p for p in out if p[1] <= w.now()]
+
+        def amounts(city, day, label) -> str:
+            """PRECIPITATION and SNOWFALL (IN) as the real bulletin lays them out: the observed value ends at
+            column 23, the NORMAL under the header's NORMAL (column 49)."""
+            out = []
+            for title, kind, fmt in (("PRECIPITATION (IN)", "monthly_rain", "{:.2f}"), ("SNOWFALL (IN)", "monthly_snow", "{:.1f}")):
+                normal_day = w.normal(city, kind) / w.days_in_month(day)
+                out.append(f"{title}\n"
+                           f"  {label:<13}{fmt.format(w.amount(city, day, kind)):>8}{fmt.format(normal_day):>26}\n"
+                           f"  {'MONTH TO DATE':<13}{fmt.format(w.month_to_date(city, day, kind)):>8}"
+                           f"{fmt.format(normal_day * day.day):>26}\n\n")
+            return "".join(out)
 
         def cli_text(city, day, label, issued) -> str:
             hi, lo = w.high(city, day), w.low(city, day)
@@ -234,7 +269,7 @@ class NwsFake(FakeServer):
                     f"  MAXIMUM         {hi:>3}   3:12 PM  {hi + 20:>3}    1950  {hi - 2:>3}     2       {hi - 1}\n"
                     f"  MINIMUM         {lo:>3}   6:05 AM  {lo - 20:>3}    1950  {lo + 1:>3}    -1       {lo}\n"
                     f"  AVERAGE         {(hi + lo) // 2:>3}\n\n"
-                    "PRECIPITATION (IN)\n  YESTERDAY        0.00\n\n"
+                    + amounts(city, day, label) +
                     "...................................................................\n\n"
                     f"... CLIMATE NORMALS FOR TODAY\n  MAXIMUM TEMPERATURE (F)   {hi - 2}\n  MINIMUM TEMPERATURE (F)   {lo + 1}\n\n$$\n")
 

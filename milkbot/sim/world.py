@@ -3,6 +3,7 @@ Kalshi ladders agree. Values vary by city and day but are reproducible (no rando
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -47,8 +48,14 @@ BY_CODE = {c.code: c for c in CITIES}
 MONTHLY_RAIN = ("NYC", "CHI", "DEN", "LAX", "MIA", "SEA", "SFO", "AUS")
 MONTHLY_SNOW = ("NYC", "CHI", "DEN", "BOS")
 OTHER_SERIES = ("KXRAINHOUM", "KXHIGHHOU")
-RAIN_THRESHOLDS = {1: "0.85", 2: "0.62", 3: "0.38", 4: "0.21", 5: "0.11", 6: "0.05"}   # "above X inches": fair YES
-SNOW_THRESHOLDS = {1: "0.30", 3: "0.14", 6: "0.06", 12: "0.02"}
+# The sim's precipitation climate (synthetic, stated): each city's month normal, inches, rounded from
+# NOAA 1991-2020 December normals and used for every month; the share of wet days; snow where it falls.
+RAIN_NORMAL = {"NYC": 4.4, "BOS": 4.1, "PHL": 3.8, "CHI": 2.3, "DEN": 0.4, "LAX": 2.3, "SFO": 3.9, "SEA": 5.5,
+               "AUS": 2.5, "MIA": 2.2}
+SNOW_NORMAL = {"NYC": 4.8, "BOS": 9.0, "PHL": 3.4, "CHI": 8.0, "DEN": 8.6, "SEA": 1.0}
+WET_SHARE = {"NYC": 0.35, "BOS": 0.37, "PHL": 0.33, "CHI": 0.35, "DEN": 0.15, "LAX": 0.12, "SFO": 0.30, "SEA": 0.60,
+             "AUS": 0.22, "MIA": 0.25}
+THRESHOLD_SHARES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)   # a month's "above X" ladder, as shares of the normal
 
 
 def monthly_series() -> list[tuple[str, "SimCity", str]]:
@@ -128,17 +135,76 @@ class World:
                     "yes": f"{c + 5}° or above", "centre": c})
         return out
 
+    # -- precipitation (the Monthly markets) ---------------------------------------------------------
+    @staticmethod
+    def _u(*parts) -> float:
+        """Deterministic uniform in [0, 1) from the parts."""
+        return int(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:12], 16) / 16 ** 12
+
+    @staticmethod
+    def days_in_month(day: date) -> int:
+        return ((day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)).day
+
+    def normal(self, city: SimCity, kind: str) -> float:
+        return (RAIN_NORMAL if kind == "monthly_rain" else SNOW_NORMAL).get(city.code, 0.0)
+
+    def amount(self, city: SimCity, day: date, kind: str) -> Decimal:
+        """The day's rain (0.01 in) or snowfall (0.1 in): wet on WET_SHARE of days (snow: 40 % of those),
+        an exponential amount whose mean keeps the month on its normal."""
+        share = WET_SHARE[city.code] * (1 if kind == "monthly_rain" else 0.4)
+        normal = self.normal(city, kind)
+        if normal <= 0 or self._u(city.code, day, kind, "wet") >= share:
+            return Decimal(0)
+        mean_wet = normal / (self.days_in_month(day) * share)
+        x = -mean_wet * math.log(1 - self._u(city.code, day, kind, "amount"))
+        return Decimal(str(round(x, 2 if kind == "monthly_rain" else 1)))
+
+    def month_to_date(self, city: SimCity, day: date, kind: str) -> Decimal:
+        return sum((self.amount(city, day.replace(day=d), kind) for d in range(1, day.day + 1)), Decimal(0))
+
+    def pop_qpf(self, city: SimCity, day: date) -> tuple[int, float, float]:
+        """The fake forecast of a day: PoP % and expected rain and snowfall, inches (right more often than not)."""
+        rain, snow = self.amount(city, day, "monthly_rain"), self.amount(city, day, "monthly_snow")
+        u = self._u(city.code, day, "pop")
+        if rain > 0 or snow > 0:
+            return int(40 + 50 * u), float(rain) * (0.6 + 0.8 * u), float(snow) * (0.6 + 0.8 * u)
+        return int(30 * u), (0.02 if u > 0.8 else 0.0), 0.0
+
+    def monthly_thresholds(self, city: SimCity, kind: str) -> list[Decimal]:
+        normal = self.normal(city, kind)
+        grain = Decimal("0.5") if normal >= 3 else Decimal("0.1")
+        return sorted({max(grain, (Decimal(str(normal * f)) / grain).quantize(Decimal(1)) * grain).normalize()
+                       for f in THRESHOLD_SHARES})
+
     def monthly_ladder(self, series: str, kind: str, month: date) -> list[dict]:
         """This month's thresholds: 'above X inches' (strike_type greater, floor X), a cumulative ladder."""
         event = f"{series}-{month:%y}{month.strftime('%b').upper()}"
-        table = RAIN_THRESHOLDS if kind == "monthly_rain" else SNOW_THRESHOLDS
-        return [{"ticker": f"{event}-{x}", "event": event, "strike_type": "greater", "floor": x, "cap": None,
-                 "yes": f"above {x} inches", "fair": Decimal(p), "month": month} for x, p in table.items()]
+        city = next(c for s, c, _k in self.monthly_series() if s == series)
+        return [{"ticker": f"{event}-{x:f}", "event": event, "strike_type": "greater", "floor": float(x), "cap": None,
+                 "yes": f"above {x:f} inches", "month": month, "city": city, "kind": kind}
+                for x in self.monthly_thresholds(city, kind)]
+
+    def monthly_fair(self, b: dict) -> Decimal:
+        """The fake market's view of "above X": the true month to date (through yesterday) plus a normal
+        remainder with a Poisson-like spread -- knows the past, not the forecast (not the bot's model)."""
+        city, kind, month = b["city"], b["kind"], b["month"]
+        today = self.today(city)
+        dim = self.days_in_month(month)
+        done = (today - month).days if today.replace(day=1) == month else dim
+        mtd = float(self.month_to_date(city, month.replace(day=done), kind)) if done > 0 else 0.0
+        rest = self.normal(city, kind) * (dim - done) / dim
+        if mtd > b["floor"]:
+            return Decimal("0.99")
+        if rest <= 0:
+            return Decimal("0.01")
+        sd = math.sqrt(rest * 0.7)
+        p = 0.5 * math.erfc((b["floor"] - mtd - rest) / (sd * math.sqrt(2)))
+        return min(Decimal("0.99"), max(Decimal("0.01"), Decimal(str(round(p, 2)))))
 
     def fair_yes(self, b: dict) -> Decimal:
         """The fake market's own view: a coarse triangular ladder (deliberately not the bot's model)."""
-        if "fair" in b:
-            return b["fair"]
+        if "kind" in b:
+            return self.monthly_fair(b)
         weights = {"less": 6, "greater": 6}
         w = weights.get(b["strike_type"], 0) or {0: 22, 1: 30, 2: 26, 3: 16}.get(
             (b["floor"] - b["centre"] + 3) // 2, 10)

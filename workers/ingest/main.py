@@ -115,10 +115,12 @@ class Ingest:
         stale = fetched - issued > self.stale_after or (generated is not None and fetched - generated > self.stale_after)
         entity = f"{grid.grid_id}/{grid.grid_x},{grid.grid_y}"
         hours = nws.parse_hourly_temps(payload) if fsource == "hourly" and not stale else []
+        precip = self._precip(city, url, payload) if fsource == "gridpoint" else []
 
         def children(sid):
             store.insert_forecasts(self.conn, sid, city.code, fsource, values, issued, fetched, grid, stale)
             store.insert_hourly_temps(self.conn, sid, city.code, hours, fetched)
+            store.insert_precip_forecasts(self.conn, sid, city.code, fsource, precip, issued, fetched, stale)
         sid = store.save_weather(
             self.conn, source=source, entity=entity, city=city.code, fetched_at=fetched, payload=payload,
             issued_at=issued, generated_at=generated, grid=grid, is_stale=stale, children=children)
@@ -128,6 +130,15 @@ class Ingest:
             self.report.stale.append(f"{city.code}:{source}")
             store.health_event(self.conn, "nws_ingest", "warning",
                                f"{city.code} {source} is stale: updateTime {issued:%Y-%m-%d %H:%MZ}, fetched {fetched:%Y-%m-%d %H:%MZ}")
+
+    def _precip(self, city, url: str, payload) -> list:
+        """The grid's precipitation layers (the Monthly model's forecast days). Unreadable ones are a
+        recorded error; the temperatures of the same grid still land."""
+        try:
+            return nws.parse_gridpoint_precip(payload, city.std_offset)
+        except PayloadError as exc:
+            self._failed("nws", url, exc, city.code)
+            return []
 
     def nws_city(self, city: store.City):
         try:

@@ -136,6 +136,89 @@ def parse_gridpoint(payload: dict, std_offset: timedelta) -> tuple[datetime, lis
     return issued, [ForecastValue(d, k, f) for (d, k), f in sorted(out.items())]
 
 
+@dataclass(frozen=True)
+class PrecipValue:
+    climate_date: date
+    pop: Decimal | None        # 0..1: the highest probabilityOfPrecipitation overlapping the day
+    qpf_in: Decimal | None     # liquid amount over the hours covered, inches
+    snow_in: Decimal | None    # snowfall over the hours covered, inches
+    hours: Decimal             # hours of the climate day the QPF intervals cover
+
+
+MM_PER_IN = Decimal("25.4")
+
+
+def _to_inches(value: Decimal, unit_code: str | None, field: str) -> Decimal:
+    u = unit(unit_code)
+    if u == "mm":
+        return value / MM_PER_IN
+    if u == "m":
+        return value * 1000 / MM_PER_IN
+    if u in ("in", "[in_i]"):
+        return value
+    raise PayloadError(f"{field}: unexpected length unit {unit_code!r}")
+
+
+def _day_pieces(start: datetime, end: datetime, std_offset: timedelta):
+    """An interval split at the city's LST midnights: (climate day, hours of the interval on it)."""
+    at = start
+    while at < end:
+        day = climate_date(at, std_offset)
+        cut = min(end, climate_day_start(day + timedelta(days=1), std_offset))
+        yield day, cut - at
+        at = cut
+
+
+def parse_gridpoint_precip(payload: dict, std_offset: timedelta) -> list[PrecipValue]:
+    """Raw grid probabilityOfPrecipitation (%), quantitativePrecipitation and snowfallAmount (lengths,
+    intervals) -> one row per climate day (LST) the QPF covers, for the Monthly model.
+
+    An amount interval spanning midnight is split by its hours on each side (the grid gives no finer
+    timing); the day's PoP is the highest of the intervals overlapping it (a lower bound on the day's
+    chance, which the model takes as the chance of a wet day). A grid without these layers has no
+    precipitation forecast (no rows); a layer that is there but unreadable is an error."""
+    props = props_of(payload)
+    if props is None:
+        raise PayloadError("gridpoint: not a JSON object")
+    amounts: dict[str, dict[date, Decimal]] = {}
+    covered: dict[date, timedelta] = {}
+    pops: dict[date, Decimal] = {}
+    for layer in ("quantitativePrecipitation", "snowfallAmount", "probabilityOfPrecipitation"):
+        data = props.get(layer)
+        if data is None:
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("values"), list):
+            raise PayloadError(f"gridpoint: {layer} layer is not a layer")
+        per_day = amounts.setdefault(layer, {})
+        for i, v in enumerate(data["values"]):
+            if not isinstance(v, dict):
+                raise PayloadError(f"gridpoint: {layer}[{i}] is not an object")
+            raw = number(v.get("value"), f"{layer}[{i}].value")
+            if raw is None:
+                continue
+            start, end = parse_interval(v.get("validTime"))
+            if end <= start:
+                raise PayloadError(f"gridpoint: {layer}[{i}] has an empty interval")
+            if layer == "probabilityOfPrecipitation":
+                if unit(data.get("uom")) not in ("percent", "%") or not 0 <= raw <= 100:
+                    raise PayloadError(f"gridpoint: {layer}[{i}] = {raw} {data.get('uom')} is not a probability")
+                for day, _ in _day_pieces(start, end, std_offset):
+                    pops[day] = max(pops.get(day, Decimal(0)), raw / 100)
+                continue
+            inches = _to_inches(raw, data.get("uom"), f"{layer}[{i}]")
+            if not Decimal(0) <= inches <= Decimal(60):
+                raise PayloadError(f"gridpoint: {layer}[{i}] = {inches:.2f} in is not a plausible amount")
+            for day, part in _day_pieces(start, end, std_offset):
+                per_day[day] = per_day.get(day, Decimal(0)) + inches * Decimal(part / (end - start))
+                if layer == "quantitativePrecipitation":
+                    covered[day] = covered.get(day, timedelta(0)) + part
+    qpf, snow = amounts.get("quantitativePrecipitation", {}), amounts.get("snowfallAmount", {})
+    cent = Decimal("0.01")
+    return [PrecipValue(d, pops.get(d), qpf[d].quantize(cent), snow[d].quantize(cent) if d in snow else None,
+                        min(Decimal(covered[d].total_seconds()) / 3600, Decimal(24)).quantize(Decimal("0.1")))
+            for d in sorted(qpf) if covered[d] > timedelta(0)]
+
+
 def _period_temp_f(p: dict, i: int) -> Decimal | None:
     t = p.get("temperature")
     if isinstance(t, dict):  # Feature-Flags: forecast_temperature_qv

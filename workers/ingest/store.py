@@ -156,6 +156,16 @@ def insert_forecasts(conn, sid: int, city: str, source: str, values, issued_at, 
               grid.grid_id, grid.grid_x, grid.grid_y, is_stale) for v in values])
 
 
+def insert_precip_forecasts(conn, sid: int, city: str, source: str, values, issued_at, fetched_at, is_stale):
+    with conn.cursor() as cur:
+        cur.executemany(
+            """insert into ops.precip_forecasts (snapshot_id, city_code, climate_date, source, pop, qpf_in, snow_in,
+                                                 hours, issued_at, fetched_at, is_stale)
+               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) on conflict do nothing""",
+            [(sid, city, v.climate_date, source, v.pop, v.qpf_in, v.snow_in, v.hours, issued_at, fetched_at, is_stale)
+             for v in values])
+
+
 def insert_observations(conn, sid: int, city, obs):
     from .nws import climate_date
     with conn.cursor() as cur:
