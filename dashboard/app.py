@@ -178,8 +178,8 @@ def _turn_page(step: int) -> None:
 
 # --- Cities -------------------------------------------------------------------------------------------
 def cities_tab() -> None:
-    ladders, reliability, observed = read("ladders"), read("reliability"), read("observed_today")
-    problem_note(ladders, reliability, observed)
+    ladders, reliability, observed, monthly = read("ladders"), read("reliability"), read("observed_today"), read("monthly")
+    problem_note(ladders, reliability, observed, monthly)
     codes = sorted((c for cs in present.CLUSTERS.values() for c in cs), key=present.city_name)
     code = st.selectbox("City", codes, index=codes.index("NYC"), format_func=lambda c: f"{present.city_name(c)} ({c})",
                         key="city")
@@ -193,6 +193,7 @@ def cities_tab() -> None:
         section(lambda b=brackets, t=title: st.vega_lite_chart(charts.spec("ladder", b, t), width="stretch"))
     st.caption("Model: Milkbot's probability for each bracket as of 60 minutes ago. Market: the middle of "
                "Kalshi's current bid and ask.")
+    section(monthly_card, code, monthly)
     st.markdown(f"#### Model or market: which was right more often in {present.city_name(code)}?")
     bins = [r for r in reliability.rows if r["city"] == code]
     if not bins:
@@ -209,6 +210,27 @@ def cities_tab() -> None:
     st.caption(" · ".join(words) + ". Each dot: brackets given about that probability, and how often they came "
                "true; a calibrated forecaster's dots sit on the dashed line. The market's probability is its mid "
                "(bid and ask), over the ladder, at the same moment as the model's. Lower Brier is better.")
+
+
+def monthly_card(code: str, monthly: Reading) -> None:
+    """The city's Monthly rain and snow ladders, where Kalshi lists them: the month so far against its
+    normal, and the model against the market for each "above X inches"."""
+    mine = [r for r in monthly.rows if r["city"] == code]
+    for kind in sorted({r["kind"] for r in mine}):
+        rows = [{**r, "bracket": r["threshold"]} for r in mine if r["kind"] == kind]
+        word = "Rain" if kind == "monthly_rain" else "Snow"
+        first = rows[0]
+        st.markdown(f"#### {word} in {present.city_name(code)} this month ({present.month_words(first['month'])})")
+        if first.get("month_to_date_in") is not None:
+            st.markdown(f"So far **{float(first['month_to_date_in']):.2f} in** through "
+                        f"{present.day_words(first['bulletin_through'])}; the normal to that day is "
+                        f"{float(first['normal_to_date_in'] or 0):.2f} in.")
+        else:
+            st.markdown("No climate report of this month yet.")
+        st.vega_lite_chart(charts.spec("ladder", rows, f"{word}, {present.city_name(code)}: model vs market"), width="stretch")
+    if mine:
+        st.caption("From the NWS daily climate reports (public, not delayed). Model: Milkbot's probability that the "
+                   "month's total ends above each amount, as of 60 minutes ago; market: the middle of Kalshi's bid and ask.")
 
 
 def observed_chart(code: str, observed: Reading) -> None:

@@ -35,6 +35,13 @@ def day_words(text: str | date | None) -> str:
     return f"{d:%b} {d.day}"
 
 
+def month_words(text: str | date | None) -> str:
+    if text is None:
+        return ""
+    d = date.fromisoformat(text) if isinstance(text, str) else text
+    return f"{d:%B %Y}"
+
+
 def when_words(at: datetime | None) -> str:
     return "never" if at is None else f"{at:%b} {at.day}, {at:%H:%M} UTC"
 

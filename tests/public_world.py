@@ -14,6 +14,7 @@ CITY_NAMES = ["New York", "Boston", "Philadelphia", "Chicago", "Denver", "Los An
               "Austin", "Miami"]                       # what a visitor reads on the dashboard
 LADDER_P = (0.04, 0.10, 0.24, 0.42, 0.15, 0.05)       # model p per bracket, low to high (sums to 1)
 MARKET_P = (0.02, 0.06, 0.30, 0.50, 0.10, 0.02)       # the market's normalised mid on the same signals
+MONTHLY_P = {2: 0.81, 3: 0.46, 4: 0.17}                 # NYC rain this month: model p of "above X inches"
 
 
 def event_code(day: date) -> str:
@@ -91,6 +92,25 @@ def populate(db, *, trades: int = 0) -> dict:
                 t = add_market(db, city, day, "high", suffix, st, f, cap, result="yes" if won else "no",
                                closes_in=f"-{back - 1} days")
                 signal(db, t, p, age=f"{back} days", market_p=MARKET_P[i])
+    # NYC's rain this month: three "above X inches" thresholds, the month so far from yesterday's bulletin
+    month = days["NYC"].replace(day=1)
+    out["monthly"] = []
+    for x, p in MONTHLY_P.items():
+        t = f"KXRAINNYCM-{month:%y}{month.strftime('%b').upper()}-{x}"
+        db.admin.execute("""insert into ops.markets (ticker, event_ticker, series_ticker, city_code, climate_date, kind, strike_type,
+                                                     floor_strike, open_time, close_time, status)
+                            values (%s, %s, 'KXRAINNYCM', 'NYC', %s, 'monthly_rain', 'greater', %s,
+                                    now() - interval '5 days', now() + interval '20 days', 'active')""",
+                         (t, t.rsplit("-", 1)[0], month, x))
+        signal(db, t, p, strategy="Monthly")
+        db.admin.execute("""insert into ops.market_snapshots (source, ticker, fetched_at, yes_bid, yes_bid_size, yes_ask, yes_ask_size, content_hash)
+                            values ('orderbook', %s, now() - interval '5 minutes', %s, 10, %s, 10, repeat('a', 64))""",
+                         (t, round(p - 0.05, 2), round(p - 0.01, 2)))
+        out["monthly"].append(t)
+    db.admin.execute("""insert into ops.climate_reports (city_code, climate_date, product_id, is_final, issued_at, raw_text, fetched_at,
+                                                         precip_in, precip_mtd_in, precip_mtd_normal_in)
+                        values ('NYC', %s, 'cli-world', true, now() - interval '8 hours', 'test', now() - interval '8 hours',
+                                0.10, 1.23, 1.50)""", (days["NYC"] - timedelta(days=1),))
     nyc_today = out["today"][("NYC", "high")][3]
     fill(db, "old-trade", nyc_today, "61 minutes", side="bid", price=0.38, count=7)
     fill(db, "young-trade", out["today"][("NYC", "high")][4], "59 minutes", side="ask", price=0.11, count=13)

@@ -79,8 +79,9 @@ def test_every_tab_against_a_populated_api(db, api, dashboard):
     assert tabs(at)["Trades"].dataframe[0].value.iloc[0]["Market"] == world["old_words"]
 
     cities = tabs(at)["Cities"]
-    # today so far + 4 ladders (today/tomorrow x high/low) + model against market
-    assert charts(cities) == 6
+    # today so far + 4 ladders (today/tomorrow x high/low) + the month's rain + model against market
+    assert charts(cities) == 7
+    assert "So far **1.23 in** through" in text(cities) and "the normal to that day is 1.50 in" in text(cities)
     assert "model: 60 settled markets, Brier" in text(cities) and "market: 60 settled markets, Brier" in text(cities)
     assert "New York today: observed so far against the forecast" in text(cities)
     assert cities.selectbox(key="city").options[:3] == ["Austin (AUS)", "Boston (BOS)", "Chicago (CHI)"]   # by name

@@ -71,6 +71,20 @@ def test_ladders_put_the_delayed_model_beside_the_live_market(db, api):
     assert today[3]["market_p"] == 0.395                               # (0.38 + 0.41) / 2
 
 
+def test_monthly_puts_the_month_so_far_and_the_delayed_model_beside_the_market(db, api):
+    world = public_world.populate(db)
+    rows = get(api, "monthly")
+    assert [r["market"] for r in rows] == world["monthly"]
+    assert [r["threshold"] for r in rows] == ["above 2 in", "above 3 in", "above 4 in"]
+    assert [r["model_p"] for r in rows] == list(public_world.MONTHLY_P.values())
+    assert {(r["month_to_date_in"], r["normal_to_date_in"]) for r in rows} == {(1.23, 1.5)}
+    assert rows[1]["market_p"] == 0.43                                 # (0.41 + 0.45) / 2
+    # a signal younger than the cut-off does not show; the model column keeps the delayed one
+    db.admin.execute("""insert into ops.signals (as_of, ticker, strategy, model_p, decision, reason, gates)
+                        values (now() - interval '5 minutes', %s, 'Monthly', 0.99, 'skip', 'young', '{}')""", (world["monthly"][0],))
+    assert get(api, "monthly")[0]["model_p"] == 0.81
+
+
 def test_calibration_bins_settled_markets_by_the_delayed_model_p(db, api):
     public_world.populate(db)
     rows = {(r["city"], r["bin_from_pct"]): r for r in get(api, "calibration")}
@@ -140,7 +154,8 @@ def test_trades_come_in_words_and_page(db, api):
     assert [r["traded_at"] for r in rows[:25] + rest] == sorted((r["traded_at"] for r in rows[:25] + rest), reverse=True)
 
 
-@pytest.mark.parametrize("path", ["overview", "ladders", "calibration", "reliability", "observed_today", "status", "headline"])
+@pytest.mark.parametrize("path", ["overview", "ladders", "calibration", "reliability", "observed_today", "status", "headline",
+                                  "monthly"])
 def test_new_views_answer_an_empty_database(api, path):
     assert isinstance(get(api, path), list)
 

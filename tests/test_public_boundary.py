@@ -13,7 +13,7 @@ from conftest import SETTINGS
 from milkbot.analytics import build
 
 PATHS = ["/health", "/trades", "/metrics", "/equity", "/city_grid", "/overview", "/ladders", "/calibration", "/headline",
-         "/reliability", "/observed_today", "/settlement_parity",
+         "/reliability", "/observed_today", "/settlement_parity", "/monthly",
          "/status?select=trading_state,trading_state_since"]          # (status's own clock columns move by design)
 
 
@@ -29,7 +29,15 @@ def today_ladder(db):
                                     now() - interval '1 day', now() + interval '1 day', 'active')""", (t, event, day, lo, lo + 1))
         db.admin.execute("""insert into ops.market_snapshots (source, ticker, fetched_at, yes_bid, yes_bid_size, yes_ask, yes_ask_size, content_hash)
                             values ('orderbook', %s, now() - interval '3 hours', 0.30, 10, 0.34, 10, repeat('a', 64))""", (t,))
-    return tickers
+    month = day.replace(day=1)
+    rain = f"KXRAINNYCM-{month:%y}{month.strftime('%b').upper()}-3"
+    db.admin.execute("""insert into ops.markets (ticker, event_ticker, series_ticker, city_code, climate_date, kind, strike_type,
+                                                 floor_strike, open_time, close_time, status)
+                        values (%s, %s, 'KXRAINNYCM', 'NYC', %s, 'monthly_rain', 'greater', 3,
+                                now() - interval '1 day', now() + interval '1 day', 'active')""", (rain, rain[:-2], month))
+    db.admin.execute("""insert into ops.market_snapshots (source, ticker, fetched_at, yes_bid, yes_bid_size, yes_ask, yes_ask_size, content_hash)
+                        values ('orderbook', %s, now() - interval '3 hours', 0.40, 10, 0.44, 10, repeat('a', 64))""", (rain,))
+    return tickers + [rain]
 
 
 def fill(db, fill_id, ticker, age, count=5, side="bid"):
@@ -66,9 +74,10 @@ def pin_health(db, at):
 
 
 def test_young_trading_data_changes_no_public_response_byte_for_byte(db, api):
-    a, b = today_ladder(db)
+    a, b, rain = today_ladder(db)
     fill(db, "old-1", a, "3 hours")
     signal(db, a, "2 hours", 0.41)
+    signal(db, rain, "2 hours", 0.52)
     order(db, a, "3 hours", "old")
     assert build(SETTINGS, dbname=db.name, quiet=True) == 0
     beat = db.admin.execute("select date_trunc('second', now())").fetchone()[0]
@@ -83,6 +92,7 @@ def test_young_trading_data_changes_no_public_response_byte_for_byte(db, api):
     order(db, b, "2 minutes", "young")
     signal(db, a, "1 minute", 0.93)
     signal(db, b, "30 seconds", 0.07)
+    signal(db, rain, "10 seconds", 0.97)
     assert build(SETTINGS, dbname=db.name, quiet=True) == 0          # the rollups rebuilt with them present
     pin_health(db, beat)
     after = snapshot(api)
@@ -95,16 +105,18 @@ def test_young_trading_data_changes_no_public_response_byte_for_byte(db, api):
     # the same kind of data 61 minutes old does show: the comparison above could fail
     fill(db, "old-2", b, "61 minutes", count=9, side="ask")
     signal(db, b, "61 minutes", 0.66)
+    signal(db, rain, "61 minutes", 0.63)
     assert build(SETTINGS, dbname=db.name, quiet=True) == 0
     pin_health(db, beat)
     later = snapshot(api)
     assert later["/trades"] != before["/trades"] and later["/city_grid"] != before["/city_grid"]
     assert later["/metrics"] != before["/metrics"] and later["/headline"] != before["/headline"]
     assert later["/ladders"] != before["/ladders"] and later["/overview"] != before["/overview"]
+    assert later["/monthly"] != before["/monthly"]
 
 
 def test_city_grid_answers_web_anon(db, api):
-    a, _ = today_ladder(db)
+    a, _b, _rain = today_ladder(db)
     r = httpx.get(f"{api.url}/city_grid")
     assert r.status_code == 200 and {row["market"] for row in r.json()} >= {a}
 
