@@ -127,7 +127,7 @@ class NwsFake(FakeServer):
                 nstart = w.day_start(city, day) - timedelta(hours=5)    # 19:00 LST the evening before, 14 h
                 minv.append({"validTime": f"{nstart.isoformat()}/PT14H",
                              "value": None if null else round(f_to_c(w.low(city, day)), 12)})
-            # precipitation from the 6-hour block now is in, for the 7 days: PoP per 12 h, QPF and snowfall per 6 h (mm)
+            # precipitation from the 6-hour block now is in, for the 7 days: PoP, QPF and snowfall per 6 h (mm)
             pop, qpf, snow = [], [], []
             block = w.now().replace(minute=0, second=0) - timedelta(hours=(w.now() + w.std_offset(city)).hour % 6)
             for d in range(7):
@@ -139,8 +139,7 @@ class NwsFake(FakeServer):
                         continue
                     qpf.append({"validTime": f"{start.isoformat()}/PT6H", "value": round(rain_in * 25.4 / 4, 3)})
                     snow.append({"validTime": f"{start.isoformat()}/PT6H", "value": round(snow_in * 25.4 / 4, 3)})
-                    if q % 2 == 0:
-                        pop.append({"validTime": f"{start.isoformat()}/PT12H", "value": p})
+                    pop.append({"validTime": f"{start.isoformat()}/PT6H", "value": p})
             if self.active("bad_precip", m.group(0)) and pop:
                 pop[0] = {**pop[0], "value": 150}
             return Response(200, {"type": "Feature", "geometry": _cell(city), "properties": {

@@ -2,7 +2,7 @@
 -- date, the CLI normal and the gridpoint PoP/QPF, a passed threshold certain and never sold, the nested
 -- ladder's outcomes in the limits, and a Monthly order sized inside every limit.
 begin;
-select plan(23);
+select plan(24);
 
 -- ---- the gamma distribution against closed forms ------------------------------------------------
 select ok(abs(ops.gamma_q(1, 2.5) - exp(-2.5)) < 1e-12, 'Q(1, x) = exp(-x)');
@@ -37,6 +37,13 @@ insert into ops.monthly_climatology (city_code, kind, month, mean_in, source) va
 select is((select normal_day_in from ops.monthly_model('2026-11-20 18:00Z')), round((4.00 - 2.30) / 11, 4),
           'with a month normal: the month''s normal minus the CLI normal to date, over the days left');
 delete from ops.monthly_climatology;
+-- a day forecast wet with no PoP is wet for certain: the month cannot stay dry, and nothing breaks
+insert into ops.precip_forecasts (snapshot_id, city_code, climate_date, source, pop, qpf_in, snow_in, hours, issued_at, fetched_at)
+select snapshot_id, city_code, '2026-11-27', source, null, 0.30, 0, 24, issued_at, fetched_at
+  from ops.precip_forecasts where climate_date = '2026-11-26';
+select ok((select p_dry = 0 and mean_in > 0 from ops.monthly_model('2026-11-20 18:00Z')),
+          'a wet day without a PoP: P(no more rain) = 0, no ln(0)');
+delete from ops.precip_forecasts where climate_date = '2026-11-27';
 
 -- ---- prices, a passed threshold, the gates ---------------------------------------------------------
 insert into ops.market_snapshots (source, ticker, fetched_at, yes_bid, yes_bid_size, yes_ask, yes_ask_size, content_hash)

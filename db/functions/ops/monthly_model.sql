@@ -157,7 +157,8 @@ begin atomic
          where coalesce(u.hours, 0) < 24 and n.normal_day > 0),
     agg as (
         select pa.city_code, pa.kind, pa.month,
-               case when bool_or(pa.p >= 1) then 0 else exp(sum(ln(1 - pa.p))) end as p_dry,
+               -- (the filter, not the case, keeps ln(0) out: an aggregate is computed before the case looks)
+               case when bool_or(pa.p >= 1) then 0 else exp(coalesce(sum(ln(1 - pa.p)) filter (where pa.p < 1), 0)) end as p_dry,
                sum(pa.p * pa.m) as mean_in,
                sum(pa.p * pa.m * pa.m * (1 + 1 / n.wet_shape::float8) - (pa.p * pa.m) * (pa.p * pa.m)) as var_in
           from parts pa join normal n on n.city_code = pa.city_code and n.kind = pa.kind and n.month = pa.month
