@@ -2,7 +2,7 @@
 -- date, the CLI normal and the gridpoint PoP/QPF, a passed threshold certain and never sold, the nested
 -- ladder's outcomes in the limits, and a Monthly order sized inside every limit.
 begin;
-select plan(24);
+select plan(25);
 
 -- ---- the gamma distribution against closed forms ------------------------------------------------
 select ok(abs(ops.gamma_q(1, 2.5) - exp(-2.5)) < 1e-12, 'Q(1, x) = exp(-x)');
@@ -83,6 +83,17 @@ select results_eq($$select coalesce(outcome_ticker, 'none'), base_payoff from op
                   $$values ('KXRAINNYCM-26NOV-2'::text, -7::numeric), ('KXRAINNYCM-26NOV-5', -7), ('none', -7),
                            ('KXRAINNYCM-26NOV-3', 3), ('KXRAINNYCM-26NOV-4', 3)$$,
                   'payoff per highest threshold passed: YES>3 (paid $9) and NO>5 (paid $8) both win between 3 and 5 in (+$3), one of them otherwise (-$7)');
+
+-- ---- scored as the thresholds settle -------------------------------------------------------------
+update ops.markets set result = case when floor_strike <= 3 then 'yes' else 'no' end, status = 'finalized'
+ where event_ticker = 'KXRAINNYCM-26NOV';
+insert into ops.signals (as_of, ticker, strategy, model_p, decision, reason, gates)
+values ('2026-11-30 12:00Z', 'KXRAINNYCM-26NOV-5', 'Monthly', 0.10, 'skip', 'test', '{"world": {"market_p": 0.30}}'),
+       ('2026-12-01 06:00Z', 'KXRAINNYCM-26NOV-5', 'Monthly', 0.99, 'skip', 'after the close: not scored', '{}');
+select results_eq($$select markets, yes_rate, brier_model, brier_market, with_market_p from ops.v_monthly_calibration$$,
+                  $$values (4::bigint, 0.500::numeric, round((0 + (1 - 0.959411845)^2 + 0.493988474^2 + 0.1^2) / 4, 4),
+                           round((0.055^2 + 0.1^2 + 0.395^2 + 0.3^2) / 4, 4), 4::bigint)$$,
+                  'settled thresholds scored on the last model p before the close, the market''s mid beside it');
 
 select * from finish();
 rollback;
