@@ -114,12 +114,13 @@ def test_overview_and_trades_in_a_real_browser(db, site, browser, output):
     assert "86¢" not in feed                                          # 30 minutes old (NO at 86¢): not yet
     full_page(page, output / "trades.png")
 
-    # a city: today so far against the forecast, its ladders, and model against market on settled days
+    # a city: today so far against the forecast, its ladders, the month's rain, and model against market on settled days
     page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("tab", name="Cities").click()
     page.get_by_text("New York today: observed so far against the forecast").wait_for()
     page.get_by_text("market: 60 settled markets").wait_for()
-    assert page.locator("[data-testid=stVegaLiteChart]:visible").count() == 6
+    page.get_by_text("Rain in New York this month").wait_for()      # the Monthly card
+    assert page.locator("[data-testid=stVegaLiteChart]:visible").count() == 7
     full_page(page, output / "cities.png")
     if os.environ.get("MILKBOT_SCREENSHOT_DIR"):
         for name in ("overview.png", "cities.png"):

@@ -2,7 +2,7 @@
 -- date, the CLI normal and the gridpoint PoP/QPF, a passed threshold certain and never sold, the nested
 -- ladder's outcomes in the limits, and a Monthly order sized inside every limit.
 begin;
-select plan(25);
+select plan(26);
 
 -- ---- the gamma distribution against closed forms ------------------------------------------------
 select ok(abs(ops.gamma_q(1, 2.5) - exp(-2.5)) < 1e-12, 'Q(1, x) = exp(-x)');
@@ -73,6 +73,9 @@ select is((select max(greatest(0, -base_payoff)) from ops.event_outcomes('2026-1
           (select 27 * (0.41 + ops.fee_per_contract(0.41, 1))), 'the ladder''s worst case counts the order: below 4 in, it loses');
 select ok(not exists (select 1 from ops.signals where ticker = 'KXRAINNYCM-26NOV-2' and side = 'ask'),
           'the passed threshold is never bought NO');
+select ok(exists (select 1 from ops.explain('KXRAINNYCM-26NOV-4', '2026-11-20 18:00Z') l
+                   where l like '  Model (Monthly): 2.85 in over 19 of 30 days observed%'),
+          '`milkbot explain` tells the month so far and what is to come');
 
 -- ---- the nested ladder's outcomes are exact: YES above 3 and NO above 5 win together (fills only) -------
 insert into ops.fills (fill_id, ticker, side, yes_price, count, is_taker, fee, created_time, mode) values

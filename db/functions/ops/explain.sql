@@ -50,6 +50,10 @@ begin
                            coalesce(z->>'note', 'no note'), coalesce(z->>'source', 'unknown source'), z->>'mu', z->>'sigma',
                            case when z->>'observed' is not null then format(', observed so far %s °F', z->>'observed') else '' end);
     end if;
+    if z is not null and z->>'mean_in' is not null then   -- a Monthly threshold: the month so far and to come
+        return next format('  Model (Monthly): %s; to come: %s in expected, no more at all with chance %s.',
+                           z->>'note', round((z->>'mean_in')::numeric, 2), ops.pct_words(round((z->>'p_dry')::numeric, 4)));
+    end if;
     if s.gates->'world'->>'market_p' is not null then
         return next format('  The market (mid of bid %s¢ and ask %s¢, over the ladder) said %s; the model %s.',
                            round(100 * s.yes_bid), round(100 * s.yes_ask),
