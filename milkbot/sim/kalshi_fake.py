@@ -165,14 +165,11 @@ class KalshiFake(FakeServer):
         return [m for m in out if m["status"] == "active"]
 
     def book(self, ticker: str) -> dict | None:
-        found = self.world.find_bracket(ticker)
-        if not found:
+        """GET .../orderbook: the world's book (the WebSocket fake serves the same), levels ascending."""
+        lv = self.world.levels(ticker)
+        if lv is None:
             return None
-        bid, ask = self.world.quote(ticker, found[3])
-        yes = [[d4(bid - Decimal("0.01") * i), fp(BOOK_SIZE)] for i in (2, 1, 0) if bid - Decimal("0.01") * i > 0]
-        no_best = 1 - ask
-        no = [[d4(no_best - Decimal("0.01") * i), fp(BOOK_SIZE)] for i in (2, 1, 0) if no_best - Decimal("0.01") * i > 0]
-        return {"yes_dollars": yes, "no_dollars": no}
+        return {side + "_dollars": [[d4(p), fp(q)] for p, q in sorted(lv[side].items())] for side in ("yes", "no")}
 
     # -- matching ------------------------------------------------------------------------------
     def fill(self, order: dict, qty: Decimal, price: Decimal, taker: bool = True) -> dict:
@@ -224,10 +221,11 @@ class KalshiFake(FakeServer):
             self.orders[oid] = order
             if coid:
                 self.by_client[coid] = oid
-            bid, ask = self.world.quote(body["ticker"], found[3])
-            crosses = (body["side"] == "bid" and price >= ask) or (body["side"] == "ask" and price <= bid)
+            bid, bid_size, ask, ask_size = self.world.top(body["ticker"])
+            crosses = ((body["side"] == "bid" and ask is not None and price >= ask)
+                       or (body["side"] == "ask" and bid is not None and price <= bid))
             if crosses:
-                self.fill(order, min(count, BOOK_SIZE), ask if body["side"] == "bid" else bid)
+                self.fill(order, min(count, ask_size if body["side"] == "bid" else bid_size), ask if body["side"] == "bid" else bid)
             if body["time_in_force"] in ("immediate_or_cancel", "fill_or_kill") and order["status"] == "resting":
                 order["status"] = "canceled"
         reply = {"order_id": oid, "client_order_id": order["client_order_id"], "fill_count": fp(order["fill_count"]),

@@ -80,6 +80,7 @@ class World:
     now_fixed: datetime | None = None
     issued_lag: timedelta = timedelta(hours=1)
     settled: dict[str, str] = field(default_factory=dict)
+    books: dict[str, dict[str, dict[Decimal, Decimal]]] = field(default_factory=dict)   # books changed since the quote
     lock: threading.Lock = field(default_factory=threading.Lock)
     # the monthly rain/snow series and markets (issue 27): the demo lists them; tests opt in, so the daily
     # world the rest of the suite counts on is unchanged
@@ -215,6 +216,46 @@ class World:
         bid = max(Decimal("0.01"), fair - Decimal("0.02"))
         ask = min(Decimal("0.99"), fair + Decimal("0.02"))
         return bid, ask
+
+    # -- order books (the REST and WebSocket fakes serve the same ones) ------------------------------
+    def levels(self, ticker: str) -> dict[str, dict[Decimal, Decimal]] | None:
+        """The market's book: bids per side ({"yes": {price: contracts}, "no": {...}}). Until something
+        changes it, three levels of 50 each side at and behind the world's quote."""
+        with self.lock:
+            book = self.books.get(ticker)
+            if book is not None:
+                return {side: dict(lv) for side, lv in book.items()}
+        found = self.find_bracket(ticker)
+        if not found:
+            return None
+        bid, ask = self.quote(ticker, found[3])
+        step, size = Decimal("0.01"), Decimal("50.00")
+        return {"yes": {bid - step * i: size for i in range(3) if bid - step * i > 0},
+                "no": {(1 - ask) - step * i: size for i in range(3) if (1 - ask) - step * i > 0}}
+
+    def top(self, ticker: str) -> tuple[Decimal | None, Decimal | None, Decimal | None, Decimal | None]:
+        """Best YES bid and its size, YES ask (1 - best NO bid) and its size, from the book."""
+        lv = self.levels(ticker) or {"yes": {}, "no": {}}
+        yb = max(lv["yes"], default=None)
+        nb = max(lv["no"], default=None)
+        return (yb, lv["yes"][yb] if yb is not None else None,
+                1 - nb if nb is not None else None, lv["no"][nb] if nb is not None else None)
+
+    def change_book(self, ticker: str, side: str, price: Decimal, delta: Decimal) -> Decimal:
+        """Add delta contracts at a level (negative: taken or cancelled); returns what is left there."""
+        current = self.levels(ticker)
+        if current is None:
+            raise KeyError(ticker)
+        with self.lock:
+            book = self.books.setdefault(ticker, current)
+            left = book[side].get(price, Decimal(0)) + delta
+            if left < 0:
+                raise ValueError(f"{ticker} {side} {price}: {delta} leaves {left}")
+            if left == 0:
+                book[side].pop(price, None)
+            else:
+                book[side][price] = left
+            return left
 
     def find_bracket(self, ticker: str) -> tuple[SimCity, date, str, dict] | None:
         for series, city, kind in self.monthly_series():

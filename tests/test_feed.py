@@ -1,0 +1,199 @@
+"""The market feed (issue 25 §1-§2) against the fake WebSocket exchange: the signed upgrade, snapshots then
+deltas into the tape and the live book, and a book equal to the exchange's after every injected fault --
+a lost message (gap), a duplicate, a reordering, a dropped connection; the tape replays into the same
+book; the book is what the cycle reads (ops.market_snapshots); every message the fake sends is one the
+AsyncAPI spec allows."""
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from fakes.harness import NOW, Fakes
+from fakes.waiting import wait_for
+from milkbot.sim.kalshi_ws_fake import KalshiWsFake
+from test_ingest import run_pass
+from workers.common.kalshi_auth import KalshiSigner
+from workers.ingest.feed import Feed, ws_url
+
+
+class FeedThread:
+    """The feed's asyncio loop in a thread, as `milkbot feed` runs it."""
+
+    def __init__(self, db, url: str, signer):
+        self.feed = Feed(db.conninfo("milkbot_ingest"), url, signer, now=lambda: NOW, watch_every=0.2,
+                         alive_every=0.2, healthy_after=0.5)
+        self.loop = asyncio.new_event_loop()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            self.loop.run_until_complete(self.feed.run())
+        except BaseException as exc:          # seen by gone(): a feed that died fails the wait at once
+            self.error = exc
+
+    def gone(self):
+        return f"the feed stopped: {self.error!r}" if not self.thread.is_alive() else None
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.feed.stop)
+        self.thread.join(15)
+        assert not self.thread.is_alive(), "the feed did not stop"
+
+
+@pytest.fixture
+def exchange(db):
+    fakes = Fakes()
+    ws = KalshiWsFake(fakes.world, public_key=fakes.key.public_key())
+    url = ws.start()
+    run_pass(db, fakes, cycle=False)                     # the markets, discovered over REST
+    yield fakes, ws, url
+    ws.stop()
+    fakes.stop()
+
+
+@pytest.fixture
+def running(db, exchange):
+    fakes, ws, url = exchange
+    feed = FeedThread(db, url, KalshiSigner("test-key", fakes.key))
+    yield fakes, ws, feed
+    feed.stop()
+
+
+def db_book(db, ticker):
+    rows = db.admin.execute("select side, price, qty from ops.book_levels where ticker = %s", (ticker,)).fetchall()
+    return {s: {p: q for side, p, q in rows if side == s} for s in ("yes", "no")}
+
+
+def same_book(db, ws, ticker):
+    return db_book(db, ticker) == ws.book_now(ticker) and db.admin.execute(
+        "select trusted from ops.feed_books where ticker = %s", (ticker,)).fetchone() == (True,)
+
+
+def test_ws_url_pairs_with_the_rest_host():
+    assert ws_url("https://api.elections.kalshi.com/trade-api/v2") == "wss://api.elections.kalshi.com/trade-api/ws/v2"
+    assert ws_url("http://127.0.0.1:8080/trade-api/v2") == "ws://127.0.0.1:8080/trade-api/ws/v2"
+
+
+def test_the_feed_keeps_the_book_through_gaps_duplicates_reorders_and_disconnects(db, running):
+    fakes, ws, feed = running
+    t = fakes.ticker()
+    watched = {r[0] for r in db.admin.execute("select ops.feed_markets(%s)", (NOW,)).fetchall()}
+    wait_for(lambda: ws.subscribed() == watched, "the feed to subscribe every open market", gone=feed.gone)
+    wait_for(lambda: same_book(db, ws, t), "the first snapshot", gone=feed.gone)
+    bid = max(ws.book_now(t)["yes"])
+
+    def move(side, price, delta):
+        ws.change(t, side, price, Decimal(delta))
+
+    # in order: each delta lands
+    move("yes", bid, "-20")
+    move("yes", bid + Decimal("0.01"), "7")
+    wait_for(lambda: same_book(db, ws, t), "two deltas applied", gone=feed.gone)
+    assert db.admin.execute("""select yes_bid, yes_bid_size from ops.market_snapshots where ticker = %s
+                                order by fetched_at desc, id desc limit 1""", (t,)).fetchone() == (bid + Decimal("0.01"), 7)
+
+    for fault in ("gap", "duplicate", "reorder"):
+        gaps = feed.feed.stats.gaps
+        ws.fault(fault)
+        move("yes", bid, "5")
+        move("no", max(ws.book_now(t)["no"]), "-10")
+        move("yes", bid - Decimal("0.01"), "3")
+        wait_for(lambda: same_book(db, ws, t), f"the book equal to the exchange's after a {fault}", gone=feed.gone)
+        if fault in ("gap", "reorder"):
+            assert feed.feed.stats.gaps > gaps, f"a {fault} was not seen as a gap"
+
+    # a dropped connection: reconnected, resubscribed, resnapshotted
+    connections = ws.connections
+    ws.fault("disconnect")
+    move("yes", bid, "1")
+    move("no", max(ws.book_now(t)["no"]), "2")
+    wait_for(lambda: ws.connections > connections and same_book(db, ws, t), "a new connection with the book repaired",
+             gone=feed.gone)
+    assert any(r.startswith("closed") for r in feed.feed.stats.lost)
+
+    # the tape alone replays into the same book
+    replay = db.admin.execute("select side, price, qty from ops.replay_book(%s, now() + interval '1 day')", (t,)).fetchall()
+    assert {s: {p: q for side, p, q in replay if side == s} for s in ("yes", "no")} == db_book(db, t)
+    # what was stored: snapshots, deltas once each (the duplicate dropped), the unapplied one after the gap
+    kinds = db.admin.execute("""select count(*) filter (where kind = 'snapshot'), count(*) filter (where not applied)
+                                  from ops.tape_book where ticker = %s""", (t,)).fetchone()
+    assert kinds[0] >= 3 and kinds[1] >= 1
+
+
+def test_a_book_known_wrong_is_no_quote_until_its_snapshot(db, exchange):
+    """Between a gap and the snapshot that repairs it, the cycle sees no quote (never a wrong one)."""
+    fakes, ws, url = exchange
+    t = fakes.ticker()
+    conn = "test-conn"
+    lv = ws.book_now(t)
+    snap = {"type": "orderbook_snapshot", "sid": 1, "seq": 1,
+            "msg": {"market_ticker": t, "market_id": "m", "yes_dollars_fp": [[f"{p:.4f}", f"{q:.2f}"] for p, q in lv["yes"].items()],
+                    "no_dollars_fp": [[f"{p:.4f}", f"{q:.2f}"] for p, q in lv["no"].items()]}}
+    delta = {"type": "orderbook_delta", "sid": 1, "seq": 3,
+             "msg": {"market_ticker": t, "market_id": "m", "price_dollars": "0.5000", "delta_fp": "10.00", "side": "yes"}}
+    from psycopg.types.json import Jsonb
+    at = NOW + timedelta(minutes=1)
+    r1 = db.admin.execute("select ops.record_feed(%s, %s, %s)", (conn, Jsonb([snap]), at)).fetchone()[0]
+    r2 = db.admin.execute("select ops.record_feed(%s, %s, %s)", (conn, Jsonb([delta]), at + timedelta(seconds=1))).fetchone()[0]
+    assert r1["resnapshot"] == [] and r2["gaps"] == 1 and r2["resnapshot"] == [t]
+    top = db.admin.execute("""select source, yes_bid, yes_ask from ops.market_snapshots where ticker = %s
+                               order by fetched_at desc limit 1""", (t,)).fetchone()
+    assert top == ("feed", None, None)
+    reason = db.admin.execute("select reason from ops.evaluate_markets(%s) where ticker = %s",
+                              (at + timedelta(seconds=2), t)).fetchone()[0]
+    assert reason == "spread: no two-sided quote", reason         # fresh (just written), and empty
+    snap2 = {**snap, "seq": 4}
+    r3 = db.admin.execute("select ops.record_feed(%s, %s, %s)", (conn, Jsonb([snap2]), at + timedelta(seconds=3))).fetchone()[0]
+    assert r3["resnapshot"] == [] and db.admin.execute(
+        "select trusted from ops.feed_books where ticker = %s", (t,)).fetchone() == (True,)
+
+
+def test_an_unsigned_upgrade_is_refused_and_retried(db, exchange):
+    fakes, ws, url = exchange
+    feed = FeedThread(db, url, None)
+    try:
+        wait_for(lambda: ws.rejected >= 2, "two refused upgrades (retried with back-off)", gone=feed.gone)
+        assert ws.connections == 0
+    finally:
+        feed.stop()
+
+
+def test_every_message_the_fake_sends_is_in_the_asyncapi_spec(db, running, shared_data):
+    import jsonschema
+    import yaml
+    spec = yaml.safe_load((shared_data / "kalshi-websocket" / "asyncapi.yaml").read_text())
+    schemas = spec["components"]["schemas"]
+    by_type = {"orderbook_snapshot": "orderbookSnapshotPayload", "orderbook_delta": "orderbookDeltaPayload",
+               "trade": "tradePayload", "subscribed": "subscribedResponsePayload", "ok": "okResponsePayload",
+               "error": "errorResponsePayload", "unsubscribed": "unsubscribedResponsePayload"}
+    fakes, ws, feed = running
+    t = fakes.ticker()
+    wait_for(lambda: same_book(db, ws, t), "the first snapshot", gone=feed.gone)
+    ws.change(t, "yes", max(ws.book_now(t)["yes"]), Decimal("4"))
+    ws.trade(t, Decimal("0.3100"), Decimal("5"), "no")
+    wait_for(lambda: db.admin.execute("select count(*) from ops.tape_trades").fetchone()[0] == 1, "the trade on the tape",
+             gone=feed.gone)
+    seen = set()
+    for msg in list(ws.sent):
+        asyncapi_validator(schemas, by_type[msg["type"]]).validate(msg)
+        seen.add(msg["type"])
+    assert {"orderbook_snapshot", "orderbook_delta", "trade", "subscribed"} <= seen
+
+
+def asyncapi_validator(schemas: dict, name: str):
+    """A validator for one payload schema of the spec, its $refs resolved within the spec's components.
+    The spec's marketTicker pattern ^[A-Z0-9-]+$ refuses its own examples ("HIGHNY-22DEC23-B53.5") and
+    every real bracket ticker: the dot is allowed here, nothing else is relaxed."""
+    schemas = {**schemas, "marketTicker": {**schemas["marketTicker"], "pattern": "^[A-Z0-9.-]+$"}}
+    import jsonschema
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+    root = Resource(contents={"components": {"schemas": schemas}}, specification=DRAFT202012)
+    registry = Registry().with_resource("urn:kalshi-asyncapi", root)
+    return jsonschema.Draft202012Validator({"$ref": f"urn:kalshi-asyncapi#/components/schemas/{name}"}, registry=registry)
