@@ -168,6 +168,11 @@ def cmd_ingest(args) -> int:
     return quietly("ingest", lambda: run(config.load(), once=args.once, interval=args.interval))
 
 
+def cmd_feed(args) -> int:
+    from workers.ingest.feed import run
+    return quietly("feed", lambda: run(config.load()))
+
+
 def cmd_execute(args) -> int:
     from workers.executor.main import run
     return quietly("executor", lambda: run(config.load(), once=args.once))
@@ -357,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--once", action="store_true", help="one pass, then exit (non-zero if any request failed)")
     ing.add_argument("--interval", type=float, default=300.0, help="seconds between passes (default 300)")
     ing.set_defaults(func=cmd_ingest)
+
+    fd = sub.add_parser("feed", help="Kalshi's WebSocket market feed into the tape and the live book (runs until stopped)")
+    fd.set_defaults(func=cmd_feed)
 
     ex = sub.add_parser("execute", help="send queued order intents to the exchange (paper by default) and reconcile")
     ex.add_argument("--once", action="store_true", help="drain the queue once, reconcile, exit")

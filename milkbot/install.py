@@ -27,7 +27,7 @@ ETC = "/etc/milkbot"
 SOCKET_DIR = "/run/milkbot-db"
 CREDENTIALS = "/run/credentials/milkbot-nginx.service"    # where systemd puts milkbot-nginx's credentials
 # unit -> the database role its OS user maps to (None: no database access at all)
-SERVICES = ("postgres", "migrate", "ingest", "executor", "analytics", "postgrest", "dashboard", "nginx")
+SERVICES = ("postgres", "migrate", "ingest", "executor", "feed", "analytics", "postgrest", "dashboard", "nginx")
 ROLE_OF_USER = {"milkbot-db": "milkbot_admin", "milkbot-ingest": "milkbot_ingest", "milkbot-exec": "milkbot_executor",
                 "milkbot-analytics": "milkbot_analytics", "milkbot-api": "milkbot_authenticator"}
 

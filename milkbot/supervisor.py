@@ -97,10 +97,12 @@ def up(sim: bool = False) -> int:
         from .sim.world import World
         world = World(monthly=True)
         verify_sim_monthly_series(db, world)
-        nws, kalshi = NwsFake(world), KalshiFake(world)
-        env.update(MILKBOT_NWS_BASE_URL=nws.start(), MILKBOT_KALSHI_BASE_URL=kalshi.start() + PREFIX, MILKBOT_MODE="paper")
-        fakes = [nws, kalshi]
-        print(f"sim: NWS {env['MILKBOT_NWS_BASE_URL']}, Kalshi {env['MILKBOT_KALSHI_BASE_URL']} (paper mode)", flush=True)
+        from .sim.kalshi_ws_fake import KalshiWsFake
+        nws, kalshi, kalshi_ws = NwsFake(world), KalshiFake(world), KalshiWsFake(world)
+        env.update(MILKBOT_NWS_BASE_URL=nws.start(), MILKBOT_KALSHI_BASE_URL=kalshi.start() + PREFIX,
+                   MILKBOT_KALSHI_WS_URL=kalshi_ws.start(), MILKBOT_MODE="paper")
+        fakes = [nws, kalshi, kalshi_ws]
+        print(f"sim: NWS {env['MILKBOT_NWS_BASE_URL']}, Kalshi {env['MILKBOT_KALSHI_BASE_URL']} and {env['MILKBOT_KALSHI_WS_URL']} (paper mode)", flush=True)
     milkbot = str(Path(sys.executable).parent / "milkbot")
     warm = None
     if sim and not env.get("MILKBOT_SIM_NO_WARMUP"):
@@ -110,6 +112,7 @@ def up(sim: bool = False) -> int:
     serving = {"api": [milkbot, "api"], "dashboard": [milkbot, "dashboard"]}
     workers = {"ingest": [milkbot, "ingest", "--interval", env.get("MILKBOT_INGEST_INTERVAL", "300")],
                "executor": [milkbot, "execute"],
+               "feed": [milkbot, "feed"],
                "analytics": [milkbot, "analytics", "--interval", env.get("MILKBOT_ANALYTICS_INTERVAL", "600")]}
     procs: dict[str, subprocess.Popen] = {}
     stop = StopRequest("milkbot up")

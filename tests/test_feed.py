@@ -24,7 +24,7 @@ class FeedThread:
     """The feed's asyncio loop in a thread, as `milkbot feed` runs it."""
 
     def __init__(self, db, url: str, signer):
-        self.feed = Feed(db.conninfo("milkbot_ingest"), url, signer, now=lambda: NOW, watch_every=0.2,
+        self.feed = Feed(db.conninfo("milkbot_executor"), url, signer, now=lambda: NOW, watch_every=0.2,
                          alive_every=0.2, healthy_after=0.5)
         self.loop = asyncio.new_event_loop()
         self.error: BaseException | None = None
@@ -197,3 +197,16 @@ def asyncapi_validator(schemas: dict, name: str):
     root = Resource(contents={"components": {"schemas": schemas}}, specification=DRAFT202012)
     registry = Registry().with_resource("urn:kalshi-asyncapi", root)
     return jsonschema.Draft202012Validator({"$ref": f"urn:kalshi-asyncapi#/components/schemas/{name}"}, registry=registry)
+
+
+def test_subscriptions_follow_the_markets_sql_says_to_watch(db, running):
+    fakes, ws, feed = running
+    t = fakes.ticker()
+    wait_for(lambda: same_book(db, ws, t), "the first snapshot", gone=feed.gone)
+    db.admin.execute("update ops.markets set status = 'closed' where ticker = %s", (t,))
+    wait_for(lambda: t not in ws.subscribed() and t not in ws.subscribed("trade"), "the closed market dropped",
+             gone=feed.gone)
+    ws.change(t, "yes", max(ws.book_now(t)["yes"]), Decimal("9"))       # not heard: not subscribed
+    db.admin.execute("update ops.markets set status = 'active' where ticker = %s", (t,))
+    wait_for(lambda: t in ws.subscribed() and same_book(db, ws, t), "the market added back, with a new snapshot",
+             gone=feed.gone)

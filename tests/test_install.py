@@ -94,16 +94,18 @@ def test_each_service_is_its_own_unprivileged_sandboxed_user(tmp_path):
         if u["Type"][0] != "oneshot":
             assert u["Restart"] == ["on-failure"] and u["RestartSec"] == ["5s"], name
             assert "StartLimitBurst=5" in path.read_text(), name      # a crash loop stops and stays visible
-        # the Kalshi key reaches the executor alone, as a systemd credential; nobody may read the original
+        # the Kalshi key reaches the executor's zone alone (the executor, and the market feed whose
+        # connection it signs, under the same user), as a systemd credential; nobody reads the original
         creds = [c for c in u.get("LoadCredential", []) if c.startswith("kalshi-key:")]
-        assert bool(creds) == (name == "executor"), name
+        assert bool(creds) == (name in ("executor", "feed")), name
         assert u["InaccessiblePaths"] == ["-/etc/milkbot/credentials"], name
         score = subprocess.run(["systemd-analyze", "security", "--offline=true", str(path)],
                                env={**os.environ, "SYSTEMD_UNIT_PATH": f"{units}:"}, capture_output=True, text=True)
         exposure = float(re.search(r"Overall exposure level for \S+: ([\d.]+)", score.stdout + score.stderr).group(1))
         assert exposure <= 2.5, (name, exposure)
-    long_running = {k: v for k, v in users.items() if k not in ("migrate", "backup")}
+    long_running = {k: v for k, v in users.items() if k not in ("migrate", "backup", "feed")}
     assert len(set(long_running.values())) == len(long_running), long_running   # one user per service
+    assert users["feed"] == users["executor"]                  # one zone: the key's holder, reading and sending
     assert users["migrate"] == users["backup"] == users["postgres"] == "milkbot-db"
     paper = render(tmp_path / "paper") / "etc/systemd/system"
     assert "LoadCredential=kalshi" not in (paper / "milkbot-executor.service").read_text()
@@ -127,7 +129,7 @@ def test_install_refuses_without_an_ssh_range_and_names_bad_input(tmp_path):
     printed = re.findall(r"^# ==> (\S+) \((\d{4})\) <==$", out.stdout, re.M)
     assert ("/etc/milkbot/nginx.conf", "0644") in printed and ("/etc/milkbot/postgrest.conf", "0640") in printed
     units = {f"/etc/systemd/system/milkbot-{n}.service" for n in
-             ("postgres", "migrate", "ingest", "executor", "analytics", "postgrest", "dashboard", "nginx", "backup")}
+             ("postgres", "migrate", "ingest", "executor", "feed", "analytics", "postgrest", "dashboard", "nginx", "backup")}
     etc = {f"/etc/milkbot/{n}" for n in ("milkbot.env", "executor.env", "pg_hba.conf", "pg_ident.conf",
                                           "postgrest.conf", "nginx.conf", "milkbot.nft")}
     assert {p for p, _ in printed} == units | etc | {"/etc/systemd/system/milkbot-backup.timer",

@@ -70,11 +70,13 @@ grant select, update (listed_ticker, listed_title, listed_at) on ops.monthly_ser
 grant execute on function ops.record_monthly_listing(jsonb, timestamptz), ops.monthly_series_to_read() to milkbot_ingest;
 grant insert, update on ops.monthly_climatology to milkbot_operator;
 grant update (wet_day_prob, wet_shape, source) on ops.monthly_prior to milkbot_operator;
--- the WebSocket feed (an ingest worker): hands each batch to SQL, which keeps the tape and the live book
+-- the WebSocket feed (in the executor's zone: its connection is signed with the Kalshi key) hands each
+-- batch to SQL, which keeps the tape and the live book; it records its own health
 grant execute on function ops.record_feed(text, jsonb, timestamptz), ops.feed_alive(text, timestamptz),
                           ops.feed_lost(text, timestamptz, text), ops.feed_markets(timestamptz),
-                          ops.prune_tape(timestamptz) to milkbot_ingest;
+                          ops.prune_tape(timestamptz) to milkbot_executor;
 grant execute on function ops.replay_book(text, timestamptz), ops.book_top(text), ops.feed_markets(timestamptz) to milkbot_operator;
+grant execute on function ops.record_rest_book(text, text, timestamptz, numeric, numeric, numeric, numeric, text) to milkbot_ingest;
 -- the gridpoint's precipitation forecast per climate day (the Monthly model's forecast days)
 grant select, insert on ops.precip_forecasts to milkbot_ingest;
 grant execute on function ops.fit_calibration(timestamptz), ops.refit_calibration_if_due(timestamptz) to milkbot_operator, milkbot_ingest;

@@ -1,4 +1,5 @@
-"""`milkbot sim serve`: both fakes on 127.0.0.1, printing their URLs (and a demo key for the exchange)."""
+"""`milkbot sim serve`: the fakes (NWS, Kalshi REST and WebSocket) on 127.0.0.1, printing their URLs (and a demo
+key for the exchange)."""
 from __future__ import annotations
 
 import time
@@ -8,6 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .kalshi_fake import PREFIX, KalshiFake
+from .kalshi_ws_fake import KalshiWsFake
 from .nws_fake import NwsFake
 from .world import World
 
@@ -30,9 +32,11 @@ def serve(state_dir: Path, nws_port: int = 0, kalshi_port: int = 0) -> int:
     key_path, key = demo_key(state_dir)
     nws = NwsFake(world)
     kalshi = KalshiFake(world, public_key=key.public_key())
-    nws_url, kalshi_url = nws.start(nws_port), kalshi.start(kalshi_port)
+    kalshi_ws = KalshiWsFake(world, public_key=key.public_key())
+    nws_url, kalshi_url, ws_url = nws.start(nws_port), kalshi.start(kalshi_port), kalshi_ws.start()
     print(f"MILKBOT_NWS_BASE_URL={nws_url}")
     print(f"MILKBOT_KALSHI_BASE_URL={kalshi_url}{PREFIX}")
+    print(f"MILKBOT_KALSHI_WS_URL={ws_url}")
     print(f"MILKBOT_KALSHI_KEY_ID=fake-key  MILKBOT_KALSHI_KEY_FILE={key_path}  (fake exchange only)", flush=True)
     try:
         while True:
@@ -40,4 +44,5 @@ def serve(state_dir: Path, nws_port: int = 0, kalshi_port: int = 0) -> int:
     except KeyboardInterrupt:
         nws.stop()
         kalshi.stop()
+        kalshi_ws.stop()
     return 0

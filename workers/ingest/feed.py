@@ -242,3 +242,40 @@ class Feed:
                 if drop:
                     await self._command(ws, "update_subscription", {"sids": [sid], "market_tickers": drop, "action": "delete_markets"})
         self.watched = set(tickers)
+
+
+def feed_signer(settings):
+    """The feed signs its upgrade with the configured key in every mode: it only reads (the order-book
+    channel requires an authenticated connection); without a key it connects unsigned, which the real
+    exchange refuses (recorded, retried) while REST polling goes on."""
+    from workers.common.kalshi_auth import KalshiSigner
+    key_id, key_file = settings.extra.get("MILKBOT_KALSHI_KEY_ID"), settings.extra.get("MILKBOT_KALSHI_KEY_FILE")
+    return KalshiSigner.from_file(key_id, key_file) if key_id and key_file else None
+
+
+def run(settings) -> int:
+    """`milkbot feed`: until SIGINT/SIGTERM, with one line a minute of what it did."""
+    from milkbot.db import Database
+    from milkbot.shutdown import StopRequest, say
+    url = settings.extra.get("MILKBOT_KALSHI_WS_URL") or ws_url(settings.kalshi_base_url)
+    feed = Feed(Database(settings).role_conninfo("milkbot_executor"), url, feed_signer(settings))   # the executor's zone
+    stop = StopRequest("feed")
+
+    async def main():
+        task = asyncio.create_task(feed.run())
+        last = time.monotonic()
+        while not task.done():
+            await asyncio.wait({task}, timeout=1)      # a stop is seen within a second
+            if stop.requested:
+                feed.stop()
+            elif time.monotonic() - last >= 60:
+                last = time.monotonic()
+                s = feed.stats
+                say(f"feed: {s.connections} connection(s), {s.messages} messages in {s.batches} batches, "
+                    f"{s.gaps} gap(s), {s.resnapshots} resnapshot(s)")
+        await task
+
+    say(f"feed: {url} ({'signed' if feed.signer else 'unsigned'})")
+    asyncio.run(main())
+    say("feed: stopped")
+    return 0

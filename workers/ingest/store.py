@@ -237,16 +237,11 @@ def upsert_market(conn, row: dict, seen_at: datetime) -> None:
 
 
 def save_book(conn, ticker: str, book, fetched_at: datetime, source: str = "orderbook") -> bool:
-    digest = book.content_hash()
+    """A REST book: SQL compares it with the newest quote of any source (the feed's too) and decides."""
     with conn.transaction():
-        if _unchanged(conn, "market_snapshots", "ticker", source, ticker, digest, fetched_at):
-            return False
-        conn.execute("""insert into ops.market_snapshots (source, ticker, fetched_at, yes_bid, yes_bid_size, yes_ask,
-                                                          yes_ask_size, content_hash)
-                        values (%s, %s, %s, %s, %s, %s, %s, %s)
-                        on conflict (source, ticker, fetched_at) do nothing""",
-                     (source, ticker, fetched_at, book.yes_bid, book.yes_bid_size, book.yes_ask, book.yes_ask_size, digest))
-    return True
+        return conn.execute("select ops.record_rest_book(%s, %s, %s, %s, %s, %s, %s, %s)",
+                            (ticker, source, fetched_at, book.yes_bid, book.yes_bid_size, book.yes_ask, book.yes_ask_size,
+                             book.content_hash())).fetchone()[0]
 
 
 def set_exchange_status(conn, exchange_active: bool, trading_active: bool, at: datetime):

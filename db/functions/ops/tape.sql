@@ -336,3 +336,45 @@ begin atomic
      order by 1, 2;
 end;
 comment on function ops.replay_book(text, timestamptz) is 'One market''s book at p_at from the tape alone (newest snapshot, then the applied deltas).';
+
+-- A book read over REST (the poll that stays as fallback and cross-check). Compared with the market's
+-- newest quote from any source: the same values only confirm it (last_seen_at), different ones are a
+-- new row -- so a quote the feed wrote and REST no longer sees is replaced, never left standing. Where
+-- the feed follows the market (trusted book), a REST top more than 2 cents away from it is a health
+-- warning (one of the two is wrong, or the market moved between them). Returns whether a row was written.
+create or replace function ops.record_rest_book(p_ticker text, p_source text, p_at timestamptz,
+                                                p_yes_bid numeric, p_yes_bid_size numeric,
+                                                p_yes_ask numeric, p_yes_ask_size numeric, p_hash text)
+returns boolean
+language plpgsql security definer
+set search_path = pg_catalog, ops
+as $$
+declare
+    last record;
+    feed record;
+begin
+    select s.id, s.yes_bid, s.yes_bid_size, s.yes_ask, s.yes_ask_size into last
+      from ops.market_snapshots s where s.ticker = p_ticker order by s.fetched_at desc, s.id desc limit 1;
+    select t.* into feed from ops.feed_books fb cross join lateral ops.book_top(fb.ticker) t
+     where fb.ticker = p_ticker and fb.trusted;
+    if found and (abs(coalesce(feed.yes_bid, -1) - coalesce(p_yes_bid, -1)) > 0.02
+                  or abs(coalesce(feed.yes_ask, 2) - coalesce(p_yes_ask, 2)) > 0.02) then
+        insert into ops.health_events (at, component, level, message)
+        values (p_at, 'kalshi_ingest', 'warning',
+                format('%s: REST book %s / %s, the feed''s %s / %s (more than 2 cents apart)', p_ticker,
+                       coalesce(p_yes_bid::text, 'no bid'), coalesce(p_yes_ask::text, 'no ask'),
+                       coalesce(feed.yes_bid::text, 'no bid'), coalesce(feed.yes_ask::text, 'no ask')));
+    end if;
+    if last.id is not null and (last.yes_bid, last.yes_bid_size, last.yes_ask, last.yes_ask_size)
+                               is not distinct from (p_yes_bid, p_yes_bid_size, p_yes_ask, p_yes_ask_size) then
+        update ops.market_snapshots set last_seen_at = p_at
+         where id = last.id and (last_seen_at is null or last_seen_at < p_at);
+        return false;
+    end if;
+    insert into ops.market_snapshots (source, ticker, fetched_at, yes_bid, yes_bid_size, yes_ask, yes_ask_size, content_hash)
+    values (p_source, p_ticker, p_at, p_yes_bid, p_yes_bid_size, p_yes_ask, p_yes_ask_size, p_hash)
+    on conflict (source, ticker, fetched_at) do nothing;
+    return true;
+end
+$$;
+comment on function ops.record_rest_book(text, text, timestamptz, numeric, numeric, numeric, numeric, text) is 'A REST-read top of book: confirms the newest quote (any source) when equal, else a new row; warns when it disagrees with the feed''s trusted book.';
