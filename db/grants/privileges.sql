@@ -25,7 +25,7 @@ grant insert on ops.market_snapshots, ops.weather_snapshots, ops.forecasts, ops.
 grant update (is_stale, last_seen_at) on ops.weather_snapshots to milkbot_ingest;
 grant update (last_seen_at) on ops.market_snapshots to milkbot_ingest;
 grant execute on function ops.heartbeat(text, boolean, text) to milkbot_ingest;
-grant execute on function ops.run_cycle(timestamptz) to milkbot_ingest;  -- the ingest loop calls the cycle after each pass
+grant execute on function ops.run_cycle(timestamptz, text[]) to milkbot_ingest;  -- the ingest loop calls the cycle after each pass (and the reaction, per event)
 
 -- executor: reads intents and controls; writes order, fill and position state.
 grant usage on schema ops, pgmq to milkbot_executor;

@@ -99,8 +99,10 @@ as $fn$
 #variable_conflict use_column
 declare
     v_known timestamptz;
+    v_events text[];
 begin
-    select c.known_at into v_known from ops.cycles c where c.as_of = p_as_of;
+    select c.known_at, (select array_agg(x) from jsonb_array_elements_text(nullif(c.result->'events', 'null'::jsonb)) x)
+      into v_known, v_events from ops.cycles c where c.as_of = p_as_of;
     if v_known is null then
         raise exception 'no cycle was recorded at %', p_as_of using errcode = 'no_data_found';
     end if;
@@ -110,7 +112,8 @@ begin
     end if;
     return query
     with rec as (select s.* from ops.signals s where s.as_of = p_as_of),
-    rep as (select e.* from ops.evaluate_markets(p_as_of, v_known) e),
+    -- a per-event cycle decided its events only: the replay evaluates the same ones
+    rep as (select e.* from ops.evaluate_markets(p_as_of, v_known) e where v_events is null or e.event_ticker = any (v_events)),
     pairs as (
         select coalesce(r.ticker, e.ticker) as ticker, r.ticker is not null as in_rec, e.ticker is not null as in_rep,
                jsonb_build_object('strategy', r.strategy, 'model_p', r.model_p, 'yes_bid', r.yes_bid, 'yes_ask', r.yes_ask,

@@ -3,7 +3,11 @@
 -- cancels. Python only calls `select ops.run_cycle(now())`. Never reads now(): replays are exact.
 -- Running it twice at the same p_as_of creates nothing new (unique signals per as_of, unique intent
 -- keys, at most one live intent per market).
-create or replace function ops.run_cycle(p_as_of timestamptz)
+-- p_events: decide only these event ladders (the reaction to a change in one, issue 25 §3); null: every
+-- open market (the sweep). Everything else is the same: breakers, every limit computed across all events
+-- (holdings and working orders of every event count), and only the named events' signals, orders and
+-- cancels -- a live order elsewhere is left to its own event's cycle.
+create or replace function ops.run_cycle(p_as_of timestamptz, p_events text[] default null)
 returns jsonb
 language plpgsql security definer
 set search_path = pg_catalog, ops
@@ -83,7 +87,8 @@ begin
         values (p_as_of, 'cycle', 'warning', left('calibration re-fit failed, the previous fit stays in force: ' || sqlerrm, 2000));
     end;
     if to_regclass('pg_temp.cycle_eval') is not null then drop table pg_temp.cycle_eval; end if;
-    create temp table cycle_eval on commit drop as select * from ops.evaluate_markets(p_as_of, v_known);
+    create temp table cycle_eval on commit drop as
+        select * from ops.evaluate_markets(p_as_of, v_known) e where p_events is null or e.event_ticker = any (p_events);
     analyze cycle_eval;   -- a fresh temp table has no statistics: without them the sizing joins go quadratic
 
     -- 3. Sizing to a target position per market (README, "Target sizing"). Everything is per book
@@ -371,6 +376,8 @@ begin
          where o.mode = v_mode and o.superseded_by is null and o.cancel_requested_at is null
            and o.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN')
            and (d.ticker is null or d.live_action in ('cancel', 'decrease'))
+           -- a per-event cycle re-decides its own events' orders only
+           and (p_events is null or exists (select 1 from ops.markets mk where mk.ticker = o.ticker and mk.event_ticker = any (p_events)))
          order by o.id
          for update of o
     loop
@@ -446,6 +453,7 @@ begin
                                                 p_as_of, v_signals, v_intents, v_cancels, v_decreases, v_state));
 
     v_result := jsonb_build_object('as_of', p_as_of, 'state', v_state, 'markets', (select count(*) from cycle_eval),
+                                   'events', to_jsonb(p_events),
                                    'signals', v_signals, 'intents', v_intents, 'cancels', v_cancels, 'decreases', v_decreases,
                                    'equity', round(v_equity, 4),
                                    'pnl_today', round(v_pnl, 4), 'stale_cities', to_jsonb(coalesce(v_stale, '{}')));
@@ -457,4 +465,4 @@ begin
     return v_result;
 end
 $$;
-comment on function ops.run_cycle(timestamptz) is 'The trading cycle: breakers, signals, sizing under every limit, intents and cancels (outbox) at decision time p_as_of.';
+comment on function ops.run_cycle(timestamptz, text[]) is 'The trading cycle: breakers, signals, sizing under every limit, intents and cancels (outbox) at decision time p_as_of, for every open market or only the events named.';
