@@ -132,7 +132,7 @@ grant execute on function
     ops.market_payoffs(timestamptz, ops.trading_mode, boolean, bigint[]),
     ops.event_outcomes(timestamptz, ops.trading_mode, boolean, bigint[]),
     ops.event_worst_case_loss(timestamptz, ops.trading_mode, boolean), ops.unmapped_exposure(timestamptz, ops.trading_mode),
-    ops.equity_at(timestamptz, ops.trading_mode), ops.evaluate_markets(timestamptz, timestamptz),
+    ops.equity_at(timestamptz, ops.trading_mode), ops.evaluate_markets(timestamptz, timestamptz, text[]),
     ops.control_at(anyelement, timestamptz), ops.exchange_status_at(timestamptz),
     ops.markets_at(timestamptz, timestamptz), ops.replay_cycle(timestamptz),
     ops.orders_to_cancel(timestamptz, ops.trading_mode, jsonb), ops.decreases_to_send(ops.trading_mode),

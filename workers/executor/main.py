@@ -280,7 +280,10 @@ def run(settings: Settings, *, once: bool, poll: float = 2.0) -> int:
     from milkbot.shutdown import StopRequest, say
     stop = StopRequest("executor")
     db = Database(settings)
-    with psycopg.connect(db.role_conninfo("milkbot_executor")) as conn:
+    # woken by a new intent (pgmq's insert notification on the queue), else every `poll` seconds
+    wake = psycopg.connect(db.role_conninfo("milkbot_executor"), autocommit=True)
+    wake.execute('listen "pgmq.q_order_intents.INSERT"')
+    with wake, psycopg.connect(db.role_conninfo("milkbot_executor")) as conn:
         try:
             broker, host = make_broker(settings, conn)
         except ConfigError as exc:
@@ -314,6 +317,7 @@ def run(settings: Settings, *, once: bool, poll: float = 2.0) -> int:
             if once:
                 print(f"execute: {n} messages handled; reconcile {rec}", flush=True)
                 return 0
-            stop.wait(poll)
+            for _ in wake.notifies(timeout=poll, stop_after=1):
+                pass                      # one is enough: the next pass drains everything queued
     say("executor: stopped")
     return 0

@@ -9,6 +9,7 @@ calls the SQL trading cycle.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -355,6 +356,17 @@ class Ingest:
         return self.report
 
 
+def _keep_reacting(reactor, stop) -> None:
+    """The reaction thread: a lost database connection is retried every few seconds, never fatal to the
+    pass loop (the sweep still runs every pass)."""
+    while not stop.requested:
+        try:
+            reactor.run()
+        except psycopg.OperationalError as exc:
+            log.warning("react: database unreachable, retrying: %s", str(exc).strip().splitlines()[0])
+            stop.wait(5)
+
+
 def run(settings: Settings, *, once: bool, interval: float = 300.0) -> int:
     from milkbot.db import Database
     from milkbot.shutdown import StopRequest, say
@@ -362,6 +374,11 @@ def run(settings: Settings, *, once: bool, interval: float = 300.0) -> int:
     stop = StopRequest("ingest")
     db = Database(settings)
     nws_http, kalshi_http = nws_client(settings), kalshi_client(settings, signer=kalshi_signer(settings))
+    if not once:   # between passes, each event whose book or position moves gets its own cycle at once
+        from .react import Reactor
+        reactor = Reactor(db.role_conninfo("milkbot_ingest"), should_stop=lambda: stop.requested,
+                          debounce=float(settings.extra.get("MILKBOT_REACT_DEBOUNCE_S", "0.25")))
+        threading.Thread(target=_keep_reacting, args=(reactor, stop), name="react", daemon=True).start()
     while not stop.requested:
         started = time.monotonic()
         try:

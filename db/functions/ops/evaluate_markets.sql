@@ -2,7 +2,9 @@
 -- we would take, and every gate's verdict. Pure function of the tables, `p_as_of` and `p_known_at` (never
 -- now()), so a cycle can be replayed exactly: observations as of p_as_of, rows kept current in place
 -- (parameters, cities, exchange status, markets) as the database held them at p_known_at (migration 0021).
-create or replace function ops.evaluate_markets(p_as_of timestamptz, p_known_at timestamptz default 'infinity')
+-- p_events: only these event ladders (a per-event cycle); null: every open market.
+create or replace function ops.evaluate_markets(p_as_of timestamptz, p_known_at timestamptz default 'infinity',
+                                                p_events text[] default null)
 returns table (ticker text, event_ticker text, city_code text, cluster ops.city_cluster, climate_date date,
                kind ops.market_kind, strategy ops.strategy, model_p numeric, yes_bid numeric, yes_ask numeric,
                side text, price numeric, edge numeric, size_at_best numeric, fee_multiplier numeric,
@@ -46,6 +48,7 @@ mkt as (
       from ops.markets_at(p_known_at, p_as_of) m
       join cities_k c on c.code = m.city_code and c.enabled
      where m.status in ('initialized', 'active') and m.close_time > p_as_of
+       and (p_events is null or m.event_ticker = any (p_events))
 ),
 priced as materialized (  -- computed once: later CTEs refer to model_p many times
     select k.*, p.max_spread, p.min_size, p.min_open_interest, p.min_volume, p.min_edge, p.max_weather_age_min,
@@ -159,4 +162,4 @@ select v.ticker, v.event_ticker, v.city_code, v.cluster, v.climate_date, v.kind,
   from verdicts v;
 end
 $fn$;
-comment on function ops.evaluate_markets(timestamptz, timestamptz) is 'Every open market at p_as_of: model p, chosen side/price/edge and each gate''s verdict. Decides nothing about size or risk.';
+comment on function ops.evaluate_markets(timestamptz, timestamptz, text[]) is 'Every open market at p_as_of: model p, chosen side/price/edge and each gate''s verdict. Decides nothing about size or risk.';

@@ -113,7 +113,7 @@ begin
     return query
     with rec as (select s.* from ops.signals s where s.as_of = p_as_of),
     -- a per-event cycle decided its events only: the replay evaluates the same ones
-    rep as (select e.* from ops.evaluate_markets(p_as_of, v_known) e where v_events is null or e.event_ticker = any (v_events)),
+    rep as (select e.* from ops.evaluate_markets(p_as_of, v_known, v_events) e),
     pairs as (
         select coalesce(r.ticker, e.ticker) as ticker, r.ticker is not null as in_rec, e.ticker is not null as in_rep,
                jsonb_build_object('strategy', r.strategy, 'model_p', r.model_p, 'yes_bid', r.yes_bid, 'yes_ask', r.yes_ask,

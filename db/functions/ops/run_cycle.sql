@@ -88,7 +88,7 @@ begin
     end;
     if to_regclass('pg_temp.cycle_eval') is not null then drop table pg_temp.cycle_eval; end if;
     create temp table cycle_eval on commit drop as
-        select * from ops.evaluate_markets(p_as_of, v_known) e where p_events is null or e.event_ticker = any (p_events);
+        select * from ops.evaluate_markets(p_as_of, v_known, p_events);
     analyze cycle_eval;   -- a fresh temp table has no statistics: without them the sizing joins go quadratic
 
     -- 3. Sizing to a target position per market (README, "Target sizing"). Everything is per book

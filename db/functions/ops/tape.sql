@@ -86,10 +86,10 @@ comment on function ops.book_top(text) is 'Best YES bid and ask (1 - best NO bid
 -- One batch of feed messages, in the order received. Order-book messages are checked against their
 -- subscription's sequence: a duplicate or late one (seq already passed) is dropped; a gap makes every
 -- market of the subscription untrusted until its next snapshot (the caller asks for one) and its deltas
--- are kept on the tape but not applied; a delta that would leave a level below zero, or a crossed book,
--- also untrusts the market. A market whose top of book changed gets a market_snapshots row (source
--- 'feed'; an untrusted book an absent quote, so nothing trades on it) and a NOTIFY milkbot_book with its
--- event. Trades are stored once per trade_id. Returns what it did and the markets to resnapshot.
+-- are kept on the tape but not applied; a delta that would leave a level below zero also untrusts the
+-- market. A market whose top of book changed gets a market_snapshots row (source
+-- 'feed'; an untrusted book an absent quote, so nothing trades on it) and a NOTIFY milkbot_event with
+-- its event. Trades are stored once per trade_id. Returns what it did and the markets to resnapshot.
 -- (A loop: the sequence check is inherently in order; batches are small.)
 create or replace function ops.record_feed(p_conn text, p_msgs jsonb, p_received_at timestamptz)
 returns jsonb
@@ -231,23 +231,18 @@ begin
         end if;
     end loop;
 
-    -- a crossed book is a wrong book: untrusted until its snapshot
-    with crossed as (
-        update ops.feed_books fb set trusted = false, updated_at = p_received_at, reason = 'crossed book'
-         where fb.ticker = any (v_touched) and fb.trusted
-           and exists (select 1 from ops.book_top(fb.ticker) t where t.yes_bid >= t.yes_ask)
-        returning fb.ticker)
-    select v_resnap || coalesce(array_agg(c.ticker), '{}') into v_resnap from crossed c;
-
     -- the top of every touched market, where it changed, as the cycle reads books (untrusted: no quote)
+    -- (a crossed book -- YES bid at or above the YES ask -- is followed, delta by delta, but quoted as
+    -- nothing until it uncrosses: the exchange would have matched it, so one side of it is not there)
     with tops as (
         select t.ticker, m.event_ticker,
-               case when fb.trusted then bt.yes_bid end as yes_bid, case when fb.trusted then bt.yes_bid_size end as yes_bid_size,
-               case when fb.trusted then bt.yes_ask end as yes_ask, case when fb.trusted then bt.yes_ask_size end as yes_ask_size
+               case when q.ok then bt.yes_bid end as yes_bid, case when q.ok then bt.yes_bid_size end as yes_bid_size,
+               case when q.ok then bt.yes_ask end as yes_ask, case when q.ok then bt.yes_ask_size end as yes_ask_size
           from (select distinct unnest(v_touched) as ticker) t
           join ops.markets m on m.ticker = t.ticker            -- a market not yet discovered has no quote row
           join ops.feed_books fb on fb.ticker = t.ticker
-          cross join lateral ops.book_top(t.ticker) bt),
+          cross join lateral ops.book_top(t.ticker) bt
+          cross join lateral (select fb.trusted and not coalesce(bt.yes_bid >= bt.yes_ask, false) as ok) q),
     changed as (
         select tp.* from tops tp
          where not exists (select 1 from (select s.yes_bid, s.yes_bid_size, s.yes_ask, s.yes_ask_size
@@ -268,7 +263,7 @@ begin
     v_tops := cardinality(v_written);
     -- the reaction's trigger (issue 25 §3): one notification per event whose top moved (Postgres folds
     -- identical ones within a transaction)
-    perform pg_notify('milkbot_book', e.event_ticker)
+    perform pg_notify('milkbot_event', e.event_ticker)
        from (select distinct mk.event_ticker from ops.markets mk where mk.ticker = any (v_written)) e;
 
     return jsonb_build_object('stored', v_stored, 'duplicates', v_dups, 'gaps', v_gaps, 'trades', v_trades,
@@ -276,7 +271,7 @@ begin
                               'resnapshot', to_jsonb(array(select distinct x from unnest(v_resnap) x order by 1)));
 end
 $$;
-comment on function ops.record_feed(text, jsonb, timestamptz) is 'Apply one batch of WebSocket messages: tape, live book with sequence checks, top-of-book snapshots and NOTIFY milkbot_book; returns counts and the markets to resnapshot.';
+comment on function ops.record_feed(text, jsonb, timestamptz) is 'Apply one batch of WebSocket messages: tape, live book with sequence checks, top-of-book snapshots and NOTIFY milkbot_event; returns counts and the markets to resnapshot.';
 
 -- The feed is alive and its trusted books are current: the newest quote row of each (if the feed's)
 -- is seen now, so a quiet market does not look stale.
