@@ -342,9 +342,8 @@ class Ingest:
                          f"{self.report.markets} markets, {self.report.books} new books, {self.report.errors - errors0} errors")
         if cycle and not self.should_stop():
             try:
-                host = "paper" if self.settings.mode == "paper" else self.settings.kalshi_base_url.split("/")[2]
                 self.conn.execute("select set_config('milkbot.mode', %s, false), set_config('milkbot.host', %s, false)",
-                                  (self.settings.mode, host))
+                                  (self.settings.mode, book_host(self.settings)))
                 self.report.cycle = self.conn.execute("select ops.run_cycle(%s)", (self.now(),)).fetchone()[0]
                 self.conn.commit()
             except psycopg.Error as exc:
@@ -354,6 +353,11 @@ class Ingest:
                 self.report.cycle = {"failed": why}
                 store.health(self.conn, "cycle", False, why)     # (a failed heartbeat is also a health event)
         return self.report
+
+
+def book_host(settings: Settings) -> str:
+    """The host whose book a cycle decides for: paper, or the exchange's host."""
+    return "paper" if settings.mode == "paper" else settings.kalshi_base_url.split("/")[2]
 
 
 def _keep_reacting(reactor, stop) -> None:
@@ -376,7 +380,8 @@ def run(settings: Settings, *, once: bool, interval: float = 300.0) -> int:
     nws_http, kalshi_http = nws_client(settings), kalshi_client(settings, signer=kalshi_signer(settings))
     if not once:   # between passes, each event whose book or position moves gets its own cycle at once
         from .react import Reactor
-        reactor = Reactor(db.role_conninfo("milkbot_ingest"), should_stop=lambda: stop.requested,
+        reactor = Reactor(db.role_conninfo("milkbot_ingest"), mode=settings.mode, host=book_host(settings),
+                          should_stop=lambda: stop.requested,
                           debounce=float(settings.extra.get("MILKBOT_REACT_DEBOUNCE_S", "0.25")))
         threading.Thread(target=_keep_reacting, args=(reactor, stop), name="react", daemon=True).start()
     while not stop.requested:

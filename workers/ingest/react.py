@@ -25,17 +25,23 @@ class ReactStats:
     events: int = 0
     failures: int = 0
     last: dict = field(default_factory=dict)
+    ms: list[float] = field(default_factory=list)      # each cycle's time in the database (the last 10,000)
 
 
 class Reactor:
-    def __init__(self, conninfo: str, *, now=clock.now, debounce: float = 0.25, should_stop=lambda: False):
+    def __init__(self, conninfo: str, *, mode: str = "paper", host: str = "paper", now=clock.now, debounce: float = 0.25,
+                 should_stop=lambda: False):
         self.conninfo, self.now, self.debounce, self.should_stop = conninfo, now, debounce, should_stop
+        self.mode, self.host = mode, host
         self.stats = ReactStats()
 
     def run(self) -> None:
         with psycopg.connect(self.conninfo, autocommit=True) as listen, \
                 psycopg.connect(self.conninfo, autocommit=True) as work:
             listen.execute("listen milkbot_event")
+            # the book the cycle decides for, as the ingest pass sets it (paper, demo or live)
+            work.execute("select set_config('milkbot.mode', %s, false), set_config('milkbot.host', %s, false)",
+                         (self.mode, self.host))
             pending: dict[str, float] = {}            # event -> when its cycle is due (monotonic)
             while not self.should_stop():
                 wait = max(0.0, min(pending.values()) - time.monotonic()) if pending else 1.0
@@ -50,7 +56,9 @@ class Reactor:
 
     def cycle(self, work: psycopg.Connection, events: list[str]) -> None:
         try:
+            t0 = time.perf_counter()
             self.stats.last = work.execute("select ops.run_cycle(%s, %s)", (self.now(), events)).fetchone()[0]
+            self.stats.ms = self.stats.ms[-9999:] + [(time.perf_counter() - t0) * 1000]
             self.stats.cycles += 1
             self.stats.events += len(events)
         except psycopg.Error as exc:
