@@ -173,6 +173,21 @@ def cmd_feed(args) -> int:
     return quietly("feed", lambda: run(config.load()))
 
 
+def cmd_tape_export(args) -> int:
+    from datetime import date
+    from pathlib import Path
+    from .tape import export
+    try:
+        first, last = date.fromisoformat(args.first), date.fromisoformat(args.last)
+        rows = export(Database(config.load()).role_conninfo("milkbot_operator"), first, last, Path(args.dir))
+    except ValueError as exc:
+        print(f"milkbot tape export: {exc}", file=sys.stderr)
+        return 2
+    for name, n in rows.items():
+        print(f"{Path(args.dir) / name}: {n} rows")
+    return 0
+
+
 def cmd_execute(args) -> int:
     from workers.executor.main import run
     return quietly("executor", lambda: run(config.load(), once=args.once))
@@ -365,6 +380,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     fd = sub.add_parser("feed", help="Kalshi's WebSocket market feed into the tape and the live book (runs until stopped)")
     fd.set_defaults(func=cmd_feed)
+
+    tp = sub.add_parser("tape", help="the recorded market tape (WebSocket books and trades)")
+    tps = tp.add_subparsers(dest="tape_cmd", required=True)
+    te = tps.add_parser("export", help="candles, quotes and ticks of days FROM..TO (UTC, inclusive) as CSV into DIR")
+    te.add_argument("--from", dest="first", required=True, help="first day, YYYY-MM-DD")
+    te.add_argument("--to", dest="last", required=True, help="last day, YYYY-MM-DD")
+    te.add_argument("dir")
+    te.set_defaults(func=cmd_tape_export)
 
     ex = sub.add_parser("execute", help="send queued order intents to the exchange (paper by default) and reconcile")
     ex.add_argument("--once", action="store_true", help="drain the queue once, reconcile, exit")

@@ -210,3 +210,39 @@ def test_subscriptions_follow_the_markets_sql_says_to_watch(db, running):
     db.admin.execute("update ops.markets set status = 'active' where ticker = %s", (t,))
     wait_for(lambda: t in ws.subscribed() and same_book(db, ws, t), "the market added back, with a new snapshot",
              gone=feed.gone)
+
+
+def test_the_tape_exports_as_candles_quotes_and_ticks(db, running, tmp_path):
+    """`milkbot tape export`: the day's trades as 5-minute candles in the recorded prices' columns (cents),
+    every top of book the feed saw, every trade -- from the database, through the CLI."""
+    import csv
+    import os
+    import subprocess
+    import sys
+    fakes, ws, feed = running
+    t = fakes.ticker()
+    wait_for(lambda: same_book(db, ws, t), "the first snapshot", gone=feed.gone)
+    ws.change(t, "yes", max(ws.book_now(t)["yes"]) + Decimal("0.01"), Decimal("6"))     # a new top: a quote row
+    wait_for(lambda: same_book(db, ws, t), "the new top", gone=feed.gone)
+    ws.trade(t, Decimal("0.3100"), Decimal("5"), "no")
+    ws.trade(t, Decimal("0.3300"), Decimal("2"), "yes")
+    wait_for(lambda: db.admin.execute("select count(*) from ops.tape_trades").fetchone()[0] == 2, "both trades on the tape",
+             gone=feed.gone)
+    day = NOW.date()
+    env = {**os.environ, "MILKBOT_DB_NAME": db.name}
+    out = subprocess.run([sys.executable, "-m", "milkbot.cli", "tape", "export", "--from", str(day), "--to", str(day),
+                          str(tmp_path)], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    candles = list(csv.DictReader((tmp_path / f"candles_5m_{day}_{day}.csv").open()))
+    assert list(candles[0]) == ["market_id", "ticker", "start", "open", "high", "low", "close", "count"]
+    assert [(c["ticker"], c["open"], c["high"], c["low"], c["close"], c["count"]) for c in candles] == \
+        [(t, "31.0000", "33.0000", "31.0000", "33.0000", "2")]
+    quotes = list(csv.DictReader((tmp_path / f"quotes_{day}_{day}.csv").open()))
+    top = max(ws.book_now(t)["yes"])
+    assert [(q["ticker"], q["yes_bid"], q["yes_bid_size"]) for q in quotes] == [(t, f"{top:.4f}", "6.00")]
+    ticks = list(csv.DictReader((tmp_path / f"ticks_{day}_{day}.csv").open()))
+    assert [(k["ticker"], k["yes_price"], k["count"], k["taker_side"]) for k in ticks] == \
+        [(t, "0.3100", "5.00", "no"), (t, "0.3300", "2.00", "yes")]
+    bad = subprocess.run([sys.executable, "-m", "milkbot.cli", "tape", "export", "--from", str(day), "--to", "2000-01-01",
+                          str(tmp_path)], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "is before" in bad.stderr

@@ -75,7 +75,9 @@ grant update (wet_day_prob, wet_shape, source) on ops.monthly_prior to milkbot_o
 grant execute on function ops.record_feed(text, jsonb, timestamptz), ops.feed_alive(text, timestamptz),
                           ops.feed_lost(text, timestamptz, text), ops.feed_markets(timestamptz),
                           ops.prune_tape(timestamptz) to milkbot_executor;
-grant execute on function ops.replay_book(text, timestamptz), ops.book_top(text), ops.feed_markets(timestamptz) to milkbot_operator;
+grant execute on function ops.replay_book(text, timestamptz), ops.book_top(text), ops.feed_markets(timestamptz),
+                          ops.tape_candles(timestamptz, timestamptz, integer), ops.tape_quotes(timestamptz, timestamptz),
+                          ops.tape_ticks(timestamptz, timestamptz) to milkbot_operator;
 grant execute on function ops.record_rest_book(text, text, timestamptz, numeric, numeric, numeric, numeric, text) to milkbot_ingest;
 -- the gridpoint's precipitation forecast per climate day (the Monthly model's forecast days)
 grant select, insert on ops.precip_forecasts to milkbot_ingest;

@@ -373,3 +373,44 @@ begin
 end
 $$;
 comment on function ops.record_rest_book(text, text, timestamptz, numeric, numeric, numeric, numeric, text) is 'A REST-read top of book: confirms the newest quote (any source) when equal, else a new row; warns when it disagrees with the feed''s trusted book.';
+
+-- The tape in the import formats of a priced replay (`milkbot tape export`):
+-- 5-minute candles of trade prices, the columns of ../shared/data/prices/ (cents; buckets with trades only)
+create or replace function ops.tape_candles(p_from timestamptz, p_to timestamptz, p_minutes integer default 5)
+returns table (market_id text, ticker text, start timestamptz, open numeric, high numeric, low numeric, close numeric, count bigint)
+language sql stable
+set search_path = pg_catalog, ops
+begin atomic
+    select t.ticker, t.ticker, date_bin(make_interval(mins => p_minutes), t.created_time, timestamptz '2000-01-01 00:00Z'),
+           (array_agg(t.yes_price * 100 order by t.created_time, t.trade_id))[1], max(t.yes_price * 100), min(t.yes_price * 100),
+           (array_agg(t.yes_price * 100 order by t.created_time desc, t.trade_id desc))[1], count(*)
+      from ops.tape_trades t
+     where t.created_time >= p_from and t.created_time < p_to
+     group by 2, 3
+     order by 2, 3;
+end;
+comment on function ops.tape_candles(timestamptz, timestamptz, integer) is 'Trade candles from the tape (market_id,ticker,start,open,high,low,close,count; cents), the format of the recorded prices.';
+
+-- every top of book the feed saw (one row per change: the quotes a replay fills against), and every trade
+create or replace function ops.tape_quotes(p_from timestamptz, p_to timestamptz)
+returns table (ticker text, at timestamptz, yes_bid numeric, yes_bid_size numeric, yes_ask numeric, yes_ask_size numeric)
+language sql stable
+set search_path = pg_catalog, ops
+begin atomic
+    select s.ticker, s.fetched_at, s.yes_bid, s.yes_bid_size, s.yes_ask, s.yes_ask_size
+      from ops.market_snapshots s
+     where s.source = 'feed' and s.fetched_at >= p_from and s.fetched_at < p_to
+     order by s.ticker, s.fetched_at;
+end;
+comment on function ops.tape_quotes(timestamptz, timestamptz) is 'Every top-of-book change the feed recorded (ticker, at, bid, size, ask, size).';
+
+create or replace function ops.tape_ticks(p_from timestamptz, p_to timestamptz)
+returns table (trade_id text, ticker text, created_time timestamptz, yes_price numeric, count numeric, taker_side text)
+language sql stable
+set search_path = pg_catalog, ops
+begin atomic
+    select t.trade_id, t.ticker, t.created_time, t.yes_price, t.count, t.taker_side
+      from ops.tape_trades t where t.created_time >= p_from and t.created_time < p_to
+     order by t.ticker, t.created_time, t.trade_id;
+end;
+comment on function ops.tape_ticks(timestamptz, timestamptz) is 'Every public trade on the tape (price in dollars, contracts, the side the taker bought).';
