@@ -90,7 +90,7 @@ def up(sim: bool = False) -> int:
         db.ensure_database()
     print(f"database: {migrate(db.admin_conninfo()).summary()}", flush=True)
     env = dict(os.environ)
-    fakes, world = [], None
+    fakes, world, mover = [], None, None
     if sim:
         from .sim.kalshi_fake import PREFIX, KalshiFake
         from .sim.nws_fake import NwsFake
@@ -102,6 +102,8 @@ def up(sim: bool = False) -> int:
         env.update(MILKBOT_NWS_BASE_URL=nws.start(), MILKBOT_KALSHI_BASE_URL=kalshi.start() + PREFIX,
                    MILKBOT_KALSHI_WS_URL=kalshi_ws.start(), MILKBOT_MODE="paper")
         fakes = [nws, kalshi, kalshi_ws]
+        from .sim.book_mover import BookMover
+        mover = BookMover(world, kalshi_ws, every=float(env.get("MILKBOT_SIM_BOOK_EVERY_S", "2"))).start()
         print(f"sim: NWS {env['MILKBOT_NWS_BASE_URL']}, Kalshi {env['MILKBOT_KALSHI_BASE_URL']} and {env['MILKBOT_KALSHI_WS_URL']} (paper mode)", flush=True)
     milkbot = str(Path(sys.executable).parent / "milkbot")
     warm = None
@@ -144,6 +146,8 @@ def up(sim: bool = False) -> int:
             except subprocess.TimeoutExpired:
                 p.kill()
                 print(f"{name}: did not stop within 30 s; killed", flush=True)
+        if mover is not None:
+            mover.stop.set()
         for f in fakes:
             f.stop()
     say("milkbot up: stopped")

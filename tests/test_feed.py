@@ -246,3 +246,23 @@ def test_the_tape_exports_as_candles_quotes_and_ticks(db, running, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "milkbot.cli", "tape", "export", "--from", str(day), "--to", "2000-01-01",
                           str(tmp_path)], capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "is before" in bad.stderr
+
+
+def test_the_sims_books_move_without_crossing_and_the_feed_follows(db, running):
+    """The demo's book mover (milkbot/sim/book_mover.py) through the same fake: many random steps, every
+    book still uncrossed, and the feed's book equal to the exchange's for every market it touched."""
+    from milkbot.sim.book_mover import BookMover
+    fakes, ws, feed = running
+    mover = BookMover(fakes.world, ws, every=0)
+    touched = set()
+    for _ in range(150):
+        before = dict(fakes.world.books)
+        mover.step()
+        touched |= set(fakes.world.books) - set(before) | {t for t in before if fakes.world.books.get(t) != before[t]}
+    for t in fakes.world.books:
+        bid, _bs, ask, _as = fakes.world.top(t)
+        assert bid is None or ask is None or bid < ask, (t, bid, ask)
+    watched = {r[0] for r in db.admin.execute("select ops.feed_markets(%s)", (NOW,)).fetchall()}
+    followed = sorted(t for t in fakes.world.books if t in watched)
+    assert len(followed) > 20
+    wait_for(lambda: all(same_book(db, ws, t) for t in followed), "every moved book followed", gone=feed.gone)

@@ -117,13 +117,24 @@ class KalshiWsFake:
             self.faults.extend([kind] * times)
 
     def change(self, ticker: str, side: str, price: Decimal, delta: Decimal, client_order_id: str | None = None) -> None:
-        """Move the world's book and tell every subscriber of the market."""
-        self.world.change_book(ticker, side, price, delta)
+        """Move the world's book and tell every subscriber of the market -- both on the server's loop, so a
+        snapshot is always either before the change (and the delta follows it) or after it (and it holds it)."""
         msg = {"market_ticker": ticker, "market_id": market_id(ticker), "price_dollars": d4(price),
                "delta_fp": fp(delta), "side": side, **self._ts()}
         if client_order_id:
             msg["client_order_id"] = client_order_id
-        self._call(self._broadcast_book, ticker, "orderbook_delta", msg)
+        failure: list[BaseException] = []
+
+        async def apply_and_send():
+            try:
+                self.world.change_book(ticker, side, price, delta)
+            except (KeyError, ValueError) as exc:
+                failure.append(exc)
+                return
+            await self._broadcast_book(ticker, "orderbook_delta", msg)
+        self._call(apply_and_send)
+        if failure:
+            raise failure[0]
 
     def trade(self, ticker: str, yes_price: Decimal, count: Decimal, taker_side: str) -> str:
         tid = str(uuid.uuid4())
