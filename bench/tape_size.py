@@ -83,7 +83,7 @@ def main() -> int:
                 n += len(batch)
         took = time.perf_counter() - t0
         conn.execute("vacuum analyze ops.tape_book, ops.tape_trades")
-        sizes = dict(conn.execute("""select p.relname::text, sum(pg_total_relation_size(i.inhrelid))
+        sizes = dict(conn.execute("""select p.relname::text, sum(pg_total_relation_size(i.inhrelid))::float8
                                        from pg_inherits i join pg_class p on p.oid = i.inhparent
                                       where i.inhparent in ('ops.tape_book'::regclass, 'ops.tape_trades'::regclass)
                                       group by 1""").fetchall())
