@@ -1,7 +1,7 @@
 """Sim only: the demo's books move. A seeded random walk adds and takes liquidity on the open daily
 markets of the fake world, through the WebSocket fake (so the feed hears each change as a delta and the
 REST fake serves the same book): now and then a bid one cent better, a level taken whole, size added
-behind. It never crosses a book. Stated as synthetic on the dashboard's About (the sim world)."""
+behind. It never crosses a book. Synthetic, and said so in the README (`MILKBOT_SIM=1 make run`)."""
 from __future__ import annotations
 
 import random
