@@ -224,8 +224,8 @@ def test_the_tape_exports_as_candles_quotes_and_ticks(db, running, tmp_path):
     wait_for(lambda: same_book(db, ws, t), "the first snapshot", gone=feed.gone)
     ws.change(t, "yes", max(ws.book_now(t)["yes"]) + Decimal("0.01"), Decimal("6"))     # a new top: a quote row
     wait_for(lambda: same_book(db, ws, t), "the new top", gone=feed.gone)
-    ws.trade(t, Decimal("0.3100"), Decimal("5"), "no")
-    ws.trade(t, Decimal("0.3300"), Decimal("2"), "yes")
+    ws.trade(t, Decimal("0.3100"), Decimal("5"), "no", at=NOW)
+    ws.trade(t, Decimal("0.3300"), Decimal("2"), "yes", at=NOW + timedelta(seconds=20))    # the same 5-minute candle
     wait_for(lambda: db.admin.execute("select count(*) from ops.tape_trades").fetchone()[0] == 2, "both trades on the tape",
              gone=feed.gone)
     day = NOW.date()

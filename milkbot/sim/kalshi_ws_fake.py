@@ -136,9 +136,9 @@ class KalshiWsFake:
         if failure:
             raise failure[0]
 
-    def trade(self, ticker: str, yes_price: Decimal, count: Decimal, taker_side: str) -> str:
+    def trade(self, ticker: str, yes_price: Decimal, count: Decimal, taker_side: str, at=None) -> str:
         tid = str(uuid.uuid4())
-        now_ms = int(self.world.now().timestamp() * 1000)
+        now_ms = int((at or self.world.now()).timestamp() * 1000)
         msg = {"trade_id": tid, "market_ticker": ticker, "yes_price_dollars": d4(yes_price),
                "no_price_dollars": d4(1 - yes_price), "count_fp": fp(count), "taker_side": taker_side,
                "taker_outcome_side": taker_side, "taker_book_side": "bid" if taker_side == "yes" else "ask",
