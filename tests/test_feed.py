@@ -266,3 +266,15 @@ def test_the_sims_books_move_without_crossing_and_the_feed_follows(db, running):
     followed = sorted(t for t in fakes.world.books if t in watched)
     assert len(followed) > 20
     wait_for(lambda: all(same_book(db, ws, t) for t in followed), "every moved book followed", gone=feed.gone)
+
+
+def test_the_feed_keeps_a_quiet_markets_rest_quote_current(db, running):
+    """A book nobody touches: REST wrote its quote before the feed connected; the feed, seeing the same top,
+    keeps that row current (last_seen_at moves), so the market is not stale between REST polls."""
+    fakes, ws, feed = running
+    t = fakes.ticker()
+    wait_for(lambda: same_book(db, ws, t), "the first snapshot", gone=feed.gone)
+    row = lambda: db.admin.execute("""select source, last_seen_at from ops.market_snapshots where ticker = %s
+                                       order by fetched_at desc, id desc limit 1""", (t,)).fetchone()
+    assert row()[0] == "orderbook"                                   # the feed's top is REST's: no new row
+    wait_for(lambda: row()[1] is not None and row()[1] >= NOW, "the REST row confirmed by the feed", gone=feed.gone)

@@ -273,24 +273,28 @@ end
 $$;
 comment on function ops.record_feed(text, jsonb, timestamptz) is 'Apply one batch of WebSocket messages: tape, live book with sequence checks, top-of-book snapshots and NOTIFY milkbot_event; returns counts and the markets to resnapshot.';
 
--- The feed is alive and its trusted books are current: the newest quote row of each (if the feed's)
--- is seen now, so a quiet market does not look stale.
+-- The feed is alive and its trusted books are current: the newest quote row of each market (from the
+-- feed or from REST) that shows what the live book shows is seen now, so a quiet market does not look
+-- stale -- and a REST row the feed has not confirmed is left to age.
 create or replace function ops.feed_alive(p_conn text, p_at timestamptz)
 returns integer
 language sql volatile security definer
 set search_path = pg_catalog, ops
 begin atomic
     with newest as (
-        select distinct on (s.ticker) s.id, s.source
+        select distinct on (s.ticker) s.id, s.ticker, s.yes_bid, s.yes_bid_size, s.yes_ask, s.yes_ask_size
           from ops.market_snapshots s join ops.feed_books fb on fb.ticker = s.ticker and fb.conn = p_conn and fb.trusted
-         order by s.ticker, s.fetched_at desc),
+         order by s.ticker, s.fetched_at desc, s.id desc),
     seen as (
         update ops.market_snapshots s set last_seen_at = p_at
-          from newest n where s.id = n.id and n.source = 'feed' and (s.last_seen_at is null or s.last_seen_at < p_at)
+          from newest n cross join lateral ops.book_top(n.ticker) t
+         where s.id = n.id and (s.last_seen_at is null or s.last_seen_at < p_at)
+           and (n.yes_bid, n.yes_bid_size, n.yes_ask, n.yes_ask_size)
+               is not distinct from (t.yes_bid, t.yes_bid_size, t.yes_ask, t.yes_ask_size)
         returning 1)
     select count(*)::int from seen;
 end;
-comment on function ops.feed_alive(text, timestamptz) is 'Mark the trusted feed books of a live connection as current at p_at (their newest quote row''s last_seen_at).';
+comment on function ops.feed_alive(text, timestamptz) is 'Mark each market''s newest quote row that the live feed book confirms (same top) as current at p_at.';
 
 -- A connection ended: its books are no longer followed (untrusted until a snapshot on a new connection;
 -- their last quote ages normally, and REST polling goes on).
