@@ -150,8 +150,11 @@ class KalshiWsFake:
         self._call(self._close_all)
 
     def subscribed(self, channel: str = "orderbook_delta") -> set[str]:
-        """Markets some connection is subscribed to on a channel now."""
-        return {t for s in list(self.sessions) for sub in list(s.subs.values()) if sub.channel == channel for t in sub.tickers}
+        """Markets some connection is subscribed to on a channel now. (Read from a test's thread while the
+        server's loop changes them: each container is copied whole first -- one atomic step under the GIL --
+        never iterated live.)"""
+        return {t for s in list(self.sessions) for sub in list(s.subs.values()) if sub.channel == channel
+                for t in frozenset(sub.tickers)}
 
     # -- the server --------------------------------------------------------------------------------
     def _ts(self) -> dict:
