@@ -278,3 +278,29 @@ def test_the_feed_keeps_a_quiet_markets_rest_quote_current(db, running):
                                        order by fetched_at desc, id desc limit 1""", (t,)).fetchone()
     assert row()[0] == "orderbook"                                   # the feed's top is REST's: no new row
     wait_for(lambda: row()[1] is not None and row()[1] >= NOW, "the REST row confirmed by the feed", gone=feed.gone)
+
+
+def test_a_channel_not_yet_acknowledged_catches_up_on_the_markets_it_missed():
+    """The trade channel's subscription is acknowledged after the order book's 240 snapshots: a market
+    closed in between was dropped from the book channel only, and the trade channel kept it for good
+    (seen under a slow clock). Each channel now follows on its own once its sid is known."""
+    import json
+
+    class Socket:
+        def __init__(self):
+            self.sent = []
+
+        async def send(self, text):
+            self.sent.append(json.loads(text))
+
+    feed = Feed("unused", "ws://unused", None)
+    ws = Socket()
+    asyncio.run(feed._subscribe(ws, {"A", "B"}))
+    feed.sids = {"orderbook_delta": 4}                          # the trade channel not acknowledged yet
+    asyncio.run(feed._follow(ws, {"A"}))
+    asyncio.run(feed._follow(ws, {"A"}))
+    feed.sids["trade"] = 5                                      # its ack arrives
+    asyncio.run(feed._follow(ws, {"A"}))
+    updates = [(m["params"]["sids"], m["params"]["action"], m["params"]["market_tickers"]) for m in ws.sent
+               if m["cmd"] == "update_subscription"]
+    assert updates == [([4], "delete_markets", ["B"]), ([5], "delete_markets", ["B"])]

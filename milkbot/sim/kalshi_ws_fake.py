@@ -66,6 +66,7 @@ class KalshiWsFake:
         self.sent: list[dict] = []                    # every message sent (the schema test reads them)
         self.connections = 0                          # upgrades accepted
         self.rejected = 0                             # upgrades refused (bad signature)
+        self.commands: list[dict] = []                # every command received, in order
         self.lock = threading.Lock()
         self.url = ""
 
@@ -248,6 +249,7 @@ class KalshiWsFake:
             self.sessions.remove(s)
 
     async def command(self, s: Session, cmd_id, name: str, params: dict) -> None:
+        self.commands.append({"id": cmd_id, "cmd": name, "params": params})
         tickers = params.get("market_tickers") or ([params["market_ticker"]] if params.get("market_ticker") else [])
         if name == "subscribe":
             channels = params.get("channels") or []

@@ -29,6 +29,7 @@ log = logging.getLogger("milkbot.feed")
 WS_PATH = "/trade-api/ws/v2"
 # what a lost connection or a failed upgrade raises: retried with back-off (anything else is a bug)
 RETRYABLE = (OSError, ConnectionClosed, InvalidHandshake, asyncio.TimeoutError)
+MARKET_CHANNELS = ("orderbook_delta", "trade")     # subscribed per market
 
 
 def ws_url(rest_base: str) -> str:
@@ -57,7 +58,7 @@ class Feed:
         self.stopping = asyncio.Event()
         self.cmd_id = 0
         self.sids: dict[str, int] = {}          # channel -> sid on the current connection
-        self.watched: set[str] = set()
+        self.watched: dict[str, set[str]] = {}  # channel -> the markets it was asked to follow
 
     # -- the loop ----------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -103,7 +104,7 @@ class Feed:
         async with connect(self.url, additional_headers=headers, open_timeout=10, ping_interval=None,
                            max_size=2 ** 22) as ws:
             self.stats.connections += 1
-            self.sids, self.watched = {}, set()
+            self.sids, self.watched = {}, {}
             queue: asyncio.Queue = asyncio.Queue()
             reader = asyncio.create_task(self._read(ws, queue))
             try:
@@ -224,25 +225,28 @@ class Feed:
     async def _subscribe(self, ws: ClientConnection, tickers: set[str]) -> None:
         await self._command(ws, "subscribe", {"channels": ["fill", "user_orders", "market_lifecycle_v2"]})
         if tickers:
-            await self._command(ws, "subscribe", {"channels": ["orderbook_delta", "trade"], "market_tickers": sorted(tickers)})
-        self.watched = set(tickers)
+            await self._command(ws, "subscribe", {"channels": list(MARKET_CHANNELS), "market_tickers": sorted(tickers)})
+        self.watched = {ch: set(tickers) for ch in MARKET_CHANNELS}
 
     async def _follow(self, ws: ClientConnection, tickers: set[str]) -> None:
-        """Markets discovered since are added (with their snapshots), closed ones dropped."""
-        add, drop = sorted(tickers - self.watched), sorted(self.watched - tickers)
-        if add and "orderbook_delta" not in self.sids and not self.watched:
-            await self._command(ws, "subscribe", {"channels": ["orderbook_delta", "trade"], "market_tickers": add})
-        else:
-            for channel in ("orderbook_delta", "trade"):
-                sid = self.sids.get(channel)
-                if sid is None:
-                    continue
-                if add:
-                    await self._command(ws, "update_subscription", {"sids": [sid], "market_tickers": add, "action": "add_markets"})
-                if drop:
-                    await self._command(ws, "update_subscription", {"sids": [sid], "market_tickers": drop, "action": "delete_markets"})
-        self.watched = set(tickers)
-
+        """Markets discovered since are added (with their snapshots), closed ones dropped -- per channel,
+        once the exchange has acknowledged that channel's subscription (until then it keeps what it was
+        asked for, and the next round catches up)."""
+        if tickers and not any(self.watched.values()) and not any(ch in self.sids for ch in MARKET_CHANNELS):
+            await self._command(ws, "subscribe", {"channels": list(MARKET_CHANNELS), "market_tickers": sorted(tickers)})
+            self.watched = {ch: set(tickers) for ch in MARKET_CHANNELS}
+            return
+        for channel in MARKET_CHANNELS:
+            sid = self.sids.get(channel)
+            if sid is None:
+                continue
+            had = self.watched.get(channel, set())
+            add, drop = sorted(tickers - had), sorted(had - tickers)
+            if add:
+                await self._command(ws, "update_subscription", {"sids": [sid], "market_tickers": add, "action": "add_markets"})
+            if drop:
+                await self._command(ws, "update_subscription", {"sids": [sid], "market_tickers": drop, "action": "delete_markets"})
+            self.watched[channel] = set(tickers)
 
 def feed_signer(settings):
     """The feed signs its upgrade with the configured key in every mode: it only reads (the order-book
