@@ -28,6 +28,11 @@ def test_crps_normal_is_the_crps_of_its_definition(db, err, sigma):
     assert math.isclose(got, crps_by_definition(err, sigma), rel_tol=1e-3, abs_tol=1e-3), (err, sigma, got)
 
 
+def test_crps_normal_at_a_subnormal_error(db):
+    """Hypothesis found it: an error of 5e-324 (subnormal) made x / sigma underflow, and Postgres raises."""
+    assert math.isclose(db.admin.execute("select ops.crps_normal(5e-324, 2)").fetchone()[0], 2 * (math.sqrt(2 / math.pi) - 1 / math.sqrt(math.pi)))
+
+
 def test_crps_normal_known_values(db):
     # at x = 0: sigma (2 phi(0) - 1/sqrt(pi)) = sigma (sqrt(2/pi) - 1/sqrt(pi)) = 0.2337 sigma
     assert math.isclose(db.admin.execute("select ops.crps_normal(0, 2)").fetchone()[0], 2 * (math.sqrt(2 / math.pi) - 1 / math.sqrt(math.pi)))

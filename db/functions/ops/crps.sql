@@ -7,8 +7,9 @@ create or replace function ops.crps_normal(p_err double precision, p_sigma doubl
 returns double precision
 language sql immutable strict parallel safe
 set search_path = pg_catalog, ops
-return case when abs(p_err / p_sigma) > 8 then p_sigma * (abs(p_err / p_sigma) - 1 / sqrt(pi()))
-            when abs(p_err / p_sigma) < 1e-100 then p_sigma * (sqrt(2 / pi()) - 1 / sqrt(pi()))   -- z * z would underflow
+-- (a subnormal error -- Hypothesis found 5e-324 -- makes even x / sigma underflow: tested before dividing)
+return case when abs(p_err) < 1e-100 * p_sigma then p_sigma * (sqrt(2 / pi()) - 1 / sqrt(pi()))   -- z * z would underflow
+            when abs(p_err / p_sigma) > 8 then p_sigma * (abs(p_err / p_sigma) - 1 / sqrt(pi()))
             else p_sigma * ((p_err / p_sigma) * (2 * ops.norm_cdf(p_err / p_sigma) - 1)
                             + 2 * exp(-((p_err / p_sigma) * (p_err / p_sigma)) / 2) / sqrt(2 * pi()) - 1 / sqrt(pi())) end;
 comment on function ops.crps_normal(double precision, double precision) is 'CRPS (°F) of the normal N(0, sigma) for an error p_err: the score calibration fits are judged by (exact to double precision at any |error|).';
