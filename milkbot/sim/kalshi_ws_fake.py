@@ -22,17 +22,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Response
 
 from workers.common.kalshi_auth import verify
+from .kalshi_fake import d4, fp          # the REST fake's wire formats: one way to write a price or a count
 
 WS_PATH = "/trade-api/ws/v2"
 CHANNELS = ("orderbook_delta", "trade", "fill", "user_orders", "market_lifecycle_v2", "ticker")
-
-
-def d4(x: Decimal) -> str:
-    return f"{x:.4f}"
-
-
-def fp(x: Decimal) -> str:
-    return f"{x:.2f}"
 
 
 def market_id(ticker: str) -> str:
