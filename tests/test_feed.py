@@ -250,7 +250,8 @@ def test_the_tape_exports_as_candles_quotes_and_ticks(db, running, tmp_path):
 
 def test_the_sims_books_move_without_crossing_and_the_feed_follows(db, running):
     """The demo's book mover (milkbot/sim/book_mover.py) through the same fake: many random steps, every
-    book still uncrossed, and the feed's book equal to the exchange's for every market it touched."""
+    book still uncrossed, the feed's book equal to the exchange's for every market it touched, and every
+    level taken printed as a trade the tape holds."""
     from milkbot.sim.book_mover import BookMover
     fakes, ws, feed = running
     mover = BookMover(fakes.world, ws, every=0)
@@ -266,6 +267,10 @@ def test_the_sims_books_move_without_crossing_and_the_feed_follows(db, running):
     followed = sorted(t for t in fakes.world.books if t in watched)
     assert len(followed) > 20
     wait_for(lambda: all(same_book(db, ws, t) for t in followed), "every moved book followed", gone=feed.gone)
+    # a level taken whole is a public trade on the tape (what fills the demo's resting paper orders)
+    assert mover.printed
+    wait_for(lambda: db.admin.execute("select count(*) from ops.tape_trades where trade_id = any(%s)",
+                                      (mover.printed,)).fetchone()[0] == len(mover.printed), "every printed trade taped", gone=feed.gone)
 
 
 def test_the_feed_keeps_a_quiet_markets_rest_quote_current(db, running):

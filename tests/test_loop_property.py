@@ -1,8 +1,8 @@
 """The whole money loop in motion, as a property (issue 23 §2): the real SQL cycle (ops.run_cycle), the
-real executor (workers/executor, paper mode) and the paper broker, over generated sequences of books
-and forecasts moving with the clock, operator changes between cycles (limits, Kelly, resting or taking
+real executor (workers/executor, paper mode) and the paper exchange (ops.paper_submit / paper_match),
+over generated sequences of books, public trades and forecasts moving with the clock, operator changes between cycles (limits, Kelly, resting or taking
 orders, ACTIVE / REDUCING / HALTED), and books that arrive between a cycle's decision and the executor's
-pass (fills racing the cycle's cancels and decreases). After every executor pass:
+pass, and trades that fill resting orders (fills racing the cycle's cancels and decreases). After every executor pass:
 
 * per market: held + working on the traded side <= the cycle's target (fills alone may pass it);
 * event / cluster / total worst case within its limit, or within what fills alone already lose;
@@ -124,6 +124,11 @@ def check(w: World, at, state: str, sizes_before: dict) -> dict:
 step = st.fixed_dictionaries({
     "moves": st.lists(st.tuples(st.integers(0, 17), st.integers(-6, 6), st.sampled_from([5, 20, 50, 200])), max_size=4),
     "racing": st.lists(st.tuples(st.integers(0, 17), st.integers(-6, 6), st.sampled_from([5, 20, 50, 200])), max_size=3),
+    # public trades printed after the decision (what fills a resting paper order): which resting order
+    # (or market, when none rests), cents through its price (negative: short of it), contracts, and
+    # whether the taker hits it (else the taker takes the other side)
+    "prints": st.lists(st.tuples(st.integers(0, 17), st.integers(-2, 3), st.sampled_from([5, 20, 50, 200]),
+                                 st.booleans()), min_size=1, max_size=4),
     "forecast": st.one_of(st.none(), st.tuples(st.integers(0, 2), st.integers(-3, 3))),
     "limit": st.one_of(st.none(), st.tuples(st.sampled_from(LIMITS), st.sampled_from([1, 3, 5, 10, 25, 50, 200]))),
     "kelly": st.one_of(st.none(), st.sampled_from([Decimal("0.1"), Decimal("0.25"), Decimal("1.0")])),
@@ -140,6 +145,25 @@ def move_books(books: dict, tickers: list[str], moves) -> None:
         books[t] = (min(b, a - Decimal("0.01")), a, Decimal(size))
 
 
+def print_trades(conn, at, books: dict, tickers: list[str], prints) -> None:
+    """Public trades on the tape at `at` (the paper exchange fills resting orders from these only), aimed at
+    the orders resting then: at, through or short of their price, on the side that hits them or not."""
+    conn.execute("select ops.ensure_tape_partitions(%s::date, %s::date)", (at, at))
+    resting = conn.execute("""select ticker, side, price from ops.orders where state in ('RESTING', 'PARTIALLY_FILLED')
+                               order by id""").fetchall()
+    for n, (idx, cents, size, hits) in enumerate(prints):
+        if resting:
+            ticker, side, price = resting[idx % len(resting)]
+        else:
+            ticker, side, price = tickers[idx], "bid", books[tickers[idx]][0]
+        through = Decimal(cents) / 100
+        yes_price = min(max(price - through if side == "bid" else price + through, Decimal("0.01")), Decimal("0.99"))
+        taker = ("no" if side == "bid" else "yes") if hits else ("yes" if side == "bid" else "no")
+        conn.execute("""insert into ops.tape_trades (created_time, trade_id, ticker, yes_price, count, taker_side, received_at)
+                        values (%s, %s, %s, %s, %s, %s, %s)""", (at, f"p{at.timestamp():.0f}-{n}", ticker, yes_price, size, taker, at))
+    conn.commit()
+
+
 @settings(max_examples=25, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(steps=st.lists(step, min_size=2, max_size=6))
@@ -150,6 +174,9 @@ def test_the_loop_keeps_every_promise(template, steps):
         sizes: dict = {}
         for s in steps:
             c = w.conn
+            # trades since the last executor pass, before this cycle decides: they fill what rests, and the
+            # executor learns of those fills only after the cycle's requests are made (fills racing them)
+            print_trades(c, w.now - timedelta(seconds=30), books, w.tickers, s["prints"])
             if s["limit"]:
                 c.execute("update ops.risk_limits set value = %s where name = %s", (s["limit"][1], s["limit"][0]))
             if s["kelly"] is not None:
@@ -170,7 +197,10 @@ def test_the_loop_keeps_every_promise(template, steps):
             c.commit()
             # books that arrive after the decision, before the executor: fills race the cycle's requests
             if s["racing"]:
-                move_books(books, w.tickers, s["racing"])
+                # aimed at the markets this cycle just ordered, where a moving book matters
+                ordered = [t for (t,) in c.execute("select distinct ticker from ops.orders where as_of = %s order by 1", (w.now,))]
+                move_books(books, w.tickers, [(w.tickers.index(ordered[i % len(ordered)]) if ordered else i, d, z)
+                                              for i, d, z in s["racing"]])
                 quote(c, w.now + timedelta(seconds=10), books)
                 c.commit()
             w.executor.drain()

@@ -244,62 +244,7 @@ def test_halt_cancels_known_orders_while_the_listing_cannot_be_read(db, fakes, e
     assert order(db, ids[1])[0] == "CANCELED"       # the listing, read again, corrects our record
 
 
-# ---- paper: the cycle's requests first, then the book; a fully filled order is FILLED ---------------------
-def paper_executor(db, fakes):
-    from workers.executor.brokers import PaperBroker
-    from workers.executor.main import Executor
-    from workers.ingest.main import Ingest
-    import dataclasses
-    n, k = fakes.clients()
-    Ingest(fakes.settings, db.connect("milkbot_ingest", autocommit=False), n, k, now=lambda: NOW).run_once(weather=False, cycle=False)
-    settings = dataclasses.replace(fakes.settings, mode="paper")
-    conn = db.connect("milkbot_executor", autocommit=False)
-    return Executor(settings, conn, PaperBroker(conn), "paper", now=lambda: NOW + timedelta(minutes=2))
-
-
-def new_book(db, ticker: str, ask: Decimal, size: int, minutes: int = 1) -> None:
-    """A later book whose ask has come down to `ask`, `size` deep (what the paper broker may fill against)."""
-    db.admin.execute("""insert into ops.market_snapshots (source, ticker, fetched_at, yes_bid, yes_bid_size, yes_ask, yes_ask_size, content_hash)
-                        values ('test', %s, %s, %s, 10, %s, %s, md5(random()::text) || md5(random()::text))""",
-                     (ticker, NOW + timedelta(minutes=minutes), ask - Decimal("0.01"), ask, size))
-
-
-def test_paper_fills_a_resting_order_to_filled_not_resting(db, fakes):
-    ex = paper_executor(db, fakes)
-    t = fakes.ticker()
-    bid, _ = ask_of(fakes, t)
-    oid = intent(db, t, str(bid), count=10, mode="paper")
-    ex.drain()
-    assert ours(db, oid)[0] == "RESTING"
-    new_book(db, t, bid, 100)
-    ex.reconcile()
-    assert ours(db, oid) == ("FILLED", 10, 10, 0)       # not RESTING: it would hold the market's live slot for ever
-
-
-def test_paper_applies_the_cycles_decrease_before_matching(db, fakes):
-    ex = paper_executor(db, fakes)
-    t = fakes.ticker()
-    bid, _ = ask_of(fakes, t)
-    oid = intent(db, t, str(bid), count=10, mode="paper")
-    ex.drain()
-    ask_decrease(db, oid, 4)                             # target total 4
-    new_book(db, t, bid, 100)                            # the book crosses the order after the decision
-    ex.reconcile()
-    assert ours(db, oid) == ("FILLED", 4, 4, 0)
-    assert db.admin.execute("select sum(count) from ops.fills where order_id = %s", (oid,)).fetchone()[0] == 4
-
-
-def test_paper_applies_the_cycles_cancel_before_matching(db, fakes):
-    ex = paper_executor(db, fakes)
-    t = fakes.ticker()
-    bid, _ = ask_of(fakes, t)
-    oid = intent(db, t, str(bid), count=10, mode="paper")
-    ex.drain()
-    db.admin.execute("update ops.orders set cancel_requested_at = %s where id = %s", (NOW, oid))
-    new_book(db, t, bid, 100)
-    ex.reconcile()
-    assert ours(db, oid)[0] == "CANCELED"
-    assert db.admin.execute("select count(*) from ops.fills where order_id = %s", (oid,)).fetchone()[0] == 0
+# (paper fills, the cycle's decrease and cancel before the tape: tests/test_paper_fills.py)
 
 
 def test_a_fill_racing_the_positions_read_is_not_a_mismatch(db, fakes, exchange):

@@ -1,7 +1,7 @@
 """Sim only: the demo's books move. A seeded random walk adds and takes liquidity on the open daily
 markets of the fake world, through the WebSocket fake (so the feed hears each change as a delta and the
-REST fake serves the same book): now and then a bid one cent better, a level taken whole, size added
-behind. It never crosses a book. Synthetic, and said so in the README (`MILKBOT_SIM=1 make run`)."""
+REST fake serves the same book): now and then a bid one cent better, a level taken whole (and printed as a
+public trade), size added behind. It never crosses a book. Synthetic, and said so in the README (`MILKBOT_SIM=1 make run`)."""
 from __future__ import annotations
 
 import random
@@ -20,6 +20,7 @@ class BookMover:
         self.rng = random.Random(seed)
         self.stop = threading.Event()
         self.moves = 0
+        self.printed: list[str] = []     # trade ids printed
         self.thread = threading.Thread(target=self.run, name="sim-book-mover", daemon=True)
 
     def start(self) -> "BookMover":
@@ -45,7 +46,13 @@ class BookMover:
         room = 1 - (max(other) if other else Decimal(0))      # a bid on this side must stay below it
         roll = self.rng.random()
         if best is not None and roll < 0.3 and mine[best] > 0:
-            self.ws.change(ticker, side, best, -mine[best])    # the top level taken whole
+            # the top level taken whole by a taker: a public trade (what fills resting paper orders)
+            qty = mine[best]
+            self.ws.change(ticker, side, best, -qty)
+            if side == "yes":
+                self.printed.append(self.ws.trade(ticker, best, qty, "no"))        # YES bids hit by takers buying NO
+            else:
+                self.printed.append(self.ws.trade(ticker, 1 - best, qty, "yes"))   # NO bids hit by takers buying YES
         elif best is not None and roll < 0.55 and best + CENT < room:
             self.ws.change(ticker, side, best + CENT, Decimal(self.rng.randint(5, 60)))   # a better bid
         elif best is not None and best - CENT > 0:

@@ -168,8 +168,9 @@ class KalshiBroker:
 
 
 class PaperBroker:
-    """Simulated fills from our own stored books: a buy fills only up to the displayed size at or better
-    than its limit, at the book's price (never better than the book), and each book is used once."""
+    """The paper exchange: what fills is decided in SQL from the recorded market (db/functions/ops/paper.sql):
+    a taking order against the recorded book at arrival, price and size per level; a resting order only as
+    the recorded trade tape prints at or through its price behind the queue that was ahead of it."""
 
     host = "paper"
 
@@ -178,34 +179,10 @@ class PaperBroker:
         self.conn, self.now = conn, now or clock.now
 
     def submit(self, **kw) -> Submitted:
-        xid = f"paper-{kw['client_order_id']}"
-        if kw.get("time_in_force") not in ("immediate_or_cancel", "fill_or_kill"):
-            return Submitted(201, True, xid, Decimal(0), kw["count"])
-        # immediate-or-cancel: take what the latest book (from the decision time on) shows at or better
-        # than the limit, now; the rest is cancelled, as the exchange would
         with self.conn.transaction():
-            row = self.conn.execute(
-                """select o.id, o.side, o.price, o.count, s.id, s.yes_bid, s.yes_bid_size, s.yes_ask, s.yes_ask_size
-                     from ops.orders o
-                     left join lateral (select * from ops.market_snapshots s where s.ticker = o.ticker
-                                          and s.fetched_at >= o.as_of - interval '1 minute'
-                                        order by s.fetched_at desc limit 1) s on true
-                    where o.client_order_id = %s for update of o""", (kw["client_order_id"],)).fetchone()
-            oid, side, limit, count, book_id, bid, bid_size, ask, ask_size = row
-            px, size = (ask, ask_size) if side == "bid" else (bid, bid_size)
-            crosses = px is not None and ((side == "bid" and px <= limit) or (side == "ask" and px >= limit))
-            qty = min(count, size or 0) if crosses else Decimal(0)
-            if kw.get("time_in_force") == "fill_or_kill" and qty < count:
-                qty = Decimal(0)
-            if qty > 0:
-                fee = self.conn.execute("select ops.taker_fee(%s, %s, 1)", (px, qty)).fetchone()[0]
-                self.conn.execute(
-                    """insert into ops.fills (fill_id, exchange_order_id, order_id, ticker, side, yes_price, count,
-                                              is_taker, fee, created_time, mode)
-                       select %s, %s, o.id, o.ticker, o.side, %s, %s, true, %s, %s, 'paper' from ops.orders o where o.id = %s""",
-                    (f"paper-{oid}-{book_id}", xid, px, qty, fee, self.now(), oid))
-                self.conn.execute("update ops.orders set paper_book_id = %s where id = %s", (book_id, oid))
-        return Submitted(201, True, xid, qty, Decimal(0))
+            xid, filled, remaining = self.conn.execute(
+                "select * from ops.paper_submit(%s, %s)", (kw["client_order_id"], self.now())).fetchone()
+        return Submitted(201, True, xid, filled, remaining)
 
     def cancel(self, exchange_order_id: str) -> tuple[int | None, str]:
         return 200, "paper cancel"
@@ -214,30 +191,5 @@ class PaperBroker:
         return 200, None, "paper decrease"    # our own row is the book: count drops by reduce_by
 
     def match(self, now: datetime) -> int:
-        """Fill resting paper orders against books newer than the last one each saw."""
-        rows = self.conn.execute(
-            """select o.id, o.ticker, o.side, o.price, o.count - o.filled_count, o.exchange_order_id, s.id,
-                      s.yes_bid, s.yes_bid_size, s.yes_ask, s.yes_ask_size
-                 from ops.orders o
-                 join lateral (select * from ops.market_snapshots s where s.ticker = o.ticker
-                                order by s.fetched_at desc limit 1) s on true
-                where o.mode = 'paper' and o.state in ('RESTING', 'PARTIALLY_FILLED') and o.cancel_requested_at is null
-                  and o.superseded_by is null and s.id is distinct from o.paper_book_id
-                  and s.fetched_at >= o.as_of - interval '1 minute'   -- books from the intent's decision time on
-                for update of o""").fetchall()
-        filled = 0
-        for oid, ticker, side, limit, left, xid, book_id, bid, bid_size, ask, ask_size in rows:
-            # buying YES takes the ask; buying NO (side ask) takes the YES bid
-            px, size = (ask, ask_size) if side == "bid" else (bid, bid_size)
-            crosses = px is not None and ((side == "bid" and px <= limit) or (side == "ask" and px >= limit))
-            qty = min(left, size) if crosses else Decimal(0)
-            if qty > 0:
-                fee = self.conn.execute("select ops.taker_fee(%s, %s, 1)", (px, qty)).fetchone()[0]
-                self.conn.execute(
-                    """insert into ops.fills (fill_id, exchange_order_id, order_id, ticker, side, yes_price, count,
-                                              is_taker, fee, created_time, mode)
-                       values (%s, %s, %s, %s, %s, %s, %s, true, %s, %s, 'paper')""",
-                    (f"paper-{oid}-{book_id}", xid, oid, ticker, side, px, qty, fee, now))
-                filled += 1
-            self.conn.execute("update ops.orders set paper_book_id = %s where id = %s", (book_id, oid))
-        return filled
+        """Fill resting paper orders from the trade tape up to now."""
+        return self.conn.execute("select ops.paper_match(%s)", (now,)).fetchone()[0]

@@ -88,6 +88,8 @@ class Executor:
     # -- the submission loop ------------------------------------------------------------------
     def drain(self, max_messages: int = 100) -> int:
         handled = 0
+        if not self.is_exchange:
+            self.paper_fills()       # trades printed before the cycle's cancels and decreases arrive fill first
         while handled < max_messages:
             with self.conn.transaction():
                 msg = self.conn.execute("select msg_id, message from pgmq.read(%s, %s, 1)", (QUEUE, VISIBILITY_S)).fetchone()
@@ -130,9 +132,14 @@ class Executor:
                                result.remaining, result.code, result.excerpt, self.now()))
         crash_point("after_record")
         if not self.is_exchange:
-            with self.conn.transaction():
-                self.broker.match(self.now())
-                self.conn.execute("select ops.sync_fills_into_orders()")
+            self.paper_fills()
+
+    def paper_fills(self, now=None) -> int:
+        """Paper: the paper exchange fills what the trade tape allows up to now; the ledger into the orders."""
+        with self.conn.transaction():
+            n = self.broker.match(now or self.now())
+            self.conn.execute("select ops.sync_fills_into_orders()")
+        return n
 
     # -- reconciliation -----------------------------------------------------------------------
     def reconcile(self) -> dict:
@@ -143,14 +150,13 @@ class Executor:
         now = self.now()
         report = {"fills": 0, "cancels": 0, "decreases": 0, "mismatches": 0}
         if not self.is_exchange:
-            # paper: the cycle's requests first (as the exchange applies them when they arrive), then
-            # matching against the books, then the ledger into the orders
+            # paper: the cycle's cancels and decreases reach the exchange now, so every trade printed
+            # before now fills first (fills race them as on the exchange); then the requests; a decrease
+            # target the fills already reached is a cancel
+            report["fills"] = self.paper_fills(now)
             report["cancels"] = self.cancel_sweep(listing=[])
             report["decreases"] = self.decrease_sweep()
-            with self.conn.transaction():
-                report["fills"] = self.broker.match(now)
-                self.conn.execute("select ops.sync_fills_into_orders()")
-            report["cancels"] += self.cancel_sweep(listing=[])   # a decrease target reached by the match
+            report["cancels"] += self.cancel_sweep(listing=[])
         else:
             listing = self.read_listing(now, report)
             if listing is None:
