@@ -41,6 +41,8 @@ class FeedThread:
         return f"the feed stopped: {self.error!r}" if not self.thread.is_alive() else None
 
     def stop(self):
+        if not self.thread.is_alive():
+            return
         self.loop.call_soon_threadsafe(self.feed.stop)
         self.thread.join(15)
         assert not self.thread.is_alive(), "the feed did not stop"

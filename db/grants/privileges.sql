@@ -85,9 +85,12 @@ grant execute on function ops.fit_calibration(timestamptz), ops.refit_calibratio
 -- ingest lands the hourly forecast hour by hour for the same-day model
 grant select, insert on ops.hourly_temps to milkbot_ingest;
 grant execute on function ops.health_event(text, text, text) to milkbot_ingest, milkbot_executor, milkbot_analytics;
+-- fills over REST and the feed's fast path (db/functions/ops/user_feed.sql)
+grant execute on function ops.record_rest_fills(ops.trading_mode, jsonb), ops.record_user_feed(jsonb, timestamptz) to milkbot_executor;
 -- paper mode: the paper exchange's fills follow the recorded book and trade tape (db/functions/ops/paper.sql)
 grant execute on function ops.paper_submit(text, timestamptz), ops.paper_match(timestamptz) to milkbot_executor;
 grant select on ops.paper_queue to milkbot_executor, milkbot_operator;
+grant select on ops.fill_cursor to milkbot_executor, milkbot_operator;
 grant execute on function ops.paper_book(text, timestamptz, timestamptz) to milkbot_operator;
 grant execute on function ops.taker_fee(numeric, numeric, numeric) to milkbot_executor;
 grant execute on function ops.refresh_positions(timestamptz), ops.report_exchange_positions(timestamptz, ops.trading_mode, jsonb, text[]) to milkbot_executor;

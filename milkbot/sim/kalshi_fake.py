@@ -59,7 +59,18 @@ class KalshiFake(FakeServer):
         self.olock = threading.Lock()
         self.seq = itertools.count(1)
         self.settled: dict[str, str] = {}
+        # who hears our private events (fills, order updates): the WebSocket fake's fill and user_orders
+        # channels. Called under olock, in the order the exchange did things.
+        self.listeners: list = []
         self._routes()
+
+    def _emit(self, channel: str, msg: dict) -> None:
+        for listen in list(self.listeners):
+            listen(channel, msg)
+
+    def emit_order(self, o: dict) -> None:
+        """A user_orders update for an order whose state changed."""
+        self._emit("user_order", {**self.order_view(o), "last_updated_ts_ms": int(self.world.now().timestamp() * 1000)})
 
     # -- helpers -------------------------------------------------------------------------------
     def authorised(self, method: str, path: str, h) -> bool:
@@ -188,6 +199,12 @@ class KalshiFake(FakeServer):
         order["taker_fees"] += fee
         if order["fill_count"] >= order["count"]:
             order["status"] = "executed"
+        self._emit("fill", {"trade_id": fid, "order_id": order["order_id"], "market_ticker": order["ticker"],
+                            "exchange_index": 0, "is_taker": taker, "side": f["side"], "yes_price_dollars": f["yes_price_dollars"],
+                            "count_fp": f["count_fp"], "fee_cost": f["fee_cost"], "action": "buy", "ts": f["ts"],
+                            "ts_ms": int(now.timestamp() * 1000), "client_order_id": order["client_order_id"],
+                            "outcome_side": f["outcome_side"], "book_side": f["book_side"], "purchased_side": f["outcome_side"]})
+        self.emit_order(order)
         return f
 
     def create_order(self, body: dict) -> Response:
@@ -228,6 +245,8 @@ class KalshiFake(FakeServer):
                 self.fill(order, min(count, ask_size if body["side"] == "bid" else bid_size), ask if body["side"] == "bid" else bid)
             if body["time_in_force"] in ("immediate_or_cancel", "fill_or_kill") and order["status"] == "resting":
                 order["status"] = "canceled"
+            if not crosses or order["status"] == "canceled":
+                self.emit_order(order)
         reply = {"order_id": oid, "client_order_id": order["client_order_id"], "fill_count": fp(order["fill_count"]),
                  "remaining_count": fp(order["count"] - order["fill_count"] if order["status"] != "canceled" else Decimal(0)),
                  "ts_ms": int(time.time() * 1000)}
@@ -357,6 +376,7 @@ class KalshiFake(FakeServer):
                 reduced = o["count"] - o["fill_count"] if o["status"] == "resting" else Decimal(0)
                 if o["status"] == "resting":
                     o["status"] = "canceled"
+                    self.emit_order(o)
             return Response(200, {"order_id": oid, "client_order_id": o["client_order_id"], "reduced_by": fp(reduced),
                                   "ts_ms": int(time.time() * 1000)})
         cancel_order.method = "DELETE"
@@ -393,6 +413,7 @@ class KalshiFake(FakeServer):
                 o["count"] = o["fill_count"] + new_remaining
                 if new_remaining == 0:
                     o["status"] = "canceled"
+                self.emit_order(o)
             return Response(200, {"order_id": oid, "client_order_id": o["client_order_id"],   # DecreaseOrderV2Response
                                   "remaining_count": fp(new_remaining), "ts_ms": int(time.time() * 1000)})
         decrease_order.method = "POST"

@@ -1,7 +1,8 @@
 """Fake Kalshi WebSocket API (`/trade-api/ws/v2`) on 127.0.0.1, beside the REST fake and serving the same
 world's books: the commands and messages of the AsyncAPI spec (../shared/data/kalshi-websocket/) that
 Milkbot uses -- subscribe, update_subscription (add_markets, delete_markets, get_snapshot), unsubscribe;
-orderbook_snapshot then signed orderbook_delta per subscription with `seq`; trade; pings every 10 s.
+orderbook_snapshot then signed orderbook_delta per subscription with `seq`; trade; fill and user_order for
+the orders of the REST fake it is attached to (`attach`); pings every 10 s.
 
 Tests move the books (`change`), print trades (`trade`) and inject faults into the order-book stream:
 gap (a message lost: its seq is used, nothing sent), duplicate (sent twice), reorder (held back and sent
@@ -58,6 +59,8 @@ class KalshiWsFake:
         self.faults: list[str] = []                   # pending order-book faults, applied in order
         self.sent: list[dict] = []                    # every message sent (the schema test reads them)
         self.connections = 0                          # upgrades accepted
+        self.private_faults: list[str] = []           # faults for the fill / user_orders messages
+        self.private_held: list = []
         self.rejected = 0                             # upgrades refused (bad signature)
         self.commands: list[dict] = []                # every command received, in order
         self.lock = threading.Lock()
@@ -139,6 +142,34 @@ class KalshiWsFake:
                "is_block_trade": False, "ts": now_ms // 1000, "ts_ms": now_ms}
         self._call(self._broadcast, "trade", ticker, msg)
         return tid
+
+    def attach(self, rest) -> "KalshiWsFake":
+        """Carry the REST fake's private events (its fills and order updates) on the fill and user_orders
+        channels, as the exchange does for the key's own orders. `private_faults` ('duplicate', 'reorder',
+        'drop') apply to them in order."""
+        rest.listeners.append(self.private)
+        return self
+
+    def private(self, kind: str, msg: dict) -> None:
+        if self.loop is None:
+            return
+        with self.lock:
+            fault = self.private_faults.pop(0) if self.private_faults else None
+        if fault == "drop":
+            return
+        if fault == "reorder":
+            self.private_held.append((kind, msg))
+            return
+        for k, m in [(kind, msg)] * (2 if fault == "duplicate" else 1) + self.private_held:
+            self._call(self._broadcast_private, k, m)
+        self.private_held.clear()
+
+    async def _broadcast_private(self, kind: str, msg: dict) -> None:
+        channel = "fill" if kind == "fill" else "user_orders"
+        for s in list(self.sessions):
+            for sub in list(s.subs.values()):
+                if sub.channel == channel and (not sub.tickers or msg.get("market_ticker", msg.get("ticker")) in sub.tickers):
+                    await self._send(s, {"type": kind, "sid": sub.sid, "msg": msg})
 
     def disconnect_all(self) -> None:
         self._call(self._close_all)

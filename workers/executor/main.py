@@ -207,27 +207,16 @@ class Executor:
         return listing
 
     def pull_fills(self, report_tickers: bool = False):
-        # from the newest recorded fill less SQL's look-back: late-reported fills are caught, the unique
-        # fill id keeps the overlap from counting twice. A fill whose order is not known yet is stored with
-        # the exchange order id it carries; ops.fill_orders links it when the order becomes known.
+        # from the newest fill REST returned less SQL's look-back: late-reported fills are caught, the unique
+        # fill id keeps the overlap (and what the feed recorded first) from counting twice. A fill whose
+        # order is not known yet is stored with the exchange order id it carries; ops.fill_orders links it.
         with self.conn.transaction():
             since = self.conn.execute("select ops.fills_since(%s)", (self.mode,)).fetchone()[0]
         fills = self.broker.fills(since=since)
-        new, tickers = 0, set()
         with self.conn.transaction():
-            for f in fills:
-                cur = self.conn.execute(
-                    """insert into ops.fills (fill_id, exchange_order_id, order_id, ticker, side, yes_price, count,
-                                              is_taker, fee, created_time, mode)
-                       values (%s, %s, (select id from ops.orders where exchange_order_id = %s), %s, %s, %s, %s, %s, %s, %s, %s)
-                       on conflict (fill_id) do nothing""",
-                    (f["fill_id"], f["exchange_order_id"], f["exchange_order_id"], f["ticker"], f["side"], f["yes_price"],
-                     f["count"], f["is_taker"], f["fee"], f["created_time"], self.mode))
-                new += cur.rowcount
-                if cur.rowcount:
-                    tickers.add(f["ticker"])
-            if new:
-                self.conn.execute("select ops.sync_fills_into_orders()")
+            got = self.conn.execute("select ops.record_rest_fills(%s, %s)",
+                                    (self.mode, json.dumps(fills, default=str))).fetchone()[0]
+        new, tickers = got["new"], set(got["tickers"])
         return tickers if report_tickers else new
 
     def cancel_sweep(self, only: int | None = None, listing: list[dict] | None = None) -> int:

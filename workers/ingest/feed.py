@@ -2,6 +2,7 @@
 
     connect (signed upgrade) -> subscribe: orderbook_delta + trade for every market SQL says to watch,
     fill + user_orders + market_lifecycle_v2 -> read frames -> hand each batch to ops.record_feed
+    (our own fill / user_order messages to ops.record_user_feed: the executor's fast path)
     -> ask for the snapshots it names -> follow ops.feed_markets as markets open and close
     -> on loss: ops.feed_lost, reconnect with back-off and jitter, resubscribe, resnapshot
 
@@ -46,6 +47,8 @@ class FeedStats:
     messages: int = 0
     resnapshots: int = 0
     gaps: int = 0
+    fills: int = 0               # our fills recorded from the feed first
+    order_updates: int = 0       # our orders moved by user_order messages
     lost: list[str] = field(default_factory=list)
 
 
@@ -186,6 +189,20 @@ class Feed:
             if m.get("type") in ("ok", "unsubscribed"):
                 continue
             msgs.append(m)
+        private = [m for m in msgs if m.get("type") in ("fill", "user_order")]
+        if private:
+            # our fills and order updates: the executor's fast path (REST reconciles them)
+            try:
+                cur = await self.db.execute("select ops.record_user_feed(%s, %s)", (Jsonb(private), self.now()))
+                got = (await cur.fetchone())[0]
+                self.stats.fills += got["fills"]
+                self.stats.order_updates += got["orders"]
+            except (psycopg.errors.InvalidParameterValue, psycopg.errors.LockNotAvailable,
+                    psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+                # only the fast path is lost: the executor's REST pull and listing record the same
+                log.warning("feed: our fills/orders not recorded: %s", str(exc).splitlines()[0])
+                await self._health("warning", f"feed: our fills/orders not recorded (REST reconciles): {str(exc).splitlines()[0]}")
+            msgs = [m for m in msgs if m.get("type") not in ("fill", "user_order")]
         if not msgs:
             return
         try:

@@ -625,16 +625,17 @@ end
 $$;
 comment on function ops.sync_fills_into_orders() is 'Executor: every order''s filled count and state follow its fills in the ledger (linked at insert or later).';
 
--- Where the next fills pull starts: the newest recorded fill of this book, less the look-back
--- (fills_lookback_s), so late-reported fills are caught; null = from the beginning.
+-- Where the next fills pull starts: the newest fill REST has returned for this book (ops.fill_cursor,
+-- moved by ops.record_rest_fills), less the look-back (fills_lookback_s), so late-reported fills are
+-- caught; null = from the beginning.
 create or replace function ops.fills_since(p_mode ops.trading_mode)
 returns timestamptz
 language sql stable
 begin atomic
-    select max(f.created_time) - make_interval(secs => ops.executor_param('fills_lookback_s'))
-      from ops.fills f where f.mode = p_mode;
+    select c.rest_newest - make_interval(secs => ops.executor_param('fills_lookback_s'))
+      from ops.fill_cursor c where c.mode = p_mode;
 end;
-comment on function ops.fills_since(ops.trading_mode) is 'Executor: the time the fills pull starts from (newest recorded fill less fills_lookback_s).';
+comment on function ops.fills_since(ops.trading_mode) is 'Executor: the time the fills pull starts from (the newest fill REST has returned, less fills_lookback_s; null = from the beginning). Fills the feed recorded first do not move it.';
 
 create or replace function ops.note_order_error(p_order_id bigint, p_error text)
 returns void
