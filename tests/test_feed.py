@@ -156,6 +156,41 @@ def test_a_book_known_wrong_is_no_quote_until_its_snapshot(db, exchange):
         "select trusted from ops.feed_books where ticker = %s", (t,)).fetchone() == (True,)
 
 
+def test_a_malformed_message_is_refused_alone_and_its_market_resnapshotted(db, exchange):
+    """One bad message in a batch: the others are recorded, the bad one is refused with its reason, its
+    market untrusted (no quote) and named for a snapshot, and its sequence number does not read as a gap."""
+    fakes, ws, url = exchange
+    good, bad = fakes.ticker(i=2), fakes.ticker(i=3)
+    from psycopg.types.json import Jsonb
+    lv = lambda t: {s: [[f"{p:.4f}", f"{q:.2f}"] for p, q in ws.book_now(t)[s].items()] for s in ("yes", "no")}  # noqa: E731
+    snaps = [{"type": "orderbook_snapshot", "sid": 1, "seq": i + 1,
+              "msg": {"market_ticker": t, "market_id": "m", "yes_dollars_fp": lv(t)["yes"], "no_dollars_fp": lv(t)["no"]}}
+             for i, t in enumerate((good, bad))]
+    at = NOW + timedelta(minutes=1)
+    db.admin.execute("select ops.record_feed('c1', %s, %s)", (Jsonb(snaps), at))
+    batch = [{"type": "orderbook_delta", "sid": 1, "seq": 3,
+              "msg": {"market_ticker": good, "market_id": "m", "price_dollars": "0.0100", "delta_fp": "7.00", "side": "yes"}},
+             {"type": "orderbook_delta", "sid": 1, "seq": 4,
+              "msg": {"market_ticker": bad, "market_id": "m", "price_dollars": "cheap", "delta_fp": "7.00", "side": "yes"}},
+             {"type": "orderbook_delta", "sid": 1, "seq": 5,
+              "msg": {"market_ticker": bad, "market_id": "m", "price_dollars": "1.5000", "delta_fp": "7.00", "side": "no"}},
+             {"type": "trade", "sid": 2, "seq": 1,
+              "msg": {"trade_id": "t-ok", "market_ticker": good, "yes_price_dollars": "0.4000", "count_fp": "3.00",
+                      "taker_side": "yes", "ts_ms": int(at.timestamp() * 1000)}}]
+    r = db.admin.execute("select ops.record_feed('c1', %s, %s)", (Jsonb(batch), at + timedelta(seconds=1))).fetchone()[0]
+    assert r["gaps"] == 0 and r["trades"] == 1 and len(r["refused"]) == 2 and r["resnapshot"] == [bad], r
+    assert "cheap" in r["refused"][0]
+    assert db.admin.execute("select qty from ops.book_levels where ticker = %s and side = 'yes' and price = 0.01",
+                            (good,)).fetchone()[0] == 7 + (ws.book_now(good)["yes"].get(Decimal("0.01")) or 0)
+    assert db.admin.execute("select trusted from ops.feed_books where ticker = %s", (bad,)).fetchone() == (False,)
+    assert db.admin.execute("select trusted from ops.feed_books where ticker = %s", (good,)).fetchone() == (True,)
+    assert db.admin.execute("""select yes_bid, yes_ask from ops.market_snapshots where ticker = %s
+                                order by fetched_at desc, id desc limit 1""", (bad,)).fetchone() == (None, None)
+    # the next message in sequence is not a gap
+    r = db.admin.execute("select ops.record_feed('c1', %s, %s)", (Jsonb([{**batch[0], "seq": 6}]), at + timedelta(seconds=2))).fetchone()[0]
+    assert r["gaps"] == 0 and r["resnapshot"] == [], r
+
+
 def test_an_unsigned_upgrade_is_refused_and_retried(db, exchange):
     fakes, ws, url = exchange
     feed = FeedThread(db, url, None)

@@ -126,109 +126,126 @@ begin
     end if;
     perform ops.ensure_tape_partitions((p_received_at at time zone 'UTC')::date, (p_received_at at time zone 'UTC')::date + 1);
     for m in select e from jsonb_array_elements(p_msgs) e loop
-        v_type := m->>'type';
-        if v_type in ('orderbook_snapshot', 'orderbook_delta') then
-            v_sid := (m->>'sid')::integer;
-            v_seq := (m->>'seq')::bigint;
-            v_ticker := m->'msg'->>'market_ticker';
-            if v_sid is null or v_seq is null or v_ticker is null then
-                raise exception 'record_feed: % without sid, seq or market_ticker: %', v_type, left(m::text, 200)
-                    using errcode = 'invalid_parameter_value';
-            end if;
-            select fs.last_seq into v_last from ops.feed_subscriptions fs where fs.conn = p_conn and fs.sid = v_sid for update;
-            if not found then
-                insert into ops.feed_subscriptions (conn, sid, channel, last_seq, updated_at)
-                values (p_conn, v_sid, 'orderbook_delta', null, p_received_at);
-                v_last := null;
-            end if;
-            if v_last is not null and v_seq <= v_last then
-                v_dups := v_dups + 1;                     -- a duplicate, or late after a gap already handled
-                continue;
-            end if;
-            if v_last is not null and v_seq > v_last + 1 then
-                v_gaps := v_gaps + 1;
-                with hit as (
-                    update ops.feed_books fb set trusted = false, updated_at = p_received_at,
-                                                 reason = format('gap on subscription %s: seq %s after %s', v_sid, v_seq, v_last)
-                     where fb.conn = p_conn and fb.sid = v_sid
-                    returning fb.ticker)
-                select v_resnap || coalesce(array_agg(h.ticker), '{}'), v_touched || coalesce(array_agg(h.ticker), '{}')
-                  into v_resnap, v_touched from hit h;
-            end if;
-            update ops.feed_subscriptions set last_seq = v_seq, updated_at = p_received_at where conn = p_conn and sid = v_sid;
-
-            if v_type = 'orderbook_snapshot' then
-                delete from ops.book_levels where ticker = v_ticker;
-                insert into ops.book_levels (ticker, side, price, qty)
-                select v_ticker, s.side, (l->>0)::numeric, sum((l->>1)::numeric)
-                  from (values ('yes', m->'msg'->'yes_dollars_fp'), ('no', m->'msg'->'no_dollars_fp')) s(side, lv)
-                 cross join lateral jsonb_array_elements(coalesce(s.lv, '[]')) l
-                 where (l->>1)::numeric > 0
-                 group by s.side, (l->>0)::numeric;
-                insert into ops.feed_books (ticker, conn, sid, trusted, snapshot_at, updated_at, reason)
-                values (v_ticker, p_conn, v_sid, true, p_received_at, p_received_at, null)
-                on conflict (ticker) do update set conn = excluded.conn, sid = excluded.sid, trusted = true,
-                                                   snapshot_at = excluded.snapshot_at, updated_at = excluded.updated_at, reason = null;
-                insert into ops.tape_book (received_at, conn, sid, seq, ticker, kind, levels, applied)
-                values (p_received_at, p_conn, v_sid, v_seq, v_ticker, 'snapshot',
-                        jsonb_build_object('yes', coalesce((select jsonb_agg(jsonb_build_array((l->>0)::numeric, (l->>1)::numeric))
-                                                              from jsonb_array_elements(m->'msg'->'yes_dollars_fp') l), '[]'),
-                                           'no', coalesce((select jsonb_agg(jsonb_build_array((l->>0)::numeric, (l->>1)::numeric))
-                                                             from jsonb_array_elements(m->'msg'->'no_dollars_fp') l), '[]')),
-                        true);
-                v_resnap := array_remove(v_resnap, v_ticker);
-                v_touched := v_touched || v_ticker;
-            else
-                v_side := m->'msg'->>'side';
-                v_price := (m->'msg'->>'price_dollars')::numeric;
-                v_delta := (m->'msg'->>'delta_fp')::numeric;
-                if v_side not in ('yes', 'no') or v_price is null or v_price <= 0 or v_price >= 1 or v_delta is null then
-                    raise exception 'record_feed: a delta with side %, price %, delta %', v_side, v_price, v_delta
+        v_type := null; v_sid := null; v_seq := null; v_ticker := null;
+        begin   -- each message on its own: a malformed one is refused, the rest of the batch recorded
+            v_type := m->>'type';
+            if v_type in ('orderbook_snapshot', 'orderbook_delta') then
+                v_sid := (m->>'sid')::integer;
+                v_seq := (m->>'seq')::bigint;
+                v_ticker := m->'msg'->>'market_ticker';
+                if v_sid is null or v_seq is null or v_ticker is null then
+                    raise exception 'record_feed: % without sid, seq or market_ticker: %', v_type, left(m::text, 200)
                         using errcode = 'invalid_parameter_value';
                 end if;
-                v_ok := exists (select 1 from ops.feed_books fb
-                                 where fb.ticker = v_ticker and fb.trusted and fb.conn = p_conn and fb.sid = v_sid);
-                if v_ok then
-                    select l.qty into v_qty from ops.book_levels l where l.ticker = v_ticker and l.side = v_side and l.price = v_price;
-                    v_qty := coalesce(v_qty, 0) + v_delta;
-                    if v_qty > 0 then
-                        insert into ops.book_levels (ticker, side, price, qty) values (v_ticker, v_side, v_price, v_qty)
-                        on conflict (ticker, side, price) do update set qty = excluded.qty;
-                    elsif v_qty = 0 then
-                        delete from ops.book_levels where ticker = v_ticker and side = v_side and price = v_price;
-                    else                                  -- less than nothing at a level: our book is wrong
-                        update ops.feed_books set trusted = false, updated_at = p_received_at,
-                               reason = format('delta %s at %s %s leaves %s', v_delta, v_side, v_price, v_qty)
-                         where ticker = v_ticker;
-                        v_resnap := v_resnap || v_ticker;
-                        v_ok := false;
-                    end if;
-                    v_touched := v_touched || v_ticker;
+                select fs.last_seq into v_last from ops.feed_subscriptions fs where fs.conn = p_conn and fs.sid = v_sid for update;
+                if not found then
+                    insert into ops.feed_subscriptions (conn, sid, channel, last_seq, updated_at)
+                    values (p_conn, v_sid, 'orderbook_delta', null, p_received_at);
+                    v_last := null;
                 end if;
-                insert into ops.tape_book (received_at, conn, sid, seq, ticker, kind, side, price, delta, exchange_ts,
-                                           client_order_id, applied)
-                values (p_received_at, p_conn, v_sid, v_seq, v_ticker, 'delta', v_side, v_price, v_delta,
-                        to_timestamp(((m->'msg'->>'ts_ms')::numeric) / 1000), m->'msg'->>'client_order_id', v_ok);
+                if v_last is not null and v_seq <= v_last then
+                    v_dups := v_dups + 1;                     -- a duplicate, or late after a gap already handled
+                    continue;
+                end if;
+                if v_last is not null and v_seq > v_last + 1 then
+                    v_gaps := v_gaps + 1;
+                    with hit as (
+                        update ops.feed_books fb set trusted = false, updated_at = p_received_at,
+                                                     reason = format('gap on subscription %s: seq %s after %s', v_sid, v_seq, v_last)
+                         where fb.conn = p_conn and fb.sid = v_sid
+                        returning fb.ticker)
+                    select v_resnap || coalesce(array_agg(h.ticker), '{}'), v_touched || coalesce(array_agg(h.ticker), '{}')
+                      into v_resnap, v_touched from hit h;
+                end if;
+                update ops.feed_subscriptions set last_seq = v_seq, updated_at = p_received_at where conn = p_conn and sid = v_sid;
+
+                if v_type = 'orderbook_snapshot' then
+                    delete from ops.book_levels where ticker = v_ticker;
+                    insert into ops.book_levels (ticker, side, price, qty)
+                    select v_ticker, s.side, (l->>0)::numeric, sum((l->>1)::numeric)
+                      from (values ('yes', m->'msg'->'yes_dollars_fp'), ('no', m->'msg'->'no_dollars_fp')) s(side, lv)
+                     cross join lateral jsonb_array_elements(coalesce(s.lv, '[]')) l
+                     where (l->>1)::numeric > 0
+                     group by s.side, (l->>0)::numeric;
+                    insert into ops.feed_books (ticker, conn, sid, trusted, snapshot_at, updated_at, reason)
+                    values (v_ticker, p_conn, v_sid, true, p_received_at, p_received_at, null)
+                    on conflict (ticker) do update set conn = excluded.conn, sid = excluded.sid, trusted = true,
+                                                       snapshot_at = excluded.snapshot_at, updated_at = excluded.updated_at, reason = null;
+                    insert into ops.tape_book (received_at, conn, sid, seq, ticker, kind, levels, applied)
+                    values (p_received_at, p_conn, v_sid, v_seq, v_ticker, 'snapshot',
+                            jsonb_build_object('yes', coalesce((select jsonb_agg(jsonb_build_array((l->>0)::numeric, (l->>1)::numeric))
+                                                                  from jsonb_array_elements(m->'msg'->'yes_dollars_fp') l), '[]'),
+                                               'no', coalesce((select jsonb_agg(jsonb_build_array((l->>0)::numeric, (l->>1)::numeric))
+                                                                 from jsonb_array_elements(m->'msg'->'no_dollars_fp') l), '[]')),
+                            true);
+                    v_resnap := array_remove(v_resnap, v_ticker);
+                    v_touched := v_touched || v_ticker;
+                else
+                    v_side := m->'msg'->>'side';
+                    v_price := (m->'msg'->>'price_dollars')::numeric;
+                    v_delta := (m->'msg'->>'delta_fp')::numeric;
+                    if v_side not in ('yes', 'no') or v_price is null or v_price <= 0 or v_price >= 1 or v_delta is null then
+                        raise exception 'record_feed: a delta with side %, price %, delta %', v_side, v_price, v_delta
+                            using errcode = 'invalid_parameter_value';
+                    end if;
+                    v_ok := exists (select 1 from ops.feed_books fb
+                                     where fb.ticker = v_ticker and fb.trusted and fb.conn = p_conn and fb.sid = v_sid);
+                    if v_ok then
+                        select l.qty into v_qty from ops.book_levels l where l.ticker = v_ticker and l.side = v_side and l.price = v_price;
+                        v_qty := coalesce(v_qty, 0) + v_delta;
+                        if v_qty > 0 then
+                            insert into ops.book_levels (ticker, side, price, qty) values (v_ticker, v_side, v_price, v_qty)
+                            on conflict (ticker, side, price) do update set qty = excluded.qty;
+                        elsif v_qty = 0 then
+                            delete from ops.book_levels where ticker = v_ticker and side = v_side and price = v_price;
+                        else                                  -- less than nothing at a level: our book is wrong
+                            update ops.feed_books set trusted = false, updated_at = p_received_at,
+                                   reason = format('delta %s at %s %s leaves %s', v_delta, v_side, v_price, v_qty)
+                             where ticker = v_ticker;
+                            v_resnap := v_resnap || v_ticker;
+                            v_ok := false;
+                        end if;
+                        v_touched := v_touched || v_ticker;
+                    end if;
+                    insert into ops.tape_book (received_at, conn, sid, seq, ticker, kind, side, price, delta, exchange_ts,
+                                               client_order_id, applied)
+                    values (p_received_at, p_conn, v_sid, v_seq, v_ticker, 'delta', v_side, v_price, v_delta,
+                            to_timestamp(((m->'msg'->>'ts_ms')::numeric) / 1000), m->'msg'->>'client_order_id', v_ok);
+                end if;
+                v_stored := v_stored + 1;
+            elsif v_type = 'trade' then
+                v_ts := coalesce(to_timestamp(((m->'msg'->>'ts_ms')::numeric) / 1000), p_received_at);
+                if abs(extract(epoch from v_ts - p_received_at)) > 2 * 86400 then
+                    v_bad := v_bad || format('trade %s at %s, received %s', m->'msg'->>'trade_id', v_ts, p_received_at);
+                    continue;                                 -- a clock that far off is not a trade time: not stored
+                end if;
+                perform ops.ensure_tape_partitions((v_ts at time zone 'UTC')::date, (v_ts at time zone 'UTC')::date);
+                insert into ops.tape_trades (created_time, trade_id, ticker, yes_price, count, taker_side, received_at)
+                values (v_ts, m->'msg'->>'trade_id',
+                        m->'msg'->>'market_ticker', (m->'msg'->>'yes_price_dollars')::numeric, (m->'msg'->>'count_fp')::numeric,
+                        coalesce(m->'msg'->>'taker_outcome_side', m->'msg'->>'taker_side'), p_received_at)
+                on conflict do nothing;
+                get diagnostics v_n = row_count;
+                v_trades := v_trades + v_n;
+                v_dups := v_dups + 1 - v_n;
+            else
+                v_other := v_other + 1;                       -- fills, orders, lifecycle: the executor's (issue 25 §5)
             end if;
-            v_stored := v_stored + 1;
-        elsif v_type = 'trade' then
-            v_ts := coalesce(to_timestamp(((m->'msg'->>'ts_ms')::numeric) / 1000), p_received_at);
-            if abs(extract(epoch from v_ts - p_received_at)) > 2 * 86400 then
-                v_bad := v_bad || format('trade %s at %s, received %s', m->'msg'->>'trade_id', v_ts, p_received_at);
-                continue;                                 -- a clock that far off is not a trade time: not stored
+        exception when data_exception or integrity_constraint_violation then
+            -- refused with its reason; an order-book message's market is no longer known right: untrusted
+            -- (no quote) and resnapshotted, its sequence number consumed so it is not also a gap
+            v_bad := v_bad || format('%s %s: %s', coalesce(v_type, 'a message'), coalesce(v_ticker, ''), sqlerrm);
+            if v_type in ('orderbook_snapshot', 'orderbook_delta') and v_ticker is not null then
+                update ops.feed_books set trusted = false, updated_at = p_received_at, reason = left('a malformed message: ' || sqlerrm, 300)
+                 where ticker = v_ticker;
+                v_resnap := v_resnap || v_ticker;
+                v_touched := v_touched || v_ticker;
+                if v_sid is not null and v_seq is not null then
+                    update ops.feed_subscriptions set last_seq = greatest(coalesce(last_seq, v_seq), v_seq), updated_at = p_received_at
+                     where conn = p_conn and sid = v_sid;
+                end if;
             end if;
-            perform ops.ensure_tape_partitions((v_ts at time zone 'UTC')::date, (v_ts at time zone 'UTC')::date);
-            insert into ops.tape_trades (created_time, trade_id, ticker, yes_price, count, taker_side, received_at)
-            values (v_ts, m->'msg'->>'trade_id',
-                    m->'msg'->>'market_ticker', (m->'msg'->>'yes_price_dollars')::numeric, (m->'msg'->>'count_fp')::numeric,
-                    coalesce(m->'msg'->>'taker_outcome_side', m->'msg'->>'taker_side'), p_received_at)
-            on conflict do nothing;
-            get diagnostics v_n = row_count;
-            v_trades := v_trades + v_n;
-            v_dups := v_dups + 1 - v_n;
-        else
-            v_other := v_other + 1;                       -- fills, orders, lifecycle: the executor's (issue 25 §5)
-        end if;
+        end;
     end loop;
 
     -- the top of every touched market, where it changed, as the cycle reads books (untrusted: no quote)
