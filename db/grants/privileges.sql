@@ -85,6 +85,9 @@ grant execute on function ops.fit_calibration(timestamptz), ops.refit_calibratio
 -- ingest lands the hourly forecast hour by hour for the same-day model
 grant select, insert on ops.hourly_temps to milkbot_ingest;
 grant execute on function ops.health_event(text, text, text) to milkbot_ingest, milkbot_executor, milkbot_analytics;
+-- the market blend (issue 24 §4): its fits are read by the operator and the analytics
+grant select on ops.blend_fits to milkbot_operator, milkbot_analytics;
+grant execute on function ops.fit_blend(timestamptz), ops.blend_weights_at(timestamptz, timestamptz) to milkbot_operator;
 -- fills over REST and the feed's fast path (db/functions/ops/user_feed.sql)
 grant execute on function ops.record_rest_fills(ops.trading_mode, jsonb), ops.record_user_feed(jsonb, timestamptz) to milkbot_executor;
 -- paper mode: the paper exchange's fills follow the recorded book and trade tape (db/functions/ops/paper.sql)

@@ -37,6 +37,8 @@ world_prm as materialized (
       from ops.control_at(null::ops.strategy_params, p_known_at) sp where sp.strategy = 'all'),
 -- the Monthly model per city, kind and month (month to date, the remaining total's distribution)
 monthly as materialized (select * from ops.monthly_model(p_as_of, p_known_at)),
+-- the model's weight in the traded probability per kind and lead (the market blend; 1 = the model alone)
+blend as materialized (select * from ops.blend_weights_at(p_as_of, p_known_at)),
 mkt as (
     select m.ticker, m.event_ticker, m.city_code, c.cluster, c.std_utc_offset, m.climate_date, m.kind,
            case m.kind when 'high' then 'DailyHigh' when 'low' then 'DailyLow' else 'Monthly' end::ops.strategy as strategy,
@@ -86,7 +88,7 @@ priced as materialized (  -- computed once: later CTEs refer to model_p many tim
              on k.strategy = 'Monthly' and mm.city_code = k.city_code and mm.kind = k.kind
             and mm.month = date_trunc('month', k.climate_date)::date
 ),
-sided as materialized (
+marketed as materialized (
     select pr.*,
            -- the market's own probability of this bracket: its mid, normalised over the event's quoted ladder
            -- (a Monthly threshold is not one of exclusive outcomes: its mid is its probability)
@@ -95,10 +97,24 @@ sided as materialized (
                 when pr.yes_bid is not null and pr.yes_ask is not null then
                ((pr.yes_bid + pr.yes_ask) / 2)
                / nullif(sum((pr.yes_bid + pr.yes_ask) / 2) filter (where pr.yes_bid is not null and pr.yes_ask is not null)
-                          over (partition by pr.event_ticker), 0) end as market_p,
-           pr.model_p - pr.yes_ask - ops.fee_per_contract(pr.yes_ask, pr.fee_multiplier) as edge_yes,
-           pr.yes_bid - pr.model_p - ops.fee_per_contract(pr.yes_bid, pr.fee_multiplier) as edge_no
+                          over (partition by pr.event_ticker), 0) end as market_p
       from priced pr
+),
+blended as materialized (
+    -- the probability traded on: the model blended with the market where a fit is in force for the
+    -- market's kind and lead (daily markets with a two-sided ladder; Monthly trades the model alone)
+    select mp.*, bw.model_weight, bw.fit_id, mp.model_p as own_p,
+           case when mp.strategy <> 'Monthly' and mp.market_p is not null and bw.model_weight < 1
+                then (bw.model_weight * mp.model_p + (1 - bw.model_weight) * mp.market_p)::numeric(10,9)
+                else mp.model_p end as trade_p
+      from marketed mp
+      left join blend bw on bw.kind = mp.kind::text and bw.lead_days = least(greatest(mp.lead_days, 0), 2)
+),
+sided as materialized (
+    select bl.*,
+           bl.trade_p - bl.yes_ask - ops.fee_per_contract(bl.yes_ask, bl.fee_multiplier) as edge_yes,
+           bl.yes_bid - bl.trade_p - ops.fee_per_contract(bl.yes_bid, bl.fee_multiplier) as edge_no
+      from blended bl
 ),
 chosen as materialized (
     select sd.*,
@@ -128,12 +144,12 @@ verdicts as materialized (
            ops.gate_staleness(j.weather_at, j.quote_at, p_as_of, j.max_weather_age_min, j.max_quote_age_min) as g_staleness,
            ops.gate_spread(j.yes_bid, j.yes_ask, j.max_spread) as g_spread,
            ops.gate_liquidity(j.size_c, j.open_interest, j.volume, j.min_size, j.min_open_interest, j.min_volume) as g_liquidity,
-           ops.gate_sanity(j.model_p, j.price_c, j.price_ranges, j.max_p) as g_sanity,
+           ops.gate_sanity(j.trade_p, j.price_c, j.price_ranges, j.max_p) as g_sanity,
            ops.gate_world(j.model_p, j.market_p, j.forecast_jump, j.sigma, wp.max_jump_sigma, wp.max_disagree) as g_world,
            ops.gate_edge(j.edge_c, j.min_edge) as g_edge
       from judged j cross join world_prm wp
 )
-select v.ticker, v.event_ticker, v.city_code, v.cluster, v.climate_date, v.kind, v.strategy, v.model_p,
+select v.ticker, v.event_ticker, v.city_code, v.cluster, v.climate_date, v.kind, v.strategy, v.trade_p,
        v.yes_bid, v.yes_ask, v.side_c, v.price_c, v.edge_c::numeric(10,6), v.size_c, v.fee_multiplier,
        jsonb_build_object('strategy', to_jsonb(v.g_strategy), 'timing', to_jsonb(v.g_timing),
                           'staleness', to_jsonb(v.g_staleness), 'spread', to_jsonb(v.g_spread),
@@ -141,6 +157,9 @@ select v.ticker, v.event_ticker, v.city_code, v.cluster, v.climate_date, v.kind,
                           'world', to_jsonb(v.g_world) || jsonb_build_object('market_p', round(v.market_p, 4),
                                                                              'forecast_jump', v.forecast_jump),
                           'edge', to_jsonb(v.g_edge),
+                          -- the three probabilities: the model's, the market's and the one traded on
+                          'blend', jsonb_build_object('model_p', v.own_p, 'market_p', round(v.market_p, 6),
+                                                     'model_weight', coalesce(v.model_weight, 1), 'fit_id', v.fit_id, 'p', v.trade_p),
                           -- what the model used (one forecast source per city and cycle), recorded on the signal
                           'model', case when v.strategy <> 'Monthly' then
                               jsonb_build_object('source', v.forecast_source, 'mu', round(v.mu::numeric, 2),
@@ -162,4 +181,4 @@ select v.ticker, v.event_ticker, v.city_code, v.cluster, v.climate_date, v.kind,
   from verdicts v;
 end
 $fn$;
-comment on function ops.evaluate_markets(timestamptz, timestamptz, text[]) is 'Every open market at p_as_of: model p, chosen side/price/edge and each gate''s verdict. Decides nothing about size or risk.';
+comment on function ops.evaluate_markets(timestamptz, timestamptz, text[]) is 'Every open market at p_as_of: the probability traded on (the model, blended with the market where a fit is in force; all three in gates.blend), chosen side/price/edge and each gate''s verdict. Decides nothing about size or risk.';

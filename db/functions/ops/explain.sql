@@ -37,8 +37,12 @@ begin
     if s.decision = 'trade' then
         v_buy := case s.side when 'bid' then 'YES' else 'NO' end;
         v_cents := round(100 * case s.side when 'bid' then s.price else 1 - s.price end);
-        return next format('  Bought %s %s at %s¢ because the model gave YES %s and %s cost %s¢: an edge of %s¢ a contract after the fee.',
-                           trim_scale(s.size), v_buy, v_cents, ops.pct_words(s.model_p), v_buy, v_cents, round(100 * s.edge, 1));
+        return next format('  Bought %s %s at %s¢ because the %s gave YES %s and %s cost %s¢: an edge of %s¢ a contract after the fee.',
+                           trim_scale(s.size), v_buy, v_cents,
+                           case when coalesce((s.gates->'blend'->>'model_weight')::numeric, 1) < 1
+                                then format('blend of model and market (%s%% model)', round(100 * (s.gates->'blend'->>'model_weight')::numeric))
+                                else 'model' end,
+                           ops.pct_words(s.model_p), v_buy, v_cents, round(100 * s.edge, 1));
     else
         return next format('  Did not trade: %s.', s.reason);
     end if;
@@ -57,7 +61,13 @@ begin
     if s.gates->'world'->>'market_p' is not null then
         return next format('  The market (mid of bid %s¢ and ask %s¢, over the ladder) said %s; the model %s.',
                            round(100 * s.yes_bid), round(100 * s.yes_ask),
-                           ops.pct_words((s.gates->'world'->>'market_p')::numeric), ops.pct_words(s.model_p));
+                           ops.pct_words((s.gates->'world'->>'market_p')::numeric),
+                           ops.pct_words(coalesce((s.gates->'blend'->>'model_p')::numeric, s.model_p)));
+    end if;
+    if coalesce((s.gates->'blend'->>'model_weight')::numeric, 1) < 1 then
+        return next format('  Traded on %s: %s%% the model and %s%% the market, the weight fitted on settled markets before this decision (fit %s).',
+                           ops.pct_words(s.model_p), round(100 * (s.gates->'blend'->>'model_weight')::numeric),
+                           100 - round(100 * (s.gates->'blend'->>'model_weight')::numeric), s.gates->'blend'->>'fit_id');
     end if;
 
     -- every gate's verdict, in the order the cycle applies them

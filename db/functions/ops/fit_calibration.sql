@@ -165,9 +165,10 @@ begin
                 where r.is_final and r.issued_at <= p_as_of and r.issued_at > coalesce(v_last, '-infinity'))
        or exists (select 1 from ops.markets m
                    where m.expiration_value_at <= p_as_of and m.expiration_value_at > coalesce(v_last, '-infinity')) then
+        perform ops.fit_blend(p_as_of);           -- the market blend learns from the same new truths
         return ops.fit_calibration(p_as_of);
     end if;
     return 0;
 end
 $$;
-comment on function ops.refit_calibration_if_due(timestamptz) is 'Re-fit the calibration when a truth became known after the newest fit (called by every cycle); returns cells written.';
+comment on function ops.refit_calibration_if_due(timestamptz) is 'Re-fit the calibration and the market blend when a truth became known after the newest fit (called by every cycle); returns calibration cells written.';

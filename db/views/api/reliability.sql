@@ -9,7 +9,8 @@ with cutoff as (select at from analytics.public_cutoff),
 scored as (
     select m.city_code as city, s.model_p, s.market_p, (m.result = 'yes')::int as yes
       from ops.markets m
-      join lateral (select sg.model_p, (sg.gates->'world'->>'market_p')::numeric as market_p
+      join lateral (select coalesce((sg.gates->'blend'->>'model_p')::numeric, sg.model_p) as model_p,   -- the model's own, not the blend traded on
+                           (sg.gates->'world'->>'market_p')::numeric as market_p
                       from ops.signals sg cross join cutoff
                      where sg.ticker = m.ticker and sg.model_p is not null
                        and sg.as_of < m.close_time and sg.as_of <= cutoff.at
