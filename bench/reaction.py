@@ -28,6 +28,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from fakes.harness import NOW, Fakes  # noqa: E402
+from milkbot.clock import Running  # noqa: E402
 
 from milkbot import config  # noqa: E402
 from milkbot.db import Database  # noqa: E402
@@ -44,14 +45,6 @@ from workers.ingest.react import Reactor  # noqa: E402
 NAME = "mbbench_react"
 
 
-class Clock:
-    def __init__(self):
-        self.start = time.monotonic()
-
-    def __call__(self):
-        return NOW + timedelta(minutes=1, seconds=time.monotonic() - self.start)
-
-
 def percentile(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(len(xs) * q))]
@@ -66,7 +59,7 @@ def main() -> int:
     fakes = Fakes()
     ws = KalshiWsFake(fakes.world, public_key=fakes.key.public_key())
     ws_url = ws.start()
-    clock = Clock()
+    clock = Running(NOW + timedelta(minutes=1))
     stop = threading.Event()
     with scratch_database(db, NAME), psycopg.connect(db.admin_conninfo(NAME), autocommit=True) as admin:
         # the markets and a sweep at NOW (edge bar out of reach: signals, no orders), then the real bar

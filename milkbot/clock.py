@@ -35,3 +35,14 @@ def now() -> datetime:
     if _start is None or _start[0] != spec:
         _start = (spec, parse_instant(spec), time.monotonic())
     return _start[1] + timedelta(seconds=time.monotonic() - _start[2])
+
+
+class Running:
+    """A clock that starts at a given instant and runs on at real speed (what MILKBOT_CLOCK does for a
+    process, as an object a test or a benchmark hands to every component it starts)."""
+
+    def __init__(self, start: datetime):
+        self.start, self.t0 = start, time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self.t0)

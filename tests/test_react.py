@@ -12,25 +12,16 @@ import pytest
 
 from fakes.harness import NOW
 from fakes.waiting import wait_for
+from milkbot.clock import Running
 from test_feed import FeedThread, exchange, same_book  # noqa: F401 (the fixture)
 from test_ingest import run_pass
 from workers.ingest.react import Reactor
 
 
-class Clock:
-    """The world's instant plus the time the test has run: every component reads this one."""
-
-    def __init__(self):
-        self.start = time.monotonic()
-
-    def __call__(self):
-        return NOW + timedelta(minutes=1, seconds=time.monotonic() - self.start)
-
-
 @pytest.fixture
 def reacting(db, exchange):
     fakes, ws, url = exchange
-    clock = Clock()
+    clock = Running(NOW + timedelta(minutes=1))   # the world's instant, running on
     from workers.common.kalshi_auth import KalshiSigner
     feed = FeedThread(db, url, KalshiSigner("test-key", fakes.key))
     feed.feed.now = clock
