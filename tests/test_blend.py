@@ -119,3 +119,58 @@ def test_a_fit_with_too_few_settled_markets_leaves_the_model_alone(world):  # no
                                  (T0, tickers)).fetchall():
         assert blend["model_weight"] == 1 and D(str(blend["model_p"])) == p
     conn.rollback()
+
+
+def traded_history(conn, claimed: Decimal, markets: int, wins: int, price: Decimal, first: date, mode: str = "paper") -> None:
+    """`markets` settled NYC highs, each bought once (10 YES at `price`) on a signal claiming `claimed`;
+    `wins` of them settled YES."""
+    for i in range(markets):
+        day = first + timedelta(days=i // 6)
+        ticker = f"KXHIGHNY-{day:%y%b%d}-B{40 + 2 * (i % 6)}.5".upper()
+        won = i < wins
+        at = datetime.combine(day, datetime.min.time(), timezone.utc) - timedelta(hours=6)
+        conn.execute(
+            """insert into ops.markets (ticker, event_ticker, series_ticker, city_code, climate_date, kind, strike_type,
+                                        floor_strike, cap_strike, open_time, close_time, status, result, expiration_value_at)
+               values (%s, %s, 'KXHIGHNY', 'NYC', %s, 'high', 'between', %s, %s, %s, %s, 'finalized', %s, %s)""",
+            (ticker, ticker.rsplit("-", 1)[0], day, 40 + 2 * (i % 6), 41 + 2 * (i % 6), at - timedelta(hours=4), at + timedelta(hours=35),
+             "yes" if won else "no", at + timedelta(hours=42)))
+        sid = conn.execute("""insert into ops.signals (as_of, ticker, strategy, model_p, side, price, edge, size, gates, decision, reason)
+                              values (%s, %s, 'DailyHigh', 0.5, 'bid', %s, %s, 10, '{}', 'trade', 'history') returning id""",
+                           (at, ticker, price, claimed)).fetchone()[0]
+        oid = conn.execute("""insert into ops.orders (intent_key, client_order_id, ticker, strategy, side, price, count, mode, host, as_of, signal_id)
+                              values (%s, %s, %s, 'DailyHigh', 'bid', %s, 10, %s, %s, %s, %s) returning id""",
+                           (f"hist|{ticker}", f"mb-hist-{mode}-{i:04d}-{claimed}".replace(".", ""), ticker, price, mode, mode, at, sid)).fetchone()[0]
+        conn.execute("""insert into ops.fills (fill_id, order_id, ticker, side, yes_price, count, is_taker, fee, created_time, mode)
+                        values (%s, %s, %s, 'bid', %s, 10, true, 0.10, %s, %s)""", (f"hist-{ticker}", oid, ticker, price, at, mode))
+
+
+def test_min_edge_follows_the_edge_trades_realised(world):  # noqa: F811
+    """Trades claiming 3¢ and 5¢ lost; trades claiming 8¢ earned beyond doubt: min_edge goes to 8¢ (the
+    lowest threshold whose trades above it realised more than zero at 95 %, no lower than what was claimed
+    there), audited, with its reason; with too few settled markets nothing changes."""
+    conn, _ = world
+    traded_history(conn, D("0.03"), 20, 4, D("0.40"), date(2026, 9, 1))      # 20 % wins at 40¢: -0.21 a contract
+    traded_history(conn, D("0.05"), 20, 4, D("0.40"), date(2026, 9, 10))
+    traded_history(conn, D("0.08"), 25, 15, D("0.30"), date(2026, 9, 20))    # 60 % wins at 30¢: +0.29 a contract
+    conn.execute("update ops.strategy_params set value = 100 where name = 'min_edge_min_markets'")
+    got = conn.execute("select ops.fit_min_edge(%s, 'paper')", (T0,)).fetchone()[0]
+    assert not got["set"] and "65 settled traded markets, 100 needed" in got["reason"], got
+    buckets = {b: (n, claimed, realised, lo) for b, _, n, _, claimed, realised, lo, _ in
+               conn.execute("select * from ops.edge_realised(%s, 'paper')", (T0,)).fetchall()}
+    assert buckets["2–4¢"][:3] == (20, D("0.03"), D("-0.21")) and buckets["6–10¢"][2] == D("0.29"), buckets
+    assert buckets["6–10¢"][3] > 0 > buckets["2–4¢"][3]
+    conn.execute("update ops.strategy_params set value = 50 where name = 'min_edge_min_markets'")
+    got = conn.execute("select ops.fit_min_edge(%s, 'paper')", (T0,)).fetchone()[0]
+    assert got["set"] and got["min_edge"] == 0.08, got
+    assert conn.execute("select value from ops.strategy_params where name = 'min_edge'").fetchone()[0] == D("0.08")
+    assert conn.execute("""select operator from ops.control_audit where table_name = 'strategy_params'
+                            order by id desc limit 1""").fetchone()[0] == "ops.fit_min_edge (measured)"
+    # a book that only ever traded claims of 8¢ cannot lower the threshold to 0 (nothing measured below 8¢)
+    traded_history(conn, D("0.08"), 25, 15, D("0.30"), date(2026, 10, 10), mode="demo")
+    conn.execute("update ops.strategy_params set value = 20 where name = 'min_edge_min_markets'")
+    assert conn.execute("select ops.fit_min_edge(%s, 'demo')", (T0,)).fetchone()[0]["min_edge"] == 0.08
+    # settlements not yet known at an earlier time: not counted
+    early = conn.execute("select ops.fit_min_edge(%s, 'paper')", (datetime(2026, 9, 15, tzinfo=timezone.utc),)).fetchone()[0]
+    assert not early["set"] and early["markets"] < 50, early
+    conn.rollback()

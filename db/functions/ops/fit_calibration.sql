@@ -165,7 +165,9 @@ begin
                 where r.is_final and r.issued_at <= p_as_of and r.issued_at > coalesce(v_last, '-infinity'))
        or exists (select 1 from ops.markets m
                    where m.expiration_value_at <= p_as_of and m.expiration_value_at > coalesce(v_last, '-infinity')) then
-        perform ops.fit_blend(p_as_of);           -- the market blend learns from the same new truths
+        perform ops.fit_blend(p_as_of);           -- the market blend learns from the same new truths,
+        perform ops.fit_min_edge(p_as_of,         -- and the edge gate from what the book's trades realised
+                                 coalesce(nullif(current_setting('milkbot.mode', true), ''), 'paper')::ops.trading_mode);
         return ops.fit_calibration(p_as_of);
     end if;
     return 0;
