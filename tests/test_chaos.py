@@ -132,13 +132,12 @@ def assert_books_equal(db, fakes, report: str) -> dict:
     return ours
 
 
-@pytest.fixture(params=["without the feed", "beside a feed that keeps dying"])
-def feed(request, db, fakes):
-    """Optionally the WebSocket feed beside the executor, carrying the fake exchange's own fill and
-    user_order messages (the executor's fast path); the drill cuts it and garbles its private messages."""
-    if request.param == "without the feed":
-        yield None
-        return
+@pytest.fixture
+def feed(db, fakes):
+    """The WebSocket feed beside the executor, carrying the fake exchange's own fill and user_order
+    messages (the executor's fast path); the drill cuts it and garbles its private messages, so the
+    exactly-once guarantees are shown with the feed on, dying and gone in one run (the resting-order
+    drill below runs with REST alone)."""
     from milkbot.sim.kalshi_ws_fake import KalshiWsFake
     from test_feed import FeedThread
     from workers.common.kalshi_auth import KalshiSigner
@@ -149,13 +148,13 @@ def feed(request, db, fakes):
     ws.stop()
 
 
-def test_executor_survives_kills_and_a_hostile_exchange(db, fakes, exchange, feed, tmp_path):
+def test_executor_survives_kills_and_a_hostile_exchange_beside_a_dying_feed(db, fakes, exchange, feed, tmp_path):
     seed, rng = drill_seed(db)
     env = executor_env(db, fakes, tmp_path)
     fakes.kalshi.chaos = (rng, 0.3, ORDER_FAULTS, 0.8)     # a late landing comes 0.8 s after the send: past the 0.5 s timeout
-    if feed:
-        wait_for(lambda: feed[1].feed.sids.get("fill") and feed[1].feed.sids.get("user_orders"), "the feed's private channels",
-                 gone=feed[1].gone)
+    ws, thread = feed
+    wait_for(lambda: thread.feed.sids.get("fill") and thread.feed.sids.get("user_orders"), "the feed's private channels",
+             gone=thread.gone)
 
     tickers = [fakes.ticker(city=c, i=i) for c in ("NYC", "BOS", "CHI", "SEA") for i in range(1, 5)]
     intents: list[int] = []
@@ -181,11 +180,10 @@ def test_executor_survives_kills_and_a_hostile_exchange(db, fakes, exchange, fee
             for o in resting:
                 if rng.random() < 0.3:
                     fakes.kalshi.fill(o, min(Decimal(rng.choice([1, 2])), o["count"] - o["fill_count"]), o["price"], taker=False)
-        if feed:
-            ws = feed[0]
-            ws.private_faults = rng.choices(["drop", "duplicate", "reorder", "none"], k=rng.randint(0, 4))
-            if rng.random() < 0.3:
-                ws.disconnect_all()                          # the feed dies; it reconnects by itself
+        # the feed loses, repeats or reorders our private messages, and now and then dies (it reconnects)
+        ws.private_faults = rng.choices(["drop", "duplicate", "reorder", "none"], k=rng.randint(0, 4))
+        if rng.random() < 0.3:
+            ws.disconnect_all()
         run_until_requests(fakes, env, rng, f"round {round_}")
         kills += 1
 
@@ -194,11 +192,10 @@ def test_executor_survives_kills_and_a_hostile_exchange(db, fakes, exchange, fee
     fakes.kalshi.clear_faults()
     converge(db, env)
     report = f"seed {seed}, {kills} kills, {len(intents)} intents, {len(fakes.kalshi.orders)} exchange orders"
-    if feed:
-        stats = feed[1].feed.stats
-        report += f", feed: {stats.connections} connections, {stats.fills} fills and {stats.order_updates} order updates first"
-        print(report)
-        assert stats.fills + stats.order_updates > 0 and feed[1].gone() is None, report
+    stats = thread.feed.stats
+    report += f", feed: {stats.connections} connections, {stats.fills} fills and {stats.order_updates} order updates first"
+    print(report)
+    assert stats.fills + stats.order_updates > 0 and thread.gone() is None, report
     ours = assert_books_equal(db, fakes, report)
     assert_nothing_lost(db, fakes, ours, report)
     assert len(intents) >= 10 and kills == 14, report

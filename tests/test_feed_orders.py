@@ -124,11 +124,11 @@ def test_a_fill_the_feed_saw_first_does_not_move_rests_start_past_one_rest_has_n
     assert ledger(db, oid) == (3, 6) and ours(db, oid)[2] == 6
 
 
-def test_user_orders_only_move_an_order_forward(db, live):
+def test_user_orders_only_move_an_order_forward(db, exchange):  # noqa: F811
     """Stale or repeated updates never reopen, grow or un-fill an order; a malformed message is refused
-    alone (with a health event) and the rest of its batch is recorded."""
-    fakes, ws, feed, ex = live
-    feed.stop()                                          # messages sent by hand below
+    alone (with a health event) and the rest of its batch is recorded. (Messages sent by hand: no feed.)"""
+    fakes, ws, url = exchange
+    ex = executor(db, fakes, dataclasses.replace(fakes.settings, mode="demo"))
     oid, order = resting(db, fakes, ex)
     view = lambda **kw: {"type": "user_order", "sid": 3, "msg": {**fakes.kalshi.order_view(order), **kw}}  # noqa: E731
     send = lambda *msgs: db.admin.execute("select ops.record_user_feed(%s, %s)", (Jsonb(list(msgs)), NOW)).fetchone()[0]  # noqa: E731

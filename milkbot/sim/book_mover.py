@@ -20,7 +20,7 @@ class BookMover:
         self.rng = random.Random(seed)
         self.stop = threading.Event()
         self.moves = 0
-        self.printed: list[str] = []     # trade ids printed
+        self.printed: list[tuple[str, str]] = []     # (trade id, market) of every trade printed
         self.thread = threading.Thread(target=self.run, name="sim-book-mover", daemon=True)
 
     def start(self) -> "BookMover":
@@ -50,9 +50,9 @@ class BookMover:
             qty = mine[best]
             self.ws.change(ticker, side, best, -qty)
             if side == "yes":
-                self.printed.append(self.ws.trade(ticker, best, qty, "no"))        # YES bids hit by takers buying NO
+                self.printed.append((self.ws.trade(ticker, best, qty, "no"), ticker))        # YES bids hit by takers buying NO
             else:
-                self.printed.append(self.ws.trade(ticker, 1 - best, qty, "yes"))   # NO bids hit by takers buying YES
+                self.printed.append((self.ws.trade(ticker, 1 - best, qty, "yes"), ticker))   # NO bids hit by takers buying YES
         elif best is not None and roll < 0.55 and best + CENT < room:
             self.ws.change(ticker, side, best + CENT, Decimal(self.rng.randint(5, 60)))   # a better bid
         elif best is not None and best - CENT > 0:

@@ -104,7 +104,7 @@ class Feed:
     async def session(self) -> None:
         headers = self.signer.headers("GET", WS_PATH) if self.signer else {}
         conn_id = f"{self.now():%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
-        async with connect(self.url, additional_headers=headers, open_timeout=10, ping_interval=None,
+        async with connect(self.url, additional_headers=headers, open_timeout=10, ping_interval=None, close_timeout=2,
                            max_size=2 ** 22) as ws:
             self.stats.connections += 1
             self.sids, self.watched = {}, {}
