@@ -94,11 +94,13 @@ def test_operator_runs_the_read_only_functions_but_none_that_write(db):
                  "select ops.heartbeat('executor', true, 'x')", "select ops.report_exchange_positions(now(), 'paper', '{}')"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             op.execute(call)
-    # structurally: what the operator may execute is immutable or stable, except the calibration re-fits,
-    # which are operator actions by design
+    # structurally: what the operator may execute is immutable or stable, except the re-fits (calibration,
+    # market blend, min_edge from the measured edge), which are operator actions by design
     volatile = db.admin.execute(
         """select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
             where n.nspname in ('ops', 'analytics', 'api', 'pgmq') and p.provolatile = 'v'
               and has_function_privilege('milkbot_operator', p.oid, 'EXECUTE') order by 1""").fetchall()
-    assert volatile == [("ops.fit_calibration(timestamp with time zone)",),
+    assert volatile == [("ops.fit_blend(timestamp with time zone)",),
+                        ("ops.fit_calibration(timestamp with time zone)",),
+                        ("ops.fit_min_edge(timestamp with time zone,ops.trading_mode)",),
                         ("ops.refit_calibration_if_due(timestamp with time zone)",)], volatile

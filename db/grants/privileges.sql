@@ -88,7 +88,8 @@ grant execute on function ops.health_event(text, text, text) to milkbot_ingest, 
 -- the market blend (issue 24 §4): its fits are read by the operator and the analytics
 grant select on ops.blend_fits to milkbot_operator, milkbot_analytics;
 grant execute on function ops.fit_blend(timestamptz), ops.blend_weights_at(timestamptz, timestamptz),
-                          ops.edge_realised(timestamptz, ops.trading_mode), ops.fit_min_edge(timestamptz, ops.trading_mode) to milkbot_operator;
+                          ops.settled_trades(timestamptz, ops.trading_mode), ops.edge_realised(timestamptz, ops.trading_mode),
+                          ops.fit_min_edge(timestamptz, ops.trading_mode) to milkbot_operator;
 -- fills over REST and the feed's fast path (db/functions/ops/user_feed.sql)
 grant execute on function ops.record_rest_fills(ops.trading_mode, jsonb), ops.record_user_feed(jsonb, timestamptz) to milkbot_executor;
 -- paper mode: the paper exchange's fills follow the recorded book and trade tape (db/functions/ops/paper.sql)

@@ -1,7 +1,25 @@
 -- What the edge the cycle claimed was worth (issue 24 §4). Every fill of one book on a settled market,
 -- linked to the signal its order came from: claimed = the signal's edge per contract (p - price - fee, at
 -- the decision), realised = what a contract paid (1 if its side won) - its price - its fee. Settlements
--- known by p_as_of only. Per claimed-edge bucket: fills, markets, contracts, the contract-weighted claimed
+-- known by p_as_of only.
+create or replace function ops.settled_trades(p_as_of timestamptz, p_mode ops.trading_mode)
+returns table (ticker text, contracts numeric, claimed numeric, realised numeric)
+language sql stable
+set search_path = pg_catalog, ops
+begin atomic
+    select fl.ticker, fl.count, s.edge,
+           case fl.side when 'bid' then (m.result = 'yes')::int - fl.yes_price
+                        else (m.result = 'no')::int - (1 - fl.yes_price) end - fl.fee / fl.count
+      from ops.fills fl
+      join ops.orders o on o.id = fl.order_id
+      join ops.signals s on s.id = o.signal_id
+      join ops.markets m on m.ticker = fl.ticker
+     where fl.mode = p_mode and m.result in ('yes', 'no') and m.expiration_value_at <= p_as_of
+       and s.edge is not null and fl.created_time <= p_as_of;
+end;
+comment on function ops.settled_trades(timestamptz, ops.trading_mode) is 'Every fill of one book on a market settled by p_as_of: contracts, the edge its signal claimed and the edge it realised, per contract.';
+
+-- Per claimed-edge bucket: fills, markets, contracts, the contract-weighted claimed
 -- and realised edge, and a 95 % interval of the realised edge from the spread between markets (fills of
 -- one market share one outcome: the market is the unit).
 create or replace function ops.edge_realised(p_as_of timestamptz, p_mode ops.trading_mode)
@@ -11,16 +29,9 @@ language sql stable
 set search_path = pg_catalog, ops
 begin atomic
     with f as (
-        select fl.ticker, fl.count, s.edge as claimed,
-               case fl.side when 'bid' then (m.result = 'yes')::int - fl.yes_price
-                            else (m.result = 'no')::int - (1 - fl.yes_price) end - fl.fee / fl.count as realised,
-               width_bucket(s.edge, array[0.00, 0.02, 0.04, 0.06, 0.10]::numeric[]) as b
-          from ops.fills fl
-          join ops.orders o on o.id = fl.order_id
-          join ops.signals s on s.id = o.signal_id
-          join ops.markets m on m.ticker = fl.ticker
-         where fl.mode = p_mode and m.result in ('yes', 'no') and m.expiration_value_at <= p_as_of
-           and s.edge is not null and fl.created_time <= p_as_of),
+        select t.ticker, t.contracts as count, t.claimed, t.realised,
+               width_bucket(t.claimed, array[0.00, 0.02, 0.04, 0.06, 0.10]::numeric[]) as b
+          from ops.settled_trades(p_as_of, p_mode) t),
     per_market as (
         select f.b, f.ticker, sum(f.count) as n, sum(f.count * f.claimed) / sum(f.count) as claimed,
                sum(f.count * f.realised) / sum(f.count) as realised
@@ -63,14 +74,7 @@ begin
     end if;
     -- from each bucket's lower edge on, pooled over markets: the lowest threshold whose pooled realised
     -- edge is above zero at 95 %
-    with f as (
-        select fl.ticker, s.edge as claimed,
-               case fl.side when 'bid' then (m.result = 'yes')::int - fl.yes_price
-                            else (m.result = 'no')::int - (1 - fl.yes_price) end - fl.fee / fl.count as realised, fl.count
-          from ops.fills fl join ops.orders o on o.id = fl.order_id join ops.signals s on s.id = o.signal_id
-          join ops.markets m on m.ticker = fl.ticker
-         where fl.mode = p_mode and m.result in ('yes', 'no') and m.expiration_value_at <= p_as_of
-           and s.edge is not null and fl.created_time <= p_as_of),
+    with f as (select t.ticker, t.claimed, t.realised, t.contracts as count from ops.settled_trades(p_as_of, p_mode) t),
     cand as (select unnest(array[0.00, 0.02, 0.04, 0.06, 0.10]::numeric[]) as t),
     pooled as (
         select c.t, pm.ticker, sum(pm.count * pm.realised) / sum(pm.count) as realised
