@@ -22,7 +22,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from fakes.waiting import wait_for
-from test_executor import MILKBOT, NOW, ask_of, exchange  # noqa: F401 (the fixture)
+from test_executor import MILKBOT, NOW, ask_of, db, exchange  # noqa: F401 (the fixtures)
 
 
 def intent(db, n: int, ticker: str, price: str, count: int, tif: str) -> int:

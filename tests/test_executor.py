@@ -24,11 +24,14 @@ MILKBOT = str(Path(sys.executable).parent / "milkbot")
 
 
 @pytest.fixture
+def db(world_db):
+    """The fake exchange's markets, books and weather already in the test database (one ingest pass)."""
+    return world_db
+
+
+@pytest.fixture
 def exchange(db, fakes):
     """Markets from the fake exchange in the test database, and a demo-mode executor wired to it."""
-    n, k = fakes.clients()
-    conn = db.connect("milkbot_ingest", autocommit=False)
-    Ingest(fakes.settings, conn, n, k, now=lambda: NOW).run_once(weather=False, cycle=False)
     settings = dataclasses.replace(fakes.settings, mode="demo")
     return settings
 

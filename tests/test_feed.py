@@ -15,7 +15,6 @@ import pytest
 from fakes.harness import NOW, Fakes
 from fakes.waiting import wait_for
 from milkbot.sim.kalshi_ws_fake import KalshiWsFake
-from test_ingest import run_pass
 from workers.common.kalshi_auth import KalshiSigner
 from workers.ingest.feed import Feed, ws_url
 
@@ -49,11 +48,16 @@ class FeedThread:
 
 
 @pytest.fixture
+def db(world_db):
+    """The fake world's markets, books and weather already in the test database (one REST pass)."""
+    return world_db
+
+
+@pytest.fixture
 def exchange(db):
     fakes = Fakes()
     ws = KalshiWsFake(fakes.world, public_key=fakes.key.public_key())
-    url = ws.start()
-    run_pass(db, fakes, cycle=False)                     # the markets, discovered over REST
+    url = ws.start()                                     # the markets: discovered over REST already (db)
     yield fakes, ws, url
     ws.stop()
     fakes.stop()

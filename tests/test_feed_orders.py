@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 from fakes.harness import NOW
 from fakes.waiting import wait_for
 from test_executor import ask_of, executor, intent
-from test_feed import FeedThread, exchange  # noqa: F401 (fixture)
+from test_feed import FeedThread, db, exchange  # noqa: F401 (fixtures)
 from workers.common.kalshi_auth import KalshiSigner
 
 D = Decimal

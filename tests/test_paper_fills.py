@@ -17,10 +17,9 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from fakes.harness import NOW
-from test_executor import Clock, intent
+from test_executor import Clock, db, intent  # noqa: F401 (db: the fake world already ingested)
 from workers.executor.brokers import PaperBroker
 from workers.executor.main import Executor
-from workers.ingest.main import Ingest
 
 D = Decimal
 
@@ -59,8 +58,6 @@ class Tape:
 def paper(db, fakes):
     """Markets of the fake world in the test database (REST books at NOW), a paper executor on a clock the
     test moves, and a tape writer."""
-    n, k = fakes.clients()
-    Ingest(fakes.settings, db.connect("milkbot_ingest", autocommit=False), n, k, now=lambda: NOW).run_once(weather=False, cycle=False)
     conn = db.connect("milkbot_executor", autocommit=False)
     clock = Clock(NOW + timedelta(minutes=2))
     ex = Executor(dataclasses.replace(fakes.settings, mode="paper"), conn, PaperBroker(conn), "paper", now=clock)

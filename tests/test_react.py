@@ -13,7 +13,7 @@ import pytest
 from fakes.harness import NOW
 from fakes.waiting import wait_for
 from milkbot.clock import Running
-from test_feed import FeedThread, exchange, same_book  # noqa: F401 (the fixture)
+from test_feed import FeedThread, db, exchange, same_book  # noqa: F401 (the fixtures)
 from test_ingest import run_pass
 from workers.ingest.react import Reactor
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from test_executor import NOW, Clock, ask_of, exchange, executor, intent, order  # noqa: F401 (fixture)
+from test_executor import NOW, Clock, ask_of, db, exchange, executor, intent, order  # noqa: F401 (fixtures)
 
 TARGET = Decimal(5)
 

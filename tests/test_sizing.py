@@ -395,7 +395,7 @@ step = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=200, deadline=None, database=None,
+@settings(max_examples=100, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(steps=st.lists(step, min_size=2, max_size=6))
 def test_no_sequence_breaks_a_limit_or_a_target(db_for_property, steps):
