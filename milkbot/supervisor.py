@@ -54,11 +54,16 @@ class WarmUp:
         back = clock.now().replace(microsecond=0) - SIM_WARMUP_BACK
         print(f"sim: warm-up pass at {back:%H:%M}Z (two hours back) so the delayed dashboard has data soon", flush=True)
         self.world.now_fixed = back
+        started = time.monotonic()
         try:
             for cmd in ([self.milkbot, "ingest", "--once"], [self.milkbot, "execute", "--once"], [self.milkbot, "analytics"]):
                 if self.cancelled:
                     return
-                self.proc = subprocess.Popen(cmd, env={**self.env, "MILKBOT_CLOCK": back.isoformat()},
+                # one sim clock across the three processes: each starts where the previous one's clock had
+                # got to (restarting at `back`, the executor would run before the books it fills against)
+                at = back + timedelta(seconds=time.monotonic() - started)
+                self.world.now_fixed = at.replace(microsecond=0)
+                self.proc = subprocess.Popen(cmd, env={**self.env, "MILKBOT_CLOCK": at.isoformat()},
                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                                              preexec_fn=die_with_parent)   # (this thread waits on it: the signal is tied to it)
                 self.proc.wait()
