@@ -1,7 +1,7 @@
 """The whole money loop in motion, as a property (issue 23 §2): the real SQL cycle (ops.run_cycle), the
 real executor (workers/executor, paper mode) and the paper exchange (ops.paper_submit / paper_match),
 over generated sequences of books, public trades and forecasts moving with the clock, operator changes between cycles (limits, Kelly, resting or taking
-orders, ACTIVE / REDUCING / HALTED), and books that arrive between a cycle's decision and the executor's
+orders, ACTIVE / REDUCING / HALTED, a market-blend fit coming into force), and books that arrive between a cycle's decision and the executor's
 pass, and trades that fill resting orders (fills racing the cycle's cancels and decreases). After every executor pass:
 
 * per market: held + working on the traded side <= the cycle's target (fills alone may pass it);
@@ -134,6 +134,8 @@ step = st.fixed_dictionaries({
     "kelly": st.one_of(st.none(), st.sampled_from([Decimal("0.1"), Decimal("0.25"), Decimal("1.0")])),
     "resting": st.one_of(st.none(), st.sampled_from([0, 1])),
     "state": st.one_of(st.none(), st.sampled_from(["ACTIVE", "ACTIVE", "REDUCING", "HALTED"])),
+    # a market-blend fit coming into force (the model's weight in the traded probability; 1 = the model alone)
+    "blend": st.one_of(st.none(), st.sampled_from([Decimal("0"), Decimal("0.5"), Decimal("1")])),
 })
 
 
@@ -183,6 +185,10 @@ def test_the_loop_keeps_every_promise(template, steps):
                 c.execute("update ops.strategy_params set value = %s where strategy = 'all' and name = 'kelly_fraction'", (s["kelly"],))
             if s["resting"] is not None:
                 c.execute("update ops.strategy_params set value = %s where strategy = 'all' and name = 'resting_orders'", (s["resting"],))
+            if s["blend"] is not None:
+                c.execute("""insert into ops.blend_fits (fitted_at, kind, lead_days, model_weight, in_force, markets, days, signals, note)
+                             select %s, 'high', l, %s, true, 100, 20, 500, 'property test' from generate_series(0, 2) l""",
+                          (w.now - timedelta(seconds=1), s["blend"]))
             if s["state"]:
                 c.execute("update ops.trading_state set state = %s, reason = 'property test'", (s["state"],))
             if s["forecast"]:
