@@ -3,7 +3,7 @@
 #                the public dashboard in the foreground (MILKBOT_SIM=1: against the local fakes;
 #                MILKBOT_NO_SERVICES=1: database only)
 #   make test  - set up, then run every test (pytest: Python, SQL and pgTAP suites, the dashboard in Chromium)
-#   make screenshot - regenerate docs/dashboard/overview.png and cities.png (the README's) from the browser test
+#   make screenshot - regenerate docs/dashboard/overview.png, cities.png and calibration.png (the README's) from a run of the sim
 #   make bench - benchmarks that print their figures
 #   make test-dates - every test again with the clock moved to DST days, a maintenance window, New Year
 # Set-up steps are stamped in .milkbot/stamps, so a second run with nothing changed skips them.
@@ -77,8 +77,8 @@ $(STAMPS)/host-tools:
 screenshot: setup $(STAMPS)/chromium
 	@$(BIN)/milkbot db up >/dev/null
 	@mkdir -p docs/dashboard
-	@MILKBOT_SCREENSHOT_DIR=docs/dashboard $(BIN)/pytest -q tests/test_dashboard_browser.py -k overview_and_trades
-	@echo "docs/dashboard/overview.png and cities.png regenerated"
+	@MILKBOT_SCREENSHOT_DIR=docs/dashboard $(BIN)/pytest -q tests/test_sim_run.py
+	@echo "docs/dashboard/overview.png, cities.png and calibration.png regenerated from a run of the sim"
 
 # The whole suite again with every process's clock moved (libfaketime): a US DST change day each way,
 # a Thursday inside Kalshi's maintenance window, New Year. Each date gets its own fresh cluster.

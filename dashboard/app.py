@@ -296,6 +296,15 @@ observations and market quotes are public data and are shown as they arrive.
 **Nothing here is advice.** It is a public record of an automated system, which can be wrong and can
 lose money. Prices and probabilities may be out of date.
 """)
+    world = sim_world()
+    if world:
+        st.markdown("**This is a simulation, not the live system.** " + world)
+
+
+def sim_world() -> str | None:
+    """What the demo's world is made of (the API says so only in the sim; None in a real deployment)."""
+    status = read("status")
+    return (status.rows[0].get("sim_world") or None) if status.ok and status.rows else None
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -303,6 +312,9 @@ def page() -> None:
     st.title("Milkbot")
     st.caption("Automated trading of Kalshi's daily temperature markets · trading data delayed 60 minutes · "
                "not advice")
+    if sim_world():
+        st.info("A simulation on an accelerated clock: paper money, simulated markets — see About for what "
+                "its world is made of. Times and the 60-minute delay are the simulation's.", icon=":material/science:")
     tabs = st.tabs(["Overview", "Trades", "Cities", "Health", "About"])
     for tab, render in zip(tabs, (overview_tab, trades_tab, cities_tab, health_tab, about_tab)):
         with tab:

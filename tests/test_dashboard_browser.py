@@ -2,8 +2,8 @@
 nginx to Streamlit, which reads the public API through the same nginx. The grid renders the ten cities;
 the Trades tab shows a trade 61 minutes old and not one 59 minutes old; a trade that becomes visible
 later appears without a reload (auto-refresh, shortened here to 2 s); it fits a phone's width.
-Full-page screenshots go to the test's output folder (MILKBOT_SCREENSHOT_DIR copies the Overview's and
-a city's there too: `make screenshot` regenerates docs/dashboard/overview.png and cities.png)."""
+Full-page screenshots go to the test's output folder (the README's images come from a run of the sim:
+`make screenshot`, tests/test_sim_run.py)."""
 from __future__ import annotations
 
 import os
@@ -122,9 +122,6 @@ def test_overview_and_trades_in_a_real_browser(db, site, browser, output):
     page.get_by_text("Rain in New York this month").wait_for()      # the Monthly card
     assert page.locator("[data-testid=stVegaLiteChart]:visible").count() == 7
     full_page(page, output / "cities.png")
-    if os.environ.get("MILKBOT_SCREENSHOT_DIR"):
-        for name in ("overview.png", "cities.png"):
-            shutil.copyfile(output / name, Path(os.environ["MILKBOT_SCREENSHOT_DIR"]) / name)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("tab", name="Trades").click()
 

@@ -156,7 +156,8 @@ def test_the_api_serves_during_the_sim_warm_up_and_ctrl_c_stops_it(db):
     the middle of the warm-up stops it and everything else, quietly."""
     pport, aport, dport = free_ports(3)
     env = env_for(db, MILKBOT_POSTGREST_PORT=str(pport), MILKBOT_API_PORT=str(aport), MILKBOT_DASHBOARD_PORT=str(dport),
-                  MILKBOT_INGEST_INTERVAL="3600", MILKBOT_HTTP_TIMEOUT="2", MILKBOT_HTTP_ATTEMPTS="1")
+                  MILKBOT_INGEST_INTERVAL="3600", MILKBOT_HTTP_TIMEOUT="2", MILKBOT_HTTP_ATTEMPTS="1",
+                  MILKBOT_SIM_RATE="1")           # (the warm-up runs only on a real-time sim clock)
     proc = subprocess.Popen([MILKBOT, "up", "--sim"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
     try:

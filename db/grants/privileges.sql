@@ -138,7 +138,7 @@ grant execute on function
     ops.verdict(boolean, text), ops.gate_spread(numeric, numeric, numeric),
     ops.gate_liquidity(numeric, numeric, numeric, numeric, numeric, numeric), ops.gate_edge(numeric, numeric),
     ops.gate_staleness(timestamptz, timestamptz, timestamptz, numeric, numeric),
-    ops.gate_timing(timestamptz, timestamptz, timestamptz, numeric, boolean, boolean, timestamptz),
+    ops.gate_timing(timestamptz, timestamptz, timestamptz, numeric, boolean, boolean, timestamptz, numeric),
     ops.gate_sanity(numeric, numeric, jsonb, numeric), ops.effective_params(timestamptz),
     ops.gate_world(numeric, numeric, numeric, double precision, numeric, numeric),
     ops.ledger_holdings(timestamptz, ops.trading_mode), ops.working_orders(timestamptz, ops.trading_mode),

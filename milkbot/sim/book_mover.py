@@ -15,8 +15,13 @@ CENT = Decimal("0.01")
 
 
 class BookMover:
-    def __init__(self, world, ws, every: float = 2.0, seed: int = 20261207):
+    def __init__(self, world, ws, every: float = 2.0, seed: int = 20261207, follow_market: bool = False):
         self.world, self.ws, self.every = world, ws, every
+        # the demo's real-days world: the books also follow the market's moving belief (SimMarketMaker)
+        self.maker = None
+        if follow_market:
+            from .history_world import SimMarketMaker
+            self.maker = SimMarketMaker(world, ws, self)
         self.rng = random.Random(seed)
         self.stop = threading.Event()
         self.moves = 0
@@ -62,6 +67,8 @@ class BookMover:
     def run(self) -> None:
         while not self.stop.wait(self.every):
             try:
+                if self.maker is not None:
+                    self.maker.step()
                 self.step()
             except (KeyError, ValueError, RuntimeError):
                 continue                                     # a market gone from the world: the next one

@@ -87,7 +87,7 @@ class KalshiFake(FakeServer):
         w = self.world
         bid, ask = w.quote(b["ticker"], b)
         ds = w.day_start(city, day)
-        result = self.settled.get(b["ticker"], "")
+        result = self.settled.get(b["ticker"], "") or w.result(b["ticker"])
         status = "finalized" if result else ("active" if w.now() < ds + timedelta(days=1) else "closed")
         m = {"ticker": b["ticker"], "event_ticker": b["event"], "market_type": "binary",
              "yes_sub_title": b["yes"], "no_sub_title": b["yes"], "title": f"{kind} temperature {city.code} {day}",

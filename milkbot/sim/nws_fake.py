@@ -123,10 +123,10 @@ class NwsFake(FakeServer):
                 day = today + timedelta(days=d)
                 start = w.day_start(city, day) + timedelta(hours=7)     # 07:00 LST, 13 h
                 maxv.append({"validTime": f"{start.isoformat()}/PT13H",
-                             "value": None if null else round(f_to_c(w.high(city, day)), 12)})
+                             "value": None if null else round(f_to_c(w.forecast_high(city, day)), 12)})
                 nstart = w.day_start(city, day) - timedelta(hours=5)    # 19:00 LST the evening before, 14 h
                 minv.append({"validTime": f"{nstart.isoformat()}/PT14H",
-                             "value": None if null else round(f_to_c(w.low(city, day)), 12)})
+                             "value": None if null else round(f_to_c(w.forecast_low(city, day)), 12)})
             # precipitation from the 6-hour block now is in, for the 7 days: PoP, QPF and snowfall per 6 h (mm)
             pop, qpf, snow = [], [], []
             block = w.now().replace(minute=0, second=0) - timedelta(hours=(w.now() + w.std_offset(city)).hour % 6)
@@ -165,8 +165,8 @@ class NwsFake(FakeServer):
                 day = today + timedelta(days=d)
                 ds = w.day_start(city, day)
                 for n, (start, end, daytime, temp) in enumerate((
-                        (ds + timedelta(hours=6), ds + timedelta(hours=18), True, w.high(city, day)),
-                        (ds + timedelta(hours=18), ds + timedelta(hours=30), False, w.low(city, day + timedelta(days=1))))):
+                        (ds + timedelta(hours=6), ds + timedelta(hours=18), True, w.forecast_high(city, day)),
+                        (ds + timedelta(hours=18), ds + timedelta(hours=30), False, w.forecast_low(city, day + timedelta(days=1))))):
                     if end <= w.now():
                         continue
                     periods.append({"number": len(periods) + 1, "name": "Today" if daytime else "Tonight",
@@ -193,7 +193,7 @@ class NwsFake(FakeServer):
                 at = start + timedelta(hours=i)
                 periods.append({"number": i + 1, "name": "", "startTime": _iso_local(at, city.zone),
                                 "endTime": _iso_local(at + timedelta(hours=1), city.zone), "isDaytime": 6 <= (at + w.std_offset(city)).hour < 18,
-                                "temperature": None if null else round(w.temp_at(city, at)), "temperatureUnit": "F",
+                                "temperature": None if null else round(w.forecast_temp_at(city, at)), "temperatureUnit": "F",
                                 "temperatureTrend": None, "probabilityOfPrecipitation": {"unitCode": "wmoUnit:percent", "value": 0},
                                 "windSpeed": "5 mph", "windDirection": "N", "shortForecast": "Clear", "detailedForecast": ""})
             return Response(200, {"type": "Feature", "geometry": _cell(city), "properties": {

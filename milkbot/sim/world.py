@@ -109,16 +109,34 @@ class World:
 
     def temp_at(self, city: SimCity, at: datetime) -> float:
         """A diurnal curve: the low at 06:00 LST, the high at 15:00 LST."""
+        return self._curve(city, at, self.high, self.low)
+
+    def _curve(self, city: SimCity, at: datetime, high, low) -> float:
         local = at + self.std_offset(city)
         day = local.date()
         h = local.hour + local.minute / 60
-        lo, hi = self.low(city, day), self.high(city, day)
+        lo, hi = low(city, day), high(city, day)
         if 6 <= h <= 15:
             return lo + (hi - lo) * (h - 6) / 9
-        nxt = self.low(city, day + timedelta(days=1)) if h > 15 else lo
-        prev_hi = hi if h > 15 else self.high(city, day - timedelta(days=1))
+        nxt = low(city, day + timedelta(days=1)) if h > 15 else lo
+        prev_hi = hi if h > 15 else high(city, day - timedelta(days=1))
         span = (h - 15) if h > 15 else (h + 9)
         return prev_hi + (nxt - prev_hi) * span / 15
+
+    # -- what the NWS fake forecasts (this world: the truth itself; the sim's real-days world: real
+    # forecasts) and what the exchange fake settles (this world: only what a test settles by hand)
+    def forecast_high(self, city: SimCity, day: date) -> int:
+        return self.high(city, day)
+
+    def forecast_low(self, city: SimCity, day: date) -> int:
+        return self.low(city, day)
+
+    def forecast_temp_at(self, city: SimCity, at: datetime) -> float:
+        return self.temp_at(city, at)
+
+    def result(self, ticker: str) -> str:
+        """'yes' / 'no' once the exchange has settled the market, else ''."""
+        return ""
 
     # -- markets ----------------------------------------------------------------------------------
     def ladder(self, city: SimCity, day: date, kind: str) -> list[dict]:

@@ -1,6 +1,6 @@
 -- Gates one by one, worst-case loss across a ladder, and the breakers.
 begin;
-select plan(26);
+select plan(28);
 \ir fixtures/nyc_ladder.sql
 
 -- ---- each gate passes and fails for its own reason --------------------------------------------
@@ -22,6 +22,10 @@ select is((ops.gate_timing('2026-11-26 09:00Z', '2026-11-25 15:00Z', '2026-11-27
           'weekly maintenance window', 'Thursday 04:00 ET is maintenance');
 select is((ops.gate_timing('2026-11-25 18:00Z', '2026-11-25 15:00Z', '2026-11-27 04:59Z', 30, true, true, null)).reason,
           'exchange status unknown', 'unknown exchange status fails closed');
+select is((ops.gate_timing('2026-11-25 18:00Z', '2026-11-25 15:00Z', '2026-11-27 04:59Z', 30, true, true, '2026-11-25 17:40Z')).reason,
+          'exchange status unknown', 'a 20-minute-old exchange status fails the default 15 minutes');
+select ok((ops.gate_timing('2026-11-25 18:00Z', '2026-11-25 15:00Z', '2026-11-27 04:59Z', 30, true, true, '2026-11-25 17:40Z', 30)).pass,
+          'and passes max_status_age_min 30');
 select ok((ops.gate_sanity(0.30, 0.22, '[{"start":"0.01","end":"0.99","step":"0.01"}]', 0.97)).pass, 'price on the cent grid passes');
 select is((ops.gate_sanity(0.30, 0.225, '[{"start":"0.01","end":"0.99","step":"0.01"}]', 0.97)).reason,
           'price 0.225 is off the market grid', 'a sub-cent price fails on a cent grid');

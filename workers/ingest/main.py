@@ -400,7 +400,7 @@ def run(settings: Settings, *, once: bool, interval: float = 300.0) -> int:
         for line in report.failure_lines(offline_hint="127.0.0.1" not in settings.nws_base_url + settings.kalshi_base_url):
             print(line, flush=True)
         print(f"ingest: {report.requests} requests, {report.snapshots} new weather snapshots, {report.markets} markets, "
-              f"{report.books} new books, {report.errors} errors; cycle: {report.cycle}", flush=True)
+              f"{report.books} new books, {report.errors} errors in {time.monotonic() - started:.1f} s; cycle: {report.cycle}", flush=True)
         if once:
             return 0 if report.errors == 0 else 1
         stop.wait(interval - (time.monotonic() - started))

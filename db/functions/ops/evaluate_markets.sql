@@ -33,7 +33,8 @@ prev_forecast as materialized (   -- once per city-day-kind (inlined, it ran onc
       from model mo),
 world_prm as materialized (
     select max(sp.value) filter (where sp.name = 'max_forecast_jump_sigma') as max_jump_sigma,
-           max(sp.value) filter (where sp.name = 'max_market_disagreement') as max_disagree
+           max(sp.value) filter (where sp.name = 'max_market_disagreement') as max_disagree,
+           max(sp.value) filter (where sp.name = 'max_status_age_min') as max_status_age
       from ops.control_at(null::ops.strategy_params, p_known_at) sp where sp.strategy = 'all'),
 -- the Monthly model per city, kind and month (month to date, the remaining total's distribution)
 monthly as materialized (select * from ops.monthly_model(p_as_of, p_known_at)),
@@ -140,7 +141,7 @@ verdicts as materialized (
                                                                  j.monthly_model->>'note', 'no open month to model'))
                 else ops.verdict(true, 'strategy enabled') end as g_strategy,
            ops.gate_timing(p_as_of, j.open_time, j.close_time, j.close_buffer_min,
-                           j.exchange_active, j.trading_active, j.status_at) as g_timing,
+                           j.exchange_active, j.trading_active, j.status_at, wp.max_status_age) as g_timing,
            ops.gate_staleness(j.weather_at, j.quote_at, p_as_of, j.max_weather_age_min, j.max_quote_age_min) as g_staleness,
            ops.gate_spread(j.yes_bid, j.yes_ask, j.max_spread) as g_spread,
            ops.gate_liquidity(j.size_c, j.open_interest, j.volume, j.min_size, j.min_open_interest, j.min_volume) as g_liquidity,

@@ -58,19 +58,21 @@ return extract(isodow from as_of at time zone 'America/New_York') = 4
 comment on function ops.in_weekly_maintenance(timestamptz) is 'True during Kalshi''s weekly maintenance window (Thursday 03:00-05:00 ET).';
 
 create or replace function ops.gate_timing(as_of timestamptz, open_time timestamptz, close_time timestamptz, close_buffer_min numeric,
-                                           exchange_active boolean, trading_active boolean, status_at timestamptz)
+                                           exchange_active boolean, trading_active boolean, status_at timestamptz,
+                                           max_status_age_min numeric default 15)
 returns ops.gate_verdict language sql stable parallel safe  -- stable, like format(): lets the planner inline it
 return case
     when as_of < open_time then ops.verdict(false, format('market opens at %s', open_time))
     when as_of >= close_time - make_interval(mins => close_buffer_min::int)
         then ops.verdict(false, format('within %s min of close (%s)', close_buffer_min, close_time))
-    when status_at is null or as_of - status_at > interval '15 minutes' or status_at > as_of + interval '1 minute'
+    when status_at is null or as_of - status_at > make_interval(mins => coalesce(max_status_age_min, 15)::int)
+         or status_at > as_of + interval '1 minute'
         then ops.verdict(false, 'exchange status unknown')
     when not exchange_active or not trading_active then ops.verdict(false, 'exchange or trading inactive')
     when ops.in_weekly_maintenance(as_of) then ops.verdict(false, 'weekly maintenance window')
     else ops.verdict(true, 'market open, exchange active')
 end;
-comment on function ops.gate_timing(timestamptz, timestamptz, timestamptz, numeric, boolean, boolean, timestamptz) is 'Timing gate: open, not near close, exchange known active, not in maintenance.';
+comment on function ops.gate_timing(timestamptz, timestamptz, timestamptz, numeric, boolean, boolean, timestamptz, numeric) is 'Timing gate: open, not near close, exchange status known (at most max_status_age_min old) and active, not in maintenance.';
 
 create or replace function ops.gate_sanity(model_p numeric, price numeric, price_ranges jsonb, max_p numeric)
 returns ops.gate_verdict language sql stable parallel safe  -- stable, like format(): lets the planner inline it

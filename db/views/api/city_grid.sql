@@ -5,7 +5,7 @@
 -- expression, inlined because web_anon executes no function (tests/db/public.sql checks they agree).
 create or replace view api.city_grid as
 with cutoff as (select at, book from analytics.public_cutoff),
-today as (select c.code, c.cluster, ((now() at time zone 'UTC') + c.std_utc_offset)::date as day
+today as (select c.code, c.cluster, (((select k.now from analytics.clock k) at time zone 'UTC') + c.std_utc_offset)::date as day
             from ops.cities c where c.enabled),
 held as (select f.ticker, sum(case f.side when 'bid' then f.count else -f.count end) as position
            from ops.fills f cross join cutoff where f.created_time <= cutoff.at and f.mode = cutoff.book group by f.ticker)

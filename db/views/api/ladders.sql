@@ -4,7 +4,7 @@
 create or replace view api.ladders as
 with cutoff as (select at from analytics.public_cutoff),
 city_days as (
-    select c.code, ((now() at time zone 'UTC') + c.std_utc_offset)::date + d.offset_days as day
+    select c.code, (((select k.now from analytics.clock k) at time zone 'UTC') + c.std_utc_offset)::date + d.offset_days as day
       from ops.cities c cross join (values (0), (1)) d(offset_days)
      where c.enabled
 )

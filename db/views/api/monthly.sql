@@ -8,7 +8,7 @@ month_markets as (
     select m.ticker, m.city_code, m.kind, m.climate_date as month, m.strike_type, m.floor_strike
       from ops.markets m join ops.cities c on c.code = m.city_code and c.enabled
      where m.kind in ('monthly_rain', 'monthly_snow') and m.result = '' and m.status in ('initialized', 'active')
-       and m.climate_date = date_trunc('month', (now() at time zone 'UTC') + c.std_utc_offset)::date),
+       and m.climate_date = date_trunc('month', ((select k.now from analytics.clock k) at time zone 'UTC') + c.std_utc_offset)::date),
 -- the newest final bulletin of the month per city: its month-to-date amount and normal to date
 bulletin as (
     select distinct on (r.city_code, mm.kind) r.city_code, mm.kind, r.climate_date as through,

@@ -3,7 +3,7 @@
 -- beside the day's forecast high and low -- the dashboard's "so far against the forecast" per city.
 -- ops.climate_date's expression inlined: web_anon executes no function (as api.city_grid does).
 create or replace view api.observed_today as
-with today as (select c.code, ((now() at time zone 'UTC') + c.std_utc_offset)::date as day
+with today as (select c.code, (((select k.now from analytics.clock k) at time zone 'UTC') + c.std_utc_offset)::date as day
                  from ops.cities c where c.enabled)
 select t.code as city, t.day as climate_date, date_trunc('hour', o.observed_at) as hour,
        max(o.temp_f) as max_f, min(o.temp_f) as min_f, count(*) as readings,

@@ -15,7 +15,7 @@ limits as (
 ),
 city_days as (
     select c.code, c.cluster, d.offset_days,
-           ((now() at time zone 'UTC') + c.std_utc_offset)::date + d.offset_days as day
+           (((select k.now from analytics.clock k) at time zone 'UTC') + c.std_utc_offset)::date + d.offset_days as day
       from ops.cities c cross join (values (0), (1)) d(offset_days)
      where c.enabled
 ),
@@ -28,8 +28,8 @@ freshness as (
 health as (
     select f.code, f.forecast_at, f.observed_at,
            case when f.forecast_at is null then 'no forecast yet'
-                when now() - f.forecast_at > l.forecast_max_age then 'forecast stale'
-                when f.observed_at is null or now() - f.observed_at > l.observation_max_age then 'observations stale'
+                when (select k.now from analytics.clock k) - f.forecast_at > l.forecast_max_age then 'forecast stale'
+                when f.observed_at is null or (select k.now from analytics.clock k) - f.observed_at > l.observation_max_age then 'observations stale'
                 else 'ok' end as data_health
       from freshness f cross join limits l
 ),

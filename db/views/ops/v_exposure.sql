@@ -3,8 +3,8 @@
 -- event's exposure is its worst-case loss. Fills on markets we do not know count in the total.
 create or replace view ops.v_exposure as
 with modes as (select m as mode from unnest(enum_range(null::ops.trading_mode)) m),
-ev as (select md.mode, e.* from modes md cross join lateral ops.event_worst_case_loss(now(), md.mode) e),
-unmapped as (select md.mode, ops.unmapped_exposure(now(), md.mode) as loss from modes md),
+ev as (select md.mode, e.* from modes md cross join lateral ops.event_worst_case_loss((select k.now from analytics.clock k), md.mode) e),
+unmapped as (select md.mode, ops.unmapped_exposure((select k.now from analytics.clock k), md.mode) as loss from modes md),
 lim as (select max(value) filter (where name = 'max_event_loss') as ev_lim,
                max(value) filter (where name = 'max_cluster_exposure') as cl_lim,
                max(value) filter (where name = 'max_total_exposure') as tot_lim from ops.risk_limits)

@@ -1,8 +1,8 @@
 create or replace view ops.v_pnl_today as
-select md.mode, ops.trading_day_start(now()) as day_start,
-       ops.equity_at(ops.trading_day_start(now()), md.mode) as equity_at_start,
-       ops.equity_at(now(), md.mode) as equity_now,
-       ops.equity_at(now(), md.mode) - ops.equity_at(ops.trading_day_start(now()), md.mode) as pnl_today,
+select md.mode, ops.trading_day_start((select k.now from analytics.clock k)) as day_start,
+       ops.equity_at(ops.trading_day_start((select k.now from analytics.clock k)), md.mode) as equity_at_start,
+       ops.equity_at((select k.now from analytics.clock k), md.mode) as equity_now,
+       ops.equity_at((select k.now from analytics.clock k), md.mode) - ops.equity_at(ops.trading_day_start((select k.now from analytics.clock k)), md.mode) as pnl_today,
        (select value from ops.risk_limits where name = 'daily_loss_limit') as daily_loss_limit
   from unnest(enum_range(null::ops.trading_mode)) md (mode);
 comment on view ops.v_pnl_today is 'Operator view: realised + marked P&L per mode since midnight US Eastern, against the daily loss limit.';

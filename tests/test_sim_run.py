@@ -1,0 +1,130 @@
+"""The demo, run for a short while as a visitor would see it (issue 28 §1): `milkbot up --sim` on an
+accelerated clock (a day per two minutes here) replays recorded days, and through the public API alone
+we find markets that settled, a calibration that is no longer empty, trades on markets of more than one
+simulated day, and books that moved. Every wait is for an event; the bounds are failure bounds for a
+loaded machine, not expectations of speed."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import SHARED_DATA
+from fakes.ports import free_ports
+from fakes.waiting import wait_for
+from test_shutdown import MILKBOT, alive, api_answers, descendants, env_for, exited, listening
+
+RATE = 720                               # sim seconds per wall second: a day per two minutes
+
+
+def next_morning(now: datetime) -> datetime:
+    """The next 14:00 UTC at least a minute ahead: morning in the East, before dawn in the West -- today's
+    markets open with the day still to come, tomorrow's listed within hours, and the Eastern ones settle
+    seventeen sim hours later."""
+    at = now.replace(hour=14, minute=0, second=0, microsecond=0)
+    return at if at >= now + timedelta(minutes=1) else at + timedelta(days=1)
+
+
+def public(api: str, view: str, **params) -> list[dict]:
+    r = httpx.get(f"{api}/{view}", params=params, timeout=10)
+    r.raise_for_status()
+    return r.json()
+
+
+def quotes(api: str) -> dict[str, tuple]:
+    return {row["market"]: (row.get("yes_bid"), row.get("yes_ask")) for row in public(api, "ladders")}
+
+
+SHOTS_AFTER_SETTLED = 480                # four simulated days of ten cities' highs and lows
+
+
+def screenshots(site: str, folder: Path) -> None:
+    """Overview, a city (today against the forecast, its ladders) and its calibration (model against
+    market on the settled days), as a visitor's browser shows them."""
+    from playwright.sync_api import sync_playwright
+    from test_dashboard_browser import CHROMIUM, full_page
+    folder.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(site)
+            page.get_by_text("Equity and drawdown").wait_for(timeout=120_000)
+            page.locator("[data-testid=stVegaLiteChart]:visible canvas, [data-testid=stVegaLiteChart]:visible svg").first.wait_for()
+            full_page(page, folder / "overview.png")
+            page.set_viewport_size({"width": 1280, "height": 900})
+            page.get_by_role("tab", name="Cities").click()
+            page.get_by_text("New York today: observed so far against the forecast").wait_for()
+            heading = page.get_by_text("Model or market: which was right more often in New York?")
+            heading.wait_for()
+            page.get_by_text("settled markets, Brier").first.wait_for(timeout=60_000)
+            full_page(page, folder / "cities.png")
+            chart = page.locator("[data-testid=stVegaLiteChart]:visible").last
+            chart.scroll_into_view_if_needed()
+            chart.screenshot(path=str(folder / "calibration.png"))
+        finally:
+            browser.close()
+
+
+def test_the_sim_replays_days_settles_and_trades_on_an_accelerated_clock(db):
+    pport, aport, dport = free_ports(3)
+    start = next_morning(datetime.now(timezone.utc))
+    env = env_for(db, MILKBOT_POSTGREST_PORT=str(pport), MILKBOT_API_PORT=str(aport), MILKBOT_DASHBOARD_PORT=str(dport),
+                  MILKBOT_SIM_RATE=str(RATE), MILKBOT_SIM_START=start.isoformat(), MILKBOT_HTTP_TIMEOUT="5")
+    api = f"http://127.0.0.1:{aport}/v1"
+    proc = subprocess.Popen([MILKBOT, "up", "--sim"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    seen: dict = {}
+    try:
+        wait_for(lambda: api_answers(f"{api}/health"), "the API", gone=exited(proc), timeout=120)
+        wait_for(lambda: len(quotes(api)) > 0, "the first quotes", gone=exited(proc), timeout=180)
+        first = quotes(api)
+
+        def settled_traded_moved() -> bool:
+            calibration = public(api, "calibration")
+            seen["settled"] = sum(int(r["markets"]) for r in calibration)
+            trades = public(api, "trades", select="market,traded_at")
+            seen["trade_days"] = {m.group(1) for t in trades if (m := re.search(r"-(\d\d[A-Z]{3}\d\d)-", t["market"]))}
+            now = quotes(api)
+            seen["moved"] = sum(1 for k, v in now.items() if k in first and v != first[k] and None not in v)
+            return seen["settled"] > 0 and len(seen["trade_days"]) >= 2 and seen["moved"] > 0
+        try:
+            wait_for(settled_traded_moved, "settled markets, trades on two simulated days and books that moved",
+                     gone=exited(proc), timeout=480)
+        except pytest.fail.Exception as exc:
+            os.killpg(proc.pid, signal.SIGINT)
+            out = proc.communicate(timeout=90)[0]
+            raise AssertionError(f"{exc}; last seen: {seen}; the sim said:\n" + "\n".join(out.splitlines()[-40:])) from None
+        if os.environ.get("MILKBOT_SCREENSHOT_DIR"):          # `make screenshot`: the README's images from this run
+            wait_for(lambda: sum(int(r["markets"]) for r in public(api, "calibration")) >= SHOTS_AFTER_SETTLED,
+                     f"{SHOTS_AFTER_SETTLED} settled markets for the screenshots", gone=exited(proc), timeout=900)
+            screenshots(f"http://127.0.0.1:{aport}/", Path(os.environ["MILKBOT_SCREENSHOT_DIR"]))
+        status = public(api, "status")[0]
+        served = datetime.fromisoformat(status["served_at"])
+        tree = descendants(proc.pid)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            tree = descendants(proc.pid)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0 and "Traceback" not in out, out
+    # the public clock is the sim's: hours ahead of the wall by now
+    assert served > start + timedelta(hours=6), (served, start)
+    # the About says what the world is made of
+    if (SHARED_DATA / "history" / "truth.csv").is_file():
+        assert "replays a real recorded day" in status["sim_world"], status
+    else:
+        assert "synthetic" in status["sim_world"], status
+    # a stopped sim leaves the wall clock (and its scaled limits restored)
+    assert db.admin.execute("select count(*) from ops.sim_clock").fetchone()[0] == 0
+    assert db.admin.execute("select value from ops.strategy_params where name = 'max_quote_age_min'").fetchone()[0] == 15
+    assert not listening(pport) and not listening(aport) and not listening(dport)
+    assert not [p for p in tree if alive(p)], tree
