@@ -81,7 +81,7 @@ class SimClock:
     # takes some wall seconds (PASS_WALL_S, generously), which on this clock are rate times as many sim
     # seconds -- unscaled, every quote and status would be "stale" by the time the cycle reads it
     PACED = ("max_quote_age_min", "max_weather_age_min", "max_observation_age_min", "max_status_age_min")
-    PASS_WALL_S = 10
+    PASS_WALL_S = 30                # a pass on a loaded machine (3-5 s on an idle one)
 
     def pace_limits(self) -> None:
         import psycopg

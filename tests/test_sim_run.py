@@ -86,21 +86,23 @@ def test_the_sim_replays_days_settles_and_trades_on_an_accelerated_clock(db):
         wait_for(lambda: len(quotes(api)) > 0, "the first quotes", gone=exited(proc), timeout=180)
         first = quotes(api)
 
+        seen.update(settled=0, trade_days=set(), moved=set())
+
         def settled_traded_moved() -> bool:
-            calibration = public(api, "calibration")
-            seen["settled"] = sum(int(r["markets"]) for r in calibration)
+            # each seen at some moment (a market's quotes leave the ladders once its day is over)
+            seen["settled"] = max(seen["settled"], sum(int(r["markets"]) for r in public(api, "calibration")))
             trades = public(api, "trades", select="market,traded_at")
-            seen["trade_days"] = {m.group(1) for t in trades if (m := re.search(r"-(\d\d[A-Z]{3}\d\d)-", t["market"]))}
-            now = quotes(api)
-            seen["moved"] = sum(1 for k, v in now.items() if k in first and v != first[k] and None not in v)
-            return seen["settled"] > 0 and len(seen["trade_days"]) >= 2 and seen["moved"] > 0
+            seen["trade_days"] |= {m.group(1) for t in trades if (m := re.search(r"-(\d\d[A-Z]{3}\d\d)-", t["market"]))}
+            seen["moved"] |= {k for k, v in quotes(api).items() if k in first and v != first[k] and None not in v}
+            return seen["settled"] > 0 and len(seen["trade_days"]) >= 2 and len(seen["moved"]) > 0
         try:
             wait_for(settled_traded_moved, "settled markets, trades on two simulated days and books that moved",
                      gone=exited(proc), timeout=480)
         except pytest.fail.Exception as exc:
             os.killpg(proc.pid, signal.SIGINT)
             out = proc.communicate(timeout=90)[0]
-            raise AssertionError(f"{exc}; last seen: {seen}; the sim said:\n" + "\n".join(out.splitlines()[-40:])) from None
+            seen["moved"] = len(seen["moved"])
+            raise AssertionError(f"{exc}; seen: {seen}; the sim said:\n" + "\n".join(out.splitlines()[-40:])) from None
         if os.environ.get("MILKBOT_SCREENSHOT_DIR"):          # `make screenshot`: the README's images from this run
             wait_for(lambda: sum(int(r["markets"]) for r in public(api, "calibration")) >= SHOTS_AFTER_SETTLED,
                      f"{SHOTS_AFTER_SETTLED} settled markets for the screenshots", gone=exited(proc), timeout=900)

@@ -14,6 +14,9 @@
   sometimes right where the model is wrong and sometimes not. Spreads 1-3 cents, sizes 10-90 contracts
   per level. The books follow that belief through the WebSocket fake (`SimMarketMaker`): a stale level
   the market moves through is taken and printed as a public trade, new levels are posted at the quote.
+- **Recorded prices.** Where `../shared/data/prices/` has the recorded day's Kalshi markets (NYC highs,
+  27 April - 14 July), the ladder is the recorded one under the sim day's tickers, the market quotes
+  around the last recorded trade by the matching instant, and it settles on the recorded outcome.
 - **Settlement.** A daily market settles (Kalshi `finalized`, result and expiration value) two hours
   after its climate day ends (the NWS fake's final CLI bulletin is out by then).
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 import bisect
 import csv
 import math
+import re
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -57,6 +61,12 @@ class HistoryWorld(World):
         self.synthetic_only = not (self.history_dir / "truth.csv").is_file()
         if not self.synthetic_only:
             self._load()
+        # recorded Kalshi ladders and trade prices (../shared/data/prices): (city, kind, recorded day) ->
+        # brackets with their outcome; recorded ticker -> [(end of the 5-minute candle, close in dollars)]
+        self.recorded: dict[tuple[str, str, date], list[dict]] = {}
+        self.closes: dict[str, list[tuple[datetime, Decimal]]] = defaultdict(list)
+        if not self.synthetic_only:
+            self._load_prices(self.history_dir.parent / "prices")
         self.truth_days = {c: sorted(d) for c, d in self.truth.items()}
         self.forecast_cities = sorted({c for c, _k, _d in self.forecasts})
         self._ladders: dict[tuple, list[dict]] = {}
@@ -77,16 +87,42 @@ class HistoryWorld(World):
             for v in self.forecasts.values():
                 v.sort()
 
+    def _load_prices(self, folder: Path) -> None:
+        series = {c.high_series: (c.code, "high") for c in CITIES} | {c.low_series: (c.code, "low") for c in CITIES}
+        for path in sorted(folder.glob("*_markets_*.csv")):
+            with open(path, newline="") as f:
+                for r in csv.DictReader(f):
+                    where = series.get(r["event_ticker"].split("-")[0])
+                    shape = bracket_of(r["subtitle"])
+                    if not where or not shape or r["result"] not in ("yes", "no"):
+                        continue
+                    day = datetime.strptime(r["event_ticker"].split("-")[1].title(), "%y%b%d").date()
+                    self.recorded.setdefault((where[0], where[1], day), []).append(
+                        {**shape, "rec_ticker": r["market_ticker"], "rec_result": r["result"],
+                         "suffix": r["market_ticker"].split("-", 2)[2]})
+        wanted = {b["rec_ticker"] for v in self.recorded.values() for b in v}
+        for path in sorted(folder.glob("*_candles_*.csv")):
+            with open(path, newline="") as f:
+                for r in csv.DictReader(f):
+                    if r["ticker"] in wanted and r["close"].strip():
+                        end = datetime.fromisoformat(r["start"]) + timedelta(minutes=5)
+                        self.closes[r["ticker"]].append((end, Decimal(r["close"]) / 100))
+        for v in self.closes.values():
+            v.sort()
+
     def describe(self) -> str:
         if self.synthetic_only:
             return ("Its world is synthetic: the history of real forecasts and outcomes (../shared/data/history) "
                     "was not found, so temperatures, forecasts and markets come from a small seeded generator.")
         real = ", ".join(self.forecast_cities) or "none"
+        priced = sorted({f"{c} {k}" for c, k, _d in self.recorded})
+        prices = (f" On days with recorded Kalshi prices ({', '.join(priced)}: {len(self.recorded)} days) the ladder is "
+                  "the real one and the market quotes around its recorded trades." if priced else "")
         return ("Each simulated day replays a real recorded day: the highs settle on the official maxima of that day "
                 "(NWS climate data, all ten cities) and the forecasts are the real NWS forecasts as they were issued "
                 f"for {real} (elsewhere, and for every low, seeded synthetic forecasts around the truth). The market "
                 "prices, order books and other traders are synthetic: a seeded market that follows the forecast and "
-                "learns the outcome as the day passes. Paper money; the clock runs faster than real time.")
+                f"learns the outcome as the day passes.{prices} Paper money; the clock runs faster than real time.")
 
     # -- days --------------------------------------------------------------------------------------
     def recorded_day(self, city, day: date) -> date | None:
@@ -147,6 +183,14 @@ class HistoryWorld(World):
     def ladder(self, city, day: date, kind: str) -> list[dict]:
         """Centred on the forecast at listing -- fixed for the market's life, blind to the outcome."""
         key = (city.code, day, kind)
+        h = self.recorded_day(city, day)
+        if key not in self._ladders and (city.code, kind, h) in self.recorded:
+            # the recorded ladder of that day, under the sim day's event ticker
+            series = city.high_series if kind == "high" else city.low_series
+            event = f"{series}-{day:%y}{day.strftime('%b').upper()}{day:%d}"
+            rec = sorted(self.recorded[(city.code, kind, h)], key=lambda b: (b["floor"] is not None, b["floor"] or 0))
+            self._ladders[key] = [{**b, "ticker": f"{event}-{b['suffix']}", "event": event, "centre": None,
+                                   "sim_city": city, "sim_day": day, "sim_kind": kind, "shift": day - h} for b in rec]
         if key not in self._ladders:
             at = self.listed_at(city, day)
             c = self.forecast_high(city, day, at) if kind == "high" else self.forecast_low(city, day, at)
@@ -185,18 +229,22 @@ class HistoryWorld(World):
         own = 1.0 * _gauss(self, city.code, day, kind, "market")
         mean = f + 0.15 * (t - f) + own
         mean = mean + a * (t - mean)
-        return mean, 0.25 + 2.2 * (1 - a)
+        return mean, 0.15 + 2.3 * (1 - a)
 
     def fair_yes(self, b: dict) -> Decimal:
         if "sim_city" not in b:
             return super().fair_yes(b)
         city, day, kind = b["sim_city"], b["sim_day"], b["sim_kind"]
+        if "rec_ticker" in b:       # a recorded market: its last recorded trade by the matching instant
+            closes = self.closes.get(b["rec_ticker"], [])
+            i = bisect.bisect_right(closes, (self.now() - b["shift"], Decimal(2)))
+            if i:
+                return min(Decimal("0.99"), max(Decimal("0.01"), closes[i - 1][1]))
         mean, sd = self.market_view(city, day, kind, self.now())
 
         def cdf(x: float) -> float:
             return 0.5 * math.erfc(-(x - mean) / (sd * math.sqrt(2)))
-        lo = -math.inf if b["floor"] is None else b["floor"] - 0.5
-        hi = math.inf if b["cap"] is None else b["cap"] + 0.5
+        lo, hi = self.bounds(b)
         p = (1.0 if hi == math.inf else cdf(hi)) - (0.0 if lo == -math.inf else cdf(lo))
         return min(Decimal("0.99"), max(Decimal("0.01"), Decimal(str(round(p, 2)))))
 
@@ -238,6 +286,9 @@ class HistoryWorld(World):
         return super().find_bracket(ticker)
 
     # -- settlement --------------------------------------------------------------------------------
+    def expected_expiration(self, city, day: date) -> datetime:
+        return self.day_start(city, day) + timedelta(days=1) + SETTLE_AFTER
+
     def result(self, ticker: str) -> str:
         found = self.find_bracket(ticker)
         if not found or "sim_city" not in found[3]:
@@ -245,9 +296,36 @@ class HistoryWorld(World):
         city, day, kind, b = found
         if self.now() < self.day_start(city, day) + timedelta(days=1) + SETTLE_AFTER:
             return ""
+        if "rec_result" in b:
+            return b["rec_result"]                      # the recorded market's outcome of record
         v = self.high(city, day) if kind == "high" else self.low(city, day)
-        inside = (b["floor"] is None or v >= b["floor"]) and (b["cap"] is None or v <= b["cap"])
-        return "yes" if inside else "no"
+        lo, hi = self.bounds(b)
+        return "yes" if lo < v < hi else "no"
+
+    @staticmethod
+    def bounds(b: dict) -> tuple[float, float]:
+        """A bracket as an open interval of whole degrees' edges: 'less than 41' is below 40.5, 'greater
+        than 48' above 48.5, '41 to 42' from 40.5 to 42.5 (Kalshi's strikes: tails strict, between inclusive)."""
+        if b["strike_type"] == "less":
+            return -math.inf, b["cap"] - 0.5
+        if b["strike_type"] == "greater":
+            return b["floor"] + 0.5, math.inf
+        return b["floor"] - 0.5, b["cap"] + 0.5
+
+
+def bracket_of(subtitle: str) -> dict | None:
+    """A recorded market's bracket from its subtitle, in the fake's terms (strikes as Kalshi sets them):
+    '85° or above' -> greater than 84; '76° or below' -> less than 77; '83° to 84°' -> 83..84."""
+    text = subtitle.replace("°", "").strip()
+    if m := re.fullmatch(r"(-?\d+) or above", text):
+        x = int(m.group(1))
+        return {"strike_type": "greater", "floor": x - 1, "cap": None, "yes": subtitle}
+    if m := re.fullmatch(r"(-?\d+) or below", text):
+        x = int(m.group(1))
+        return {"strike_type": "less", "floor": None, "cap": x + 1, "yes": subtitle}
+    if m := re.fullmatch(r"(-?\d+) to (-?\d+)", text):
+        return {"strike_type": "between", "floor": int(m.group(1)), "cap": int(m.group(2)), "yes": subtitle}
+    return None
 
 
 class SimMarketMaker:

@@ -95,7 +95,7 @@ class KalshiFake(FakeServer):
              "updated_time": w.now().isoformat().replace("+00:00", "Z"),
              "open_time": (ds - timedelta(hours=14)).isoformat().replace("+00:00", "Z"),
              "close_time": (ds + timedelta(days=1)).isoformat().replace("+00:00", "Z"),
-             "expected_expiration_time": (ds + timedelta(days=1, hours=14)).isoformat().replace("+00:00", "Z"),
+             "expected_expiration_time": w.expected_expiration(city, day).isoformat().replace("+00:00", "Z"),
              "latest_expiration_time": (ds + timedelta(days=8)).isoformat().replace("+00:00", "Z"),
              "settlement_timer_seconds": 3600, "status": status,
              "notional_value_dollars": "1.0000", "yes_bid_dollars": d4(bid), "yes_ask_dollars": d4(ask),

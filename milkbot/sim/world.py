@@ -138,6 +138,10 @@ class World:
         """'yes' / 'no' once the exchange has settled the market, else ''."""
         return ""
 
+    def expected_expiration(self, city: SimCity, day: date) -> datetime:
+        """When the exchange expects to settle a daily market (14:00 LST the day after)."""
+        return self.day_start(city, day) + timedelta(days=1, hours=14)
+
     # -- markets ----------------------------------------------------------------------------------
     def ladder(self, city: SimCity, day: date, kind: str) -> list[dict]:
         """Six brackets around the forecast: <=c-4 | c-3..c-2 | c-1..c | c+1..c+2 | c+3..c+4 | >=c+5."""
