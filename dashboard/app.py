@@ -124,7 +124,8 @@ def headline(metrics: Reading) -> None:
     b.metric(f"Win rate · {settled:,} settled", present.pct(m.get("win_rate")),
              help="Share of the contracts on settled markets that paid out.")
     c.metric(f"Brier score · {settled:,} settled", "–" if m.get("brier") is None else f"{float(m['brier']):.3f}",
-             help="Mean squared error of the model's probability on settled markets (0 is perfect, lower is better).")
+             help="Mean squared error of the model's day-ahead probability (its last before the day began) on settled "
+                  "markets (0 is perfect, lower is better).")
     d.metric("Trades", "0" if m.get("fills") is None else f"{int(float(m['fills'])):,}")
     st.caption(f"P&L: realised {present.money(m.get('realised_pnl'))} · marked (open positions) "
                f"{present.money(m.get('marked_pnl'))} · fees {present.money(m.get('fees'))} · "
@@ -209,7 +210,8 @@ def cities_tab() -> None:
             words.append(f"{who}: {n} settled markets, Brier {brier:.3f}")
     st.caption(" · ".join(words) + ". Each dot: brackets given about that probability, and how often they came "
                "true; a calibrated forecaster's dots sit on the dashed line. The market's probability is its mid "
-               "(bid and ask), over the ladder, at the same moment as the model's. Lower Brier is better.")
+               "(bid and ask), over the ladder, at the same moment as the model's: the day ahead, the last before the "
+               "day began (later the thermometer all but settles a high, and anyone scores well). Lower Brier is better.")
 
 
 def monthly_card(code: str, monthly: Reading) -> None:

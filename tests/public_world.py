@@ -91,7 +91,7 @@ def populate(db, *, trades: int = 0) -> dict:
                 won = i == (3 if back % 3 else 2)
                 t = add_market(db, city, day, "high", suffix, st, f, cap, result="yes" if won else "no",
                                closes_in=f"-{back - 1} days")
-                signal(db, t, p, age=f"{back} days", market_p=MARKET_P[i])
+                signal(db, t, p, age=f"{back + 1} days", market_p=MARKET_P[i])   # the day before: the day-ahead p
     # NYC's rain this month: three "above X inches" thresholds, the month so far from yesterday's bulletin
     month = days["NYC"].replace(day=1)
     out["monthly"] = []

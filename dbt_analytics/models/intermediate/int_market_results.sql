@@ -1,4 +1,4 @@
--- One row per market: activity, cash, fees, settlement and mark, and the model's last pre-close view.
+-- One row per market: activity, cash, fees, settlement and mark, and the model's day-ahead view.
 {{ config(materialized='view') }}
 with fills as (
     select ticker, count(*) as fills, sum(contracts) as contracts, sum(fee) as fees, sum(cost) as cost,
@@ -16,10 +16,14 @@ last_mark as (
     select distinct on (ticker) ticker, yes_bid, yes_ask
       from {{ ref('stg_market_snapshots') }} order by ticker, fetched_at desc
 ),
+-- the day-ahead probability: the last before the climate day began (00:00 local standard time) -- later
+-- in the day the thermometer has all but settled a high, and a score of those would flatter any model
 last_p as (
     select distinct on (s.ticker) s.ticker, s.model_p
       from {{ ref('stg_signals') }} s join {{ ref('stg_markets') }} m on m.ticker = s.ticker
-     where s.model_p is not null and s.as_of < m.close_time
+      join {{ ref('stg_cities') }} c on c.city = m.city_code
+     where s.model_p is not null
+       and s.as_of < least(m.close_time, (m.climate_date::timestamp - c.std_utc_offset) at time zone 'UTC')
      order by s.ticker, s.as_of desc
 )
 select m.ticker, m.city_code as city, m.climate_date, m.kind, m.strategy, m.is_settled, m.result,
