@@ -25,7 +25,13 @@ from .migrate import migrate
 FORECAST_COLUMNS = ["city", "station", "kind", "target_date", "issued_at", "value_f", "source"]
 TRUTH_COLUMNS = ["city", "station", "kind", "date", "value_f", "source"]
 OUT_COLUMNS = ["city", "kind", "date", "forecast_f", "mu", "sigma", "truth_f", "p_truth", "crps", "crps_baseline",
-               "brier_ladder", "brier_ladder_baseline"]
+               "brier_ladder", "brier_ladder_baseline", "decision"]
+# The decision times the cycle really uses, as offsets from the start of the climate day (00:00 local
+# standard time): the market's open (D-1 10:00), D-1 evening, D midnight, D morning (the history has no
+# observations, so the morning decides on the forecast alone)
+DECISIONS = {"open": timedelta(hours=-14), "evening": timedelta(hours=-6), "midnight": timedelta(0),
+             "morning": timedelta(hours=8)}
+DECISION_NAMES = {v: k for k, v in DECISIONS.items()}
 # history kinds -> the model's kinds: the 12-hour product's night period is the overnight low, which is
 # exactly what the live 'low' forecast from forecast_12h is
 KINDS = {"high": "high", "low_overnight": "low", "low": "low"}
@@ -151,7 +157,7 @@ def truth_known_at(day: date, std_offset: timedelta) -> datetime:
 
 
 def replay(conninfo: str, forecasts, truths, start: date | None, end: date | None,
-           scored: set | None, params: dict[str, float]) -> list[dict]:
+           scored: set | None, params: dict[str, float], decisions: list[str] = ("midnight",)) -> list[dict]:
     with psycopg.connect(conninfo, autocommit=False) as conn:
         conn.execute("set timezone = 'UTC'")
         for name, value in params.items():
@@ -163,13 +169,31 @@ def replay(conninfo: str, forecasts, truths, start: date | None, end: date | Non
         conn.commit()
         first = min(t.date for t in truths)
         last = max(t.date for t in truths)
-        cur = conn.execute("select * from ops.replay_day_ahead(%s, %s)", (start or first, end or last))
+        cur = conn.execute("select * from ops.replay_decisions(%s, %s, %s::interval[])",
+                           (start or first, end or last, [DECISIONS[d] for d in decisions]))
         cols = [c.name for c in cur.description]
         rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+        for r in rows:
+            r["decision"] = DECISION_NAMES[r["decision"]]
         conn.commit()
     if scored is not None:
         rows = [r for r in rows if (r["city_code"], r["kind"], r["climate_date"]) in scored]
     return rows
+
+
+def crps_gain_interval(rs: list[dict], draws: int = 1000, seed: int = 24) -> tuple[float, float, float]:
+    """The model's CRPS gain over the baseline, 1 - CRPS/CRPS_baseline, and its 95 % interval by a
+    bootstrap over days (a day's cities move together: the day is the unit resampled)."""
+    by_day: dict = defaultdict(lambda: [0.0, 0.0])
+    for r in rs:
+        by_day[r["climate_date"]][0] += float(r["crps"])
+        by_day[r["climate_date"]][1] += float(r["crps_baseline"])
+    days = list(by_day.values())
+    gain = lambda sample: 1 - sum(d[0] for d in sample) / sum(d[1] for d in sample)  # noqa: E731
+    import random
+    rng = random.Random(seed)
+    boot = sorted(gain([days[rng.randrange(len(days))] for _ in days]) for _ in range(draws))
+    return gain(days), boot[int(0.025 * draws)], boot[int(0.975 * draws) - 1]
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -178,13 +202,20 @@ def summarise(rows: list[dict]) -> dict:
         if not n:
             return {"n": 0}
         mean = lambda k: round(sum(float(r[k]) for r in rs) / n, 4)  # noqa: E731
+        g, lo, hi = crps_gain_interval(rs)
         return {"n": n, "crps": mean("crps"), "crps_baseline": mean("crps_baseline"),
                 "brier_ladder": mean("brier_ladder"), "brier_ladder_baseline": mean("brier_ladder_baseline"),
-                "log_loss": mean("log_loss"), "log_loss_baseline": mean("log_loss_baseline")}
-    cities = defaultdict(list)
+                "log_loss": mean("log_loss"), "log_loss_baseline": mean("log_loss_baseline"),
+                "crps_gain": round(g, 4), "crps_gain_ci95": [round(lo, 4), round(hi, 4)]}
+    cities, decisions = defaultdict(list), defaultdict(list)
     for r in rows:
         cities[r["city_code"]].append(r)
-    return {"overall": block(rows), "cities": {c: block(rs) for c, rs in sorted(cities.items())}}
+        decisions[r.get("decision", "midnight")].append(r)
+    order = list(DECISIONS)
+    return {"overall": block(rows), "cities": {c: block(rs) for c, rs in sorted(cities.items())},
+            "decisions": {d: {"overall": block(rs),
+                              "cities": {c: block([r for r in rs if r["city_code"] == c]) for c in sorted(cities)}}
+                          for d, rs in sorted(decisions.items(), key=lambda kv: order.index(kv[0]))}}
 
 
 def _fmt(v) -> str:
@@ -202,7 +233,8 @@ def write_csv(rows: list[dict], path: Path) -> None:
         for r in rows:
             w.writerow([r["city_code"], r["kind"], r["climate_date"].isoformat(), _fmt(r["forecast_f"]),
                         _fmt(r["mu"]), _fmt(r["sigma"]), r["truth_f"], _fmt(r["p_truth"]), _fmt(r["crps"]),
-                        _fmt(r["crps_baseline"]), _fmt(r["brier_ladder"]), _fmt(r["brier_ladder_baseline"])])
+                        _fmt(r["crps_baseline"]), _fmt(r["brier_ladder"]), _fmt(r["brier_ladder_baseline"]),
+                        r.get("decision", "midnight")])
 
 
 def reliability(rows: list[dict], bins: int = 10) -> list[tuple[float, float, int]]:
@@ -257,13 +289,17 @@ def draw_charts(rows: list[dict], summary: dict, stem: Path) -> list[Path]:
 
 
 def run(db: Database, history: Path, train: Path | None = None, start: date | None = None, end: date | None = None,
-        params: dict[str, float] | None = None, scratch_name: str | None = None) -> tuple[list[dict], dict]:
+        params: dict[str, float] | None = None, scratch_name: str | None = None,
+        decisions: list[str] = ("midnight",)) -> tuple[list[dict], dict]:
+    unknown = [d for d in decisions if d not in DECISIONS]
+    if unknown or not decisions:
+        raise HistoryError(f"--decisions: {', '.join(unknown) or 'none given'}; choose from {', '.join(DECISIONS)}")
     forecasts, truths = read_history(history)
     scored = {(t.city, t.kind, t.date) for t in truths}
     if train is not None:
         tf, tt = read_history(train)
         forecasts, truths = tf + forecasts, tt + truths
     with Scratch(db, scratch_name) as conninfo:
-        rows = replay(conninfo, forecasts, truths, start, end, scored, params or {})
+        rows = replay(conninfo, forecasts, truths, start, end, scored, params or {}, list(decisions))
     return rows, summarise(rows)
 

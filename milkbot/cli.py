@@ -312,7 +312,8 @@ def cmd_backtest(args) -> int:
     if db.cluster:
         db.cluster.start()
     try:
-        rows, summary = backtest.run(db, Path(args.history), Path(args.train) if args.train else None, start, end, params)
+        rows, summary = backtest.run(db, Path(args.history), Path(args.train) if args.train else None, start, end, params,
+                                     decisions=[d.strip() for d in args.decisions.split(",") if d.strip()])
     except backtest.HistoryError as exc:
         print(f"milkbot backtest: {exc}", file=sys.stderr)
         return 2
@@ -331,10 +332,16 @@ def cmd_backtest(args) -> int:
         if not o["n"]:
             print("no (city, kind, day) had both a forecast at decision time and a settled value")
             return 1
-        print(f"{'city':6}{'n':>5}{'crps':>9}{'base':>9}{'brier':>9}{'base':>9}{'logloss':>9}")
-        for name, b in [*summary["cities"].items(), ("ALL", o)]:
-            print(f"{name:6}{b['n']:>5}{b['crps']:>9.3f}{b['crps_baseline']:>9.3f}{b['brier_ladder']:>9.3f}"
-                  f"{b['brier_ladder_baseline']:>9.3f}{b['log_loss']:>9.3f}")
+        for decision, part in summary["decisions"].items():
+            if len(summary["decisions"]) > 1:
+                print(f"decision: {decision}")
+            print(f"{'city':6}{'n':>5}{'crps':>9}{'base':>9}{'gain':>8}{'95% CI by day':>17}{'brier':>9}{'base':>9}{'logloss':>9}")
+            for name, b in [*part["cities"].items(), ("ALL", part["overall"])]:
+                if b["n"]:
+                    lo, hi = b["crps_gain_ci95"]
+                    print(f"{name:6}{b['n']:>5}{b['crps']:>9.3f}{b['crps_baseline']:>9.3f}{b['crps_gain']:>+8.1%}"
+                          f"{f'{lo:+.1%} .. {hi:+.1%}':>17}{b['brier_ladder']:>9.3f}"
+                          f"{b['brier_ladder_baseline']:>9.3f}{b['log_loss']:>9.3f}")
     return 0
 
 
@@ -448,6 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--to", dest="end", help="last target date scored (YYYY-MM-DD)")
     bt.add_argument("--out", help="CSV, one row per city x kind x date; charts are written next to it")
     bt.add_argument("--json", action="store_true", help="print the scores as JSON")
+    bt.add_argument("--decisions", default="midnight",
+                    help="decision times to replay, comma-separated: open (D-1 10:00 LST), evening (D-1 18:00), "
+                         "midnight (D 00:00, the default), morning (D 08:00)")
     bt.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="override a model parameter in the scratch database (e.g. model_t_df=0 for a normal)")
     bt.set_defaults(func=cmd_backtest)

@@ -57,7 +57,7 @@ def test_no_look_ahead_scores_up_to_d_do_not_move_when_later_truths_change(tmp_p
     backtest("--history", str(tmp_path / "b"), "--out", str(tmp_path / "b.csv"))
     a = (tmp_path / "a.csv").read_text().splitlines()
     b = (tmp_path / "b.csv").read_text().splitlines()
-    assert a[0] == "city,kind,date,forecast_f,mu,sigma,truth_f,p_truth,crps,crps_baseline,brier_ladder,brier_ladder_baseline"
+    assert a[0] == "city,kind,date,forecast_f,mu,sigma,truth_f,p_truth,crps,crps_baseline,brier_ladder,brier_ladder_baseline,decision"
     rows = lambda lines, lo, hi: [l for l in lines[1:] if lo <= date.fromisoformat(l.split(",")[2]) <= hi]  # noqa: E731
     up_to_d = (date.min, d)
     assert len(rows(a, *up_to_d)) > 100
@@ -75,11 +75,42 @@ def test_no_look_ahead_scores_up_to_d_do_not_move_when_later_truths_change(tmp_p
     assert (tmp_path / "a_crps_by_city.png").stat().st_size > 5000
 
 
+def test_every_decision_time_knows_only_its_past(tmp_path):
+    """The four decision times the cycle uses (issue 24 §3), each replayed with only what was known then:
+    rows up to D never move when truths after D change; the first changed truth (D+1, known at 06:00 local
+    on D+2) first moves the morning decision of D+2 (08:00), and the open (D-1 10:00), evening (D-1 18:00)
+    and midnight decisions only from D+3."""
+    d = date(2025, 10, 20)
+    write_history(tmp_path / "a")
+    write_history(tmp_path / "b", shift_after=d)
+    decisions = "open,evening,midnight,morning"
+    backtest("--history", str(tmp_path / "a"), "--decisions", decisions, "--out", str(tmp_path / "a.csv"))
+    backtest("--history", str(tmp_path / "b"), "--decisions", decisions, "--out", str(tmp_path / "b.csv"))
+    read = lambda name: [r for r in csv.DictReader((tmp_path / name).open())]  # noqa: E731
+    a, b = read("a.csv"), read("b.csv")
+    assert {r["decision"] for r in a} == set(decisions.split(","))
+    model = lambda r: (r["city"], r["date"], r["forecast_f"], r["mu"], r["sigma"])  # noqa: E731
+    for decision in decisions.split(","):
+        ra = [r for r in a if r["decision"] == decision]
+        rb = [r for r in b if r["decision"] == decision]
+        assert len(ra) == len(rb) > 100
+        assert [r for r in ra if r["date"] <= d.isoformat()] == [r for r in rb if r["date"] <= d.isoformat()], decision
+        moved = sorted(x["date"] for x, y in zip(ra, rb) if model(x) != model(y))
+        first = d + timedelta(days=2 if decision == "morning" else 3)
+        assert moved and moved[0] == first.isoformat(), (decision, moved[:3])
+    out = json.loads(backtest("--history", str(tmp_path / "a"), "--decisions", "open,morning", "--json").stdout)
+    assert list(out["decisions"]) == ["open", "morning"]
+    assert out["decisions"]["open"]["overall"]["n"] == out["decisions"]["morning"]["overall"]["n"] == 3 * 70
+
+
 def test_rolling_calibration_learns_each_citys_bias_and_beats_the_baseline(tmp_path):
     write_history(tmp_path / "h")
     out = json.loads(backtest("--history", str(tmp_path / "h"), "--from", "2025-10-01", "--json").stdout)
     assert set(out["overall"]) == {"n", "crps", "crps_baseline", "brier_ladder", "brier_ladder_baseline", "log_loss",
-                                   "log_loss_baseline"}
+                                   "log_loss_baseline", "crps_gain", "crps_gain_ci95"}
+    o = out["overall"]
+    assert abs(o["crps_gain"] - (1 - o["crps"] / o["crps_baseline"])) < 1e-3
+    assert o["crps_gain_ci95"][0] < o["crps_gain"] < o["crps_gain_ci95"][1]
     assert out["overall"]["n"] == 3 * 40          # Oct 1 - Nov 9, three cities
     for city in OFFSETS:
         c = out["cities"][city]

@@ -30,14 +30,16 @@ end;
 comment on function ops.forecast_scores(double precision, double precision, integer, text, integer, integer)
     is 'CRPS on the whole-degree grid, Brier score over a 6-outcome ladder around centre, p(truth) and log loss of one forecast distribution.';
 
--- The backtest: replay the live model day-ahead over history already loaded into THIS database
--- (a scratch database: `milkbot backtest` never touches the operator's). For every settled
--- (city, kind, day) in [p_from, p_to] it decides as of 00:00 local standard time of that day, exactly as
--- the cycle would: first ops.refit_calibration_if_due (so the calibration knows only truths known by
--- then), then ops.model_inputs. Decisions run in time order; each row is scored against the value that
+-- The backtest: replay the live model over history already loaded into THIS database (a scratch
+-- database: `milkbot backtest` never touches the operator's), at each decision time the cycle uses,
+-- given as offsets from the start of the climate day (00:00 local standard time): -14 h the market's
+-- open (D-1 10:00), -6 h D-1 evening, 0 D midnight, +8 h D morning. For every settled (city, kind, day)
+-- in [p_from, p_to] and offset it decides exactly as the cycle would: first ops.refit_calibration_if_due
+-- (so the calibration knows only truths known by then), then ops.model_inputs (with whatever observations
+-- the database holds by then). Decisions run in time order; each row is scored against the value that
 -- settled, beside the baseline N(the same forecast, 3 °F).
-create or replace function ops.replay_day_ahead(p_from date, p_to date)
-returns table (city_code text, kind text, climate_date date, decided_at timestamptz, forecast_f numeric,
+create or replace function ops.replay_decisions(p_from date, p_to date, p_offsets interval[] default array[interval '0'])
+returns table (decision interval, city_code text, kind text, climate_date date, decided_at timestamptz, forecast_f numeric,
                mu double precision, sigma double precision, df integer, truth_f integer, p_truth double precision,
                crps double precision, crps_baseline double precision, brier_ladder double precision,
                brier_ladder_baseline double precision, log_loss double precision, log_loss_baseline double precision,
@@ -50,12 +52,14 @@ declare
     v_at timestamptz;
 begin
     create temp table if not exists replay_out (
-        city_code text, kind text, climate_date date, decided_at timestamptz, forecast_f numeric, mu float8, sigma float8,
-        df integer, truth_f integer, source text, note text) on commit drop;
+        decision interval, city_code text, kind text, climate_date date, decided_at timestamptz, forecast_f numeric,
+        mu float8, sigma float8, df integer, truth_f integer, source text, note text) on commit drop;
     truncate replay_out;
     create temp table replay_targets on commit drop as
-    select t.city_code, t.kind, t.climate_date, t.value_f, ops.climate_day_start(t.climate_date, c.std_utc_offset) as at
+    select o.off as decision, t.city_code, t.kind, t.climate_date, t.value_f,
+           ops.climate_day_start(t.climate_date, c.std_utc_offset) + o.off as at
       from ops.truths_at('infinity') t join ops.cities c on c.code = t.city_code
+     cross join unnest(p_offsets) o(off)
      where t.climate_date between p_from and p_to
        -- only days some forecast was made for (the rest cannot be priced; skip their decision times)
        and exists (select 1 from ops.forecasts f
@@ -64,7 +68,8 @@ begin
     for v_at in select distinct rt.at from replay_targets rt order by 1 loop
         perform ops.refit_calibration_if_due(v_at);
         insert into replay_out
-        select rt.city_code, rt.kind, rt.climate_date, v_at, mi.forecast_f, mi.mu, mi.sigma, mi.df, rt.value_f, mi.source::text, mi.note
+        select rt.decision, rt.city_code, rt.kind, rt.climate_date, v_at, mi.forecast_f, mi.mu, mi.sigma, mi.df, rt.value_f,
+               mi.source::text, mi.note
           from replay_targets rt
           join ops.model_inputs(v_at) mi on mi.city_code = rt.city_code and mi.kind = rt.kind and mi.climate_date = rt.climate_date
          where rt.at = v_at;
@@ -72,7 +77,7 @@ begin
     drop table replay_targets;
 
     return query
-    select o.city_code, o.kind, o.climate_date, o.decided_at, o.forecast_f, o.mu, o.sigma, o.df, o.truth_f,
+    select o.decision, o.city_code, o.kind, o.climate_date, o.decided_at, o.forecast_f, o.mu, o.sigma, o.df, o.truth_f,
            m.p_truth_p, m.crps, b.crps, m.brier_ladder, b.brier_ladder, m.log_loss, b.log_loss, o.source, o.note,
            array(select ops.bracket_probability(o.mu, o.sigma, lb.lo, lb.hi, o.kind, null, o.df)
                    from ops.ladder_brackets(round(o.forecast_f)::int) lb order by lb.lo nulls first),
@@ -81,9 +86,26 @@ begin
       from replay_out o
      cross join lateral ops.forecast_scores(o.mu, o.sigma, o.df, o.kind, o.truth_f, round(o.forecast_f)::int) m
      cross join lateral ops.forecast_scores(o.forecast_f::float8, 3, null, o.kind, o.truth_f, round(o.forecast_f)::int) b
-     order by o.city_code, o.kind, o.climate_date;
+     order by o.decision, o.city_code, o.kind, o.climate_date;
 end
 $fn$;
+comment on function ops.replay_decisions(date, date, interval[]) is 'Backtest: the live model replayed at each decision time (offsets from 00:00 local standard time of the day) over the loaded history, each with only what was known then; scored against the settled value and the N(forecast, 3 °F) baseline.';
+
+-- Day-ahead only (00:00 local standard time of the day): the backtest as it was first defined.
+create or replace function ops.replay_day_ahead(p_from date, p_to date)
+returns table (city_code text, kind text, climate_date date, decided_at timestamptz, forecast_f numeric,
+               mu double precision, sigma double precision, df integer, truth_f integer, p_truth double precision,
+               crps double precision, crps_baseline double precision, brier_ladder double precision,
+               brier_ladder_baseline double precision, log_loss double precision, log_loss_baseline double precision,
+               source text, note text, ladder_p double precision[], ladder_hit integer[])
+language sql volatile
+set search_path = pg_catalog, ops
+begin atomic
+    select r.city_code, r.kind, r.climate_date, r.decided_at, r.forecast_f, r.mu, r.sigma, r.df, r.truth_f, r.p_truth,
+           r.crps, r.crps_baseline, r.brier_ladder, r.brier_ladder_baseline, r.log_loss, r.log_loss_baseline,
+           r.source, r.note, r.ladder_p, r.ladder_hit
+      from ops.replay_decisions(p_from, p_to, array[interval '0']) r;
+end;
 comment on function ops.replay_day_ahead(date, date) is 'Backtest: the live model replayed day-ahead (00:00 local standard time) over the loaded history, each day with only what was known then; scored against the settled value and the N(forecast, 3 °F) baseline.';
 
 -- Replay of a recorded cycle's evaluation (issue 23 §1.10): every market evaluated again at the cycle's
