@@ -198,19 +198,6 @@ class HistoryWorld(World):
                                   for b in self._shape(city, day, kind, c)]
         return self._ladders[key]
 
-    def _shape(self, city, day, kind, c) -> list[dict]:
-        series = city.high_series if kind == "high" else city.low_series
-        event = f"{series}-{day:%y}{day.strftime('%b').upper()}{day:%d}"
-        out = [{"ticker": f"{event}-T{c - 3}", "event": event, "strike_type": "less", "floor": None, "cap": c - 3,
-                "yes": f"{c - 4}° or below", "centre": c}]
-        for i in range(1, 5):
-            lo = c - 5 + 2 * i
-            out.append({"ticker": f"{event}-B{lo + 0.5}", "event": event, "strike_type": "between", "floor": lo,
-                        "cap": lo + 1, "yes": f"{lo}° to {lo + 1}°", "centre": c})
-        out.append({"ticker": f"{event}-T{c + 4}", "event": event, "strike_type": "greater", "floor": c + 4, "cap": None,
-                    "yes": f"{c + 5}° or above", "centre": c})
-        return out
-
     def _known_share(self, city, day: date, kind: str, at: datetime) -> float:
         """How much of the outcome the thermometer has shown by `at` (0 before the climate day, 1 once the
         extreme is in): the high climbs to its peak at 15:00 LST, the low is set by about 08:00 -- what

@@ -145,7 +145,11 @@ class World:
     # -- markets ----------------------------------------------------------------------------------
     def ladder(self, city: SimCity, day: date, kind: str) -> list[dict]:
         """Six brackets around the forecast: <=c-4 | c-3..c-2 | c-1..c | c+1..c+2 | c+3..c+4 | >=c+5."""
-        c = self.high(city, day) if kind == "high" else self.low(city, day)
+        return self._shape(city, day, kind, self.high(city, day) if kind == "high" else self.low(city, day))
+
+    def _shape(self, city: SimCity, day: date, kind: str, c: int) -> list[dict]:
+        """The six brackets around a centre c (the sim's ladder: the real-days world centres it on the
+        forecast at listing, this one on the outcome)."""
         series = city.high_series if kind == "high" else city.low_series
         event = f"{series}-{day:%y}{day.strftime('%b').upper()}{day:%d}"
         out = [{"ticker": f"{event}-T{c - 3}", "event": event, "strike_type": "less", "floor": None, "cap": c - 3,
