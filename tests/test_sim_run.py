@@ -1,12 +1,11 @@
 """The demo, run for a short while as a visitor would see it (issue 28 §1): `milkbot up --sim` on an
-accelerated clock (a day per two minutes here) replays recorded days, and through the public API alone
-we find markets that settled, a calibration that is no longer empty, trades on markets of more than one
-simulated day, and books that moved. Every wait is for an event; the bounds are failure bounds for a
+accelerated clock (a day per minute here) replays recorded days, and through the public API alone we
+find markets that settled, a calibration that is no longer empty, trades on more than one simulated day,
+and books that moved. Every wait is for an event; the bounds are failure bounds for a
 loaded machine, not expectations of speed."""
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 from datetime import datetime, timedelta, timezone
@@ -20,14 +19,14 @@ from fakes.ports import free_ports
 from fakes.waiting import wait_for
 from test_shutdown import MILKBOT, alive, api_answers, descendants, env_for, exited, listening
 
-RATE = 720                               # sim seconds per wall second: a day per two minutes
+RATE = 1440                              # sim seconds per wall second: a day per minute
 
 
-def next_morning(now: datetime) -> datetime:
-    """The next 14:00 UTC at least a minute ahead: morning in the East, before dawn in the West -- today's
-    markets open with the day still to come, tomorrow's listed within hours, and the Eastern ones settle
-    seventeen sim hours later."""
-    at = now.replace(hour=14, minute=0, second=0, microsecond=0)
+def next_start(now: datetime) -> datetime:
+    """The next 02:00 UTC at least a minute ahead: late evening in the East -- tomorrow's markets listed,
+    so the cycle gives them a day-ahead probability (what the public calibration scores) before their day
+    begins at 05:00 UTC, and they settle 29 sim hours after the start."""
+    at = now.replace(hour=2, minute=0, second=0, microsecond=0)
     return at if at >= now + timedelta(minutes=1) else at + timedelta(days=1)
 
 
@@ -74,7 +73,7 @@ def screenshots(site: str, folder: Path) -> None:
 
 def test_the_sim_replays_days_settles_and_trades_on_an_accelerated_clock(db):
     pport, aport, dport = free_ports(3)
-    start = next_morning(datetime.now(timezone.utc))
+    start = next_start(datetime.now(timezone.utc))
     env = env_for(db, MILKBOT_POSTGREST_PORT=str(pport), MILKBOT_API_PORT=str(aport), MILKBOT_DASHBOARD_PORT=str(dport),
                   MILKBOT_SIM_RATE=str(RATE), MILKBOT_SIM_START=start.isoformat(), MILKBOT_HTTP_TIMEOUT="5")
     api = f"http://127.0.0.1:{aport}/v1"
@@ -92,7 +91,7 @@ def test_the_sim_replays_days_settles_and_trades_on_an_accelerated_clock(db):
             # each seen at some moment (a market's quotes leave the ladders once its day is over)
             seen["settled"] = max(seen["settled"], sum(int(r["markets"]) for r in public(api, "calibration")))
             trades = public(api, "trades", select="market,traded_at")
-            seen["trade_days"] |= {m.group(1) for t in trades if (m := re.search(r"-(\d\d[A-Z]{3}\d\d)-", t["market"]))}
+            seen["trade_days"] |= {t["traded_at"][:10] for t in trades}          # sim days (UTC) the bot traded on
             seen["moved"] |= {k for k, v in quotes(api).items() if k in first and v != first[k] and None not in v}
             return seen["settled"] > 0 and len(seen["trade_days"]) >= 2 and len(seen["moved"]) > 0
         try:
