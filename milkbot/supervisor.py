@@ -104,7 +104,7 @@ class SimClock:
     RESUME = """update ops.trading_state
                    set state = 'ACTIVE', changed_at = (select k.now from analytics.clock k), changed_by = 'sim',
                        reason = 'sim: the demo''s operator resumes on the next trading day after a daily loss halt'
-                 where state = 'HALTED' and changed_by = 'ops.run_cycle' and reason like 'daily loss breaker%%'
+                 where state = 'HALTED' and changed_by = 'ops.run_cycle' and reason like 'daily loss breaker%'
                    and ops.trading_day_start((select k.now from analytics.clock k)) > changed_at"""
 
     def keep_alive(self) -> None:

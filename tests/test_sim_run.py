@@ -129,3 +129,23 @@ def test_the_sim_replays_days_settles_and_trades_on_an_accelerated_clock(db):
     assert db.admin.execute("select value from ops.strategy_params where name = 'max_quote_age_min'").fetchone()[0] == 15
     assert not listening(pport) and not listening(aport) and not listening(dport)
     assert not [p for p in tree if alive(p)], tree
+
+
+def test_the_demo_operator_resumes_only_a_daily_loss_halt_and_only_on_the_next_trading_day(db):
+    from milkbot.supervisor import SimClock
+    conn = db.admin
+    conn.execute("set milkbot.operator = 'sim'")
+
+    def halt(ago: str, by: str, reason: str) -> int:
+        conn.execute("update ops.trading_state set state = 'HALTED', changed_at = now() - %s::interval, changed_by = %s, reason = %s",
+                     (ago, by, reason))
+        return conn.execute(SimClock.RESUME).rowcount
+
+    assert halt("0 minutes", "ops.run_cycle", "daily loss breaker: P&L today -101 < -100") == 0    # the same trading day
+    assert halt("3 days", "operator", "manual halt") == 0                                        # a person's halt stays
+    assert halt("3 days", "ops.run_cycle", "error rate breaker: 5 rejected") == 0                # so does any other breaker
+    assert halt("3 days", "ops.run_cycle", "daily loss breaker: P&L today -101 < -100") == 1     # the next trading day: resumed
+    state, by = conn.execute("select state, changed_by from ops.trading_state").fetchone()
+    assert (state, by) == ("ACTIVE", "sim")
+    assert conn.execute("""select new_row ->> 'changed_by' from ops.control_audit where table_name = 'trading_state'
+                            order by id desc limit 1""").fetchone()[0] == "sim"
