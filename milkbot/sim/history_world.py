@@ -240,23 +240,10 @@ class HistoryWorld(World):
         half = CENT * (1 + int(self._u(ticker, "spread") * 2))        # 1 or 2 cents a side
         return max(CENT, fair - half), min(Decimal("0.99"), fair + half)
 
-    def levels(self, ticker: str):
-        """A book is pinned when first seen and from then on changes only through the WebSocket fake's
-        deltas (the market maker's and the fills'), so the feed and REST always show the same book."""
-        with self.lock:
-            book = self.books.get(ticker)
-            if book is not None:
-                return {side: dict(lv) for side, lv in book.items()}
-        found = self.find_bracket(ticker)
-        if not found:
-            return None
-        bid, ask = self.quote(ticker, found[3])
-        sizes = [Decimal(10 + int(self._u(ticker, side, i) * 80)) for side in ("yes", "no") for i in range(3)]
-        fresh = {"yes": {bid - CENT * i: sizes[i] for i in range(3) if bid - CENT * i > 0},
-                 "no": {(1 - ask) - CENT * i: sizes[3 + i] for i in range(3) if (1 - ask) - CENT * i > 0}}
-        with self.lock:
-            book = self.books.setdefault(ticker, fresh)
-            return {side: dict(lv) for side, lv in book.items()}
+    pin_books = True
+
+    def level_size(self, ticker: str, side: str, i: int) -> Decimal:
+        return Decimal(10 + int(self._u(ticker, side, i) * 80))
 
     def find_bracket(self, ticker: str):
         for city in CITIES:

@@ -255,9 +255,21 @@ class World:
         if not found:
             return None
         bid, ask = self.quote(ticker, found[3])
-        step, size = Decimal("0.01"), Decimal("50.00")
-        return {"yes": {bid - step * i: size for i in range(3) if bid - step * i > 0},
-                "no": {(1 - ask) - step * i: size for i in range(3) if (1 - ask) - step * i > 0}}
+        step = Decimal("0.01")
+        fresh = {"yes": {bid - step * i: self.level_size(ticker, "yes", i) for i in range(3) if bid - step * i > 0},
+                 "no": {(1 - ask) - step * i: self.level_size(ticker, "no", i) for i in range(3) if (1 - ask) - step * i > 0}}
+        if not self.pin_books:
+            return fresh
+        with self.lock:       # pinned when first seen: from then on only the fakes' deltas change it
+            book = self.books.setdefault(ticker, fresh)
+            return {side: dict(lv) for side, lv in book.items()}
+
+    # this world's untouched books follow its quote; the real-days world pins each book when first seen,
+    # so the feed (deltas) and REST always agree while its market maker moves the quotes
+    pin_books = False
+
+    def level_size(self, ticker: str, side: str, i: int) -> Decimal:
+        return Decimal("50.00")
 
     def top(self, ticker: str) -> tuple[Decimal | None, Decimal | None, Decimal | None, Decimal | None]:
         """Best YES bid and its size, YES ask (1 - best NO bid) and its size, from the book."""
