@@ -245,20 +245,6 @@ class HistoryWorld(World):
     def level_size(self, ticker: str, side: str, i: int) -> Decimal:
         return Decimal(10 + int(self._u(ticker, side, i) * 80))
 
-    def find_bracket(self, ticker: str):
-        for city in CITIES:
-            for kind, series in (("high", city.high_series), ("low", city.low_series)):
-                if ticker.startswith(series + "-"):
-                    try:
-                        day = datetime.strptime(ticker.split("-")[1].title(), "%y%b%d").date()
-                    except ValueError:
-                        return None
-                    for b in self.ladder(city, day, kind):
-                        if b["ticker"] == ticker:
-                            return city, day, kind, b
-                    return None
-        return super().find_bracket(ticker)
-
     # -- settlement --------------------------------------------------------------------------------
     def expected_expiration(self, city, day: date) -> datetime:
         return self.day_start(city, day) + timedelta(days=1) + SETTLE_AFTER
