@@ -35,6 +35,12 @@ DECISION_NAMES = {v: k for k, v in DECISIONS.items()}
 # history kinds -> the model's kinds: the 12-hour product's night period is the overnight low, which is
 # exactly what the live 'low' forecast from forecast_12h is
 KINDS = {"high": "high", "low_overnight": "low", "low": "low"}
+# history source names -> the forecast product each is (one product per calibration cell, issue 24 §1):
+# the point forecast logger recorded /points -> forecast, the 12-hour periods; the gridpoint forecast is
+# the gridpoint series. The live names are accepted as they are.
+PRODUCTS = {"nws_point_forecast_logger": "forecast_12h", "nws_gridpoint_forecast": "gridpoint",
+            "nws_hourly_forecast": "hourly", "forecast_12h": "forecast_12h", "gridpoint": "gridpoint", "hourly": "hourly"}
+SNAPSHOT_SOURCE = {"forecast_12h": "nws_forecast", "gridpoint": "nws_gridpoint", "hourly": "nws_hourly"}
 # a truth becomes known with the next morning's final CLI: counted from 06:00 local standard time the day
 # after (the final report is issued in the small hours; later, never earlier, is the honest side)
 TRUTH_KNOWN_AFTER = timedelta(days=1, hours=6)
@@ -79,6 +85,9 @@ def read_history(folder: Path) -> tuple[list[ForecastRow], list[TruthRow]]:
     for line, r in _rows(folder / "forecasts.csv", FORECAST_COLUMNS):
         try:
             kind = KINDS[r["kind"]]
+            if r["source"] not in PRODUCTS:
+                raise HistoryError(f"{folder / 'forecasts.csv'} line {line}: source {r['source']!r} is not a known "
+                                   f"forecast product ({', '.join(sorted(PRODUCTS))})")
             forecasts.append(ForecastRow(r["city"], kind, date.fromisoformat(r["target_date"]),
                                          datetime.fromisoformat(r["issued_at"].replace("Z", "+00:00")),
                                          float(r["value_f"]), r["source"]))
@@ -125,15 +134,17 @@ def load(conn: psycopg.Connection, forecasts: list[ForecastRow], truths: list[Tr
     with conn.cursor() as cur:
         for (city, source, at), rows in sorted(fetches.items()):
             digest = hashlib.sha256(f"{city}|{source}|{at.isoformat()}".encode()).hexdigest()
+            product = PRODUCTS[source]   # each row as the product it is: calibrated apart from the others
             sid = cur.execute(
                 """insert into ops.weather_snapshots (source, entity, city_code, fetched_at, issued_at, content_hash, payload)
-                   values ('nws_forecast', %s, %s, %s, %s, %s, %s) returning id""",
-                (f"history:{source}:{city}", city, at, at, digest, json.dumps({"history": source}))).fetchone()[0]
+                   values (%s, %s, %s, %s, %s, %s, %s) returning id""",
+                (SNAPSHOT_SOURCE[product], f"history:{source}:{city}", city, at, at, digest,
+                 json.dumps({"history": source}))).fetchone()[0]
             cur.executemany(
                 """insert into ops.forecasts (snapshot_id, city_code, climate_date, kind, source, forecast_f, issued_at,
                                               fetched_at, grid_id, grid_x, grid_y)
-                   values (%s, %s, %s, %s, 'forecast_12h', %s, %s, %s, 'HIS', 0, 0) on conflict do nothing""",
-                [(sid, city, r.target_date, r.kind, r.value_f, at, at) for r in rows])
+                   values (%s, %s, %s, %s, %s, %s, %s, %s, 'HIS', 0, 0) on conflict do nothing""",
+                [(sid, city, r.target_date, r.kind, product, r.value_f, at, at) for r in rows])
         # one value per city, day and kind: the NWS CLI where both archives have it
         best: dict[tuple, TruthRow] = {}
         for t in truths:

@@ -142,6 +142,13 @@ def test_bad_history_is_a_clear_error(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "database error" in proc.stderr and "forecast_f" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
+    # a forecast product the model does not know: named, never loaded as some other product
+    write_history(tmp_path / "odd", days=3)
+    text = (tmp_path / "odd" / "forecasts.csv").read_text().replace("nws_gridpoint_forecast", "ecmwf_ensemble", 1)
+    (tmp_path / "odd" / "forecasts.csv").write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "milkbot.cli", "backtest", "--history", str(tmp_path / "odd")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "'ecmwf_ensemble' is not a known forecast product" in proc.stderr, proc.stderr
 
 
 def test_real_history_beats_the_naive_baseline(shared_data, tmp_path):

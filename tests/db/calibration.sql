@@ -61,7 +61,7 @@ select ok(ops.refit_calibration_if_due('2026-11-25 17:30Z') = 0
 insert into ops.climate_reports (city_code, climate_date, product_id, is_final, issued_at, max_f, min_f, raw_text)
 values ('NYC', '2026-11-24', 'p-2026-11-24', true, '2026-11-25 17:40Z', 52, 41, 'CLINYC');
 select ok(ops.refit_calibration_if_due('2026-11-25 17:45Z') > 0, 'a new final: the next cycle re-fits');
-select is((select fitted_at from ops.v_calibration where city = 'NYC' and kind = 'high' and lead = 0), '2026-11-25 17:45Z'::timestamptz,
+select is((select fitted_at from ops.v_calibration where city = 'NYC' and kind = 'high' and lead = 0 and source = 'forecast_12h'), '2026-11-25 17:45Z'::timestamptz,
           'v_calibration shows the fit in force');
 
 -- Brier: the last pre-close probability against the outcome

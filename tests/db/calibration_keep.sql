@@ -26,17 +26,17 @@ update ops.strategy_params set value = 1 where name = 'calibration_oos_switch'; 
 -- a fit every day at 14:00Z, after that day's truth has landed
 select count(ops.fit_calibration(d + interval '14 hours')) from generate_series(date '2026-10-03', date '2026-11-11', interval '1 day') d;
 
-select is((select bias_off from ops.v_calibration where city = 'BOS' and kind = 'high' and lead = 0), false,
+select is((select bias_off from ops.v_calibration where city = 'BOS' and kind = 'high' and lead = 0 and source = 'forecast_12h'), false,
           'BOS, cold by 3 °F all along: the correction stays on');
-select ok((select bias between 2 and 4 from ops.v_calibration where city = 'BOS' and kind = 'high' and lead = 0),
+select ok((select bias between 2 and 4 from ops.v_calibration where city = 'BOS' and kind = 'high' and lead = 0 and source = 'forecast_12h'),
           'and it is applied (about +3 °F)');
-select ok((select oos_crps < oos_crps_raw from ops.v_calibration where city = 'BOS' and kind = 'high' and lead = 0),
+select ok((select oos_crps < oos_crps_raw from ops.v_calibration where city = 'BOS' and kind = 'high' and lead = 0 and source = 'forecast_12h'),
           'because out of sample it scored better than no correction');
-select is((select bias_off from ops.v_calibration where city = 'NYC' and kind = 'high' and lead = 0), true,
+select is((select bias_off from ops.v_calibration where city = 'NYC' and kind = 'high' and lead = 0 and source = 'forecast_12h'), true,
           'NYC after its regime turned: the correction that still carries the old one is switched off');
-select results_eq($$select bias, fitted_bias > 0 from ops.v_calibration where city = 'NYC' and kind = 'high' and lead = 0$$,
+select results_eq($$select bias, fitted_bias > 0 from ops.v_calibration where city = 'NYC' and kind = 'high' and lead = 0 and source = 'forecast_12h'$$,
                   $$values (0.000::numeric(6,3), true)$$, 'the model applies 0; the fitted (stale, positive) bias is kept beside it');
-select ok((select verdict from ops.v_calibration where city = 'NYC' and kind = 'high' and lead = 0)
+select ok((select verdict from ops.v_calibration where city = 'NYC' and kind = 'high' and lead = 0 and source = 'forecast_12h')
               ~ '^bias correction OFF: out of sample it scored CRPS [0-9.]+ °F against [0-9.]+ °F uncorrected over [0-9]+ pairs',
           'and v_calibration says so, with the figures');
 select is((select mu from ops.model_inputs('2026-11-10 06:00Z') where city_code = 'NYC' and kind = 'high' and climate_date = '2026-11-10'),
@@ -49,7 +49,7 @@ select is((select bias_off from ops.model_calibration where city_code = 'NYC' an
 update ops.strategy_params set value = 0 where name = 'calibration_oos_switch';
 select ops.fit_calibration('2026-11-11 15:00Z');
 select ok((select not bias_off and bias > 0 and verdict ~ 'worse than none, kept because calibration_oos_switch is 0'
-             from ops.v_calibration where city = 'NYC' and kind = 'high' and lead = 0),
+             from ops.v_calibration where city = 'NYC' and kind = 'high' and lead = 0 and source = 'forecast_12h'),
           'switch off (the default): NYC keeps its correction and v_calibration says it scored worse than none');
 
 select * from finish();

@@ -5,8 +5,9 @@
 --    ops.forecast_pairs once that time has passed. Forecasts are append-only, so writing a pair late
 --    gives the same row as writing it on time.
 -- 2. Truths: ops.truths_at(p_as_of) — only values known by p_as_of (Kalshi's settled value, else CLI).
--- 3. Fit, per kind x lead: a pooled fit over all cities, itself shrunk toward the seeded prior; then
---    each city shrunk toward the pooled fit with `calibration_prior_pairs` pseudo-pairs. Pairs are
+-- 3. Fit, per kind x lead x forecast source (one product per cell: the NWS products' biases differ by
+--    degrees for the same city, migration 0036): a pooled fit over all cities' pairs of that source,
+--    itself shrunk toward the seeded prior; then each city shrunk toward the pooled fit with `calibration_prior_pairs` pseudo-pairs. Pairs are
 --    weighted by recency (half-life `calibration_half_life_days`) inside a `calibration_window_days`
 --    window. bias = weighted mean error, sigma² = weighted mean squared deviation: the maximum-likelihood
 --    fit of the normal, whose minimum-CRPS fit coincides with it for normal errors; the Student-t
@@ -57,7 +58,7 @@ begin
 
     -- 2-4. fit
     with errors as (
-        select p.city_code, p.kind, p.lead_days, (t.value_f - p.forecast_f)::float8 as err,
+        select p.city_code, p.kind, p.lead_days, p.source, (t.value_f - p.forecast_f)::float8 as err,
                power(0.5, extract(epoch from p_as_of - p.decided_at) / 86400.0 / v_half_life) as w,
                extract(epoch from p.decided_at - p.forecast_at) / 3600.0 as age_h,
                p.decided_at
@@ -71,61 +72,63 @@ begin
           from ops.model_calibration mc where mc.is_prior
         window w as (partition by mc.kind, mc.lead_days)
     ),
-    pooled_mean as (
-        select e.kind, e.lead_days, count(*) as n, sum(e.w) as w, (sum(e.w * e.err) + v_k * pr.bias) / (sum(e.w) + v_k) as bias,
+    pooled_mean as (   -- per product: the pairs of one source only
+        select e.kind, e.lead_days, e.source, count(*) as n, sum(e.w) as w, (sum(e.w * e.err) + v_k * pr.bias) / (sum(e.w) + v_k) as bias,
                sum(e.w * e.age_h) / sum(e.w) as age_h
           from errors e join prior pr using (kind, lead_days)
-         group by e.kind, e.lead_days, pr.bias
+         group by e.kind, e.lead_days, e.source, pr.bias
         having count(*) >= v_min_n
     ),
     pooled as (
         select pm.*, (sum(e.w * (e.err - pm.bias) ^ 2) + v_k * pr.sigma::float8 ^ 2) / (pm.w + v_k) as var
-          from pooled_mean pm join errors e using (kind, lead_days) join prior pr using (kind, lead_days)
-         group by pm.kind, pm.lead_days, pm.n, pm.w, pm.bias, pm.age_h, pr.sigma
+          from pooled_mean pm join errors e using (kind, lead_days, source) join prior pr using (kind, lead_days)
+         group by pm.kind, pm.lead_days, pm.source, pm.n, pm.w, pm.bias, pm.age_h, pr.sigma
     ),
     cell_mean as (
-        select c.code as city_code, po.kind, po.lead_days, count(e.err) as n, coalesce(sum(e.w), 0) as w,
+        select c.code as city_code, po.kind, po.lead_days, po.source, count(e.err) as n, coalesce(sum(e.w), 0) as w,
                -- no pairs and no prior weight (v_k = 0): the pooled fit as it is
                coalesce((coalesce(sum(e.w * e.err), 0) + v_k * po.bias) / nullif(coalesce(sum(e.w), 0) + v_k, 0), po.bias) as bias,
                coalesce(sum(e.w * e.age_h) / nullif(sum(e.w), 0), po.age_h) as age_h, po.var as pooled_var
           from ops.cities c
          cross join pooled po
-          left join errors e on e.city_code = c.code and e.kind = po.kind and e.lead_days = po.lead_days
+          left join errors e on e.city_code = c.code and e.kind = po.kind and e.lead_days = po.lead_days and e.source = po.source
          where c.enabled
-         group by c.code, po.kind, po.lead_days, po.bias, po.age_h, po.var
+         group by c.code, po.kind, po.lead_days, po.source, po.bias, po.age_h, po.var
     ),
     cell as (
         select cm.*, greatest(sqrt(coalesce((coalesce(sum(e.w * (e.err - cm.bias) ^ 2), 0) + v_k * cm.pooled_var) / nullif(cm.w + v_k, 0),
                                             cm.pooled_var)), v_min_sigma) as sigma
           from cell_mean cm
-          left join errors e on e.city_code = cm.city_code and e.kind = cm.kind and e.lead_days = cm.lead_days
-         group by cm.city_code, cm.kind, cm.lead_days, cm.n, cm.w, cm.bias, cm.age_h, cm.pooled_var
+          left join errors e on e.city_code = cm.city_code and e.kind = cm.kind and e.lead_days = cm.lead_days and e.source = cm.source
+         group by cm.city_code, cm.kind, cm.lead_days, cm.source, cm.n, cm.w, cm.bias, cm.age_h, cm.pooled_var
     ),
     scored as (   -- continuous CRPS of the fitted normal on the cell's last 30 days of pairs (in-sample)
-        select ce.city_code, ce.kind, ce.lead_days,
+        select ce.city_code, ce.kind, ce.lead_days, ce.source,
                avg(ops.crps_normal(e.err - ce.bias, ce.sigma)) as crps
           from cell ce
           join errors e on e.city_code = ce.city_code and e.kind = ce.kind and e.lead_days = ce.lead_days
-                       and e.decided_at > p_as_of - interval '30 days'
-         group by ce.city_code, ce.kind, ce.lead_days
+                       and e.source = ce.source and e.decided_at > p_as_of - interval '30 days'
+         group by ce.city_code, ce.kind, ce.lead_days, ce.source
     ),
     oos as (      -- out of sample: each recent pair against the (non-prior) fit in force when it was decided
-        select e.city_code, e.kind, e.lead_days, count(*) as n,
+        select e.city_code, e.kind, e.lead_days, e.source, count(*) as n,
                avg(ops.crps_normal(e.err - coalesce(f.fitted_bias, f.bias)::float8, f.sigma::float8)) as crps,
                avg(ops.crps_normal(e.err, f.sigma::float8)) as crps_raw
           from errors e
           join lateral (select mc.bias, mc.fitted_bias, mc.sigma from ops.model_calibration mc
                          where mc.city_code = e.city_code and mc.kind = e.kind and mc.lead_days = e.lead_days
                            and mc.known_at <= e.decided_at and not mc.is_prior
-                         order by mc.known_at desc limit 1) f on true
+                           -- the fit the model used: its product's own, else one for any product
+                           and (mc.source = e.source or mc.source is null)
+                         order by mc.source is null, mc.known_at desc limit 1) f on true
          where e.decided_at > p_as_of - make_interval(days => v_oos_days)
-         group by e.city_code, e.kind, e.lead_days
+         group by e.city_code, e.kind, e.lead_days, e.source
     ),
     fits as (
-        insert into ops.model_calibration (city_code, kind, lead_days, known_at, bias, sigma, n, window_days, is_prior,
+        insert into ops.model_calibration (city_code, kind, lead_days, source, known_at, bias, sigma, n, window_days, is_prior,
                                            dist, df, n_effective, prior_weight, mean_age_h, crps_recent,
                                            fitted_bias, bias_off, oos_n, oos_crps, oos_crps_raw)
-        select ce.city_code, ce.kind, ce.lead_days, p_as_of,
+        select ce.city_code, ce.kind, ce.lead_days, ce.source, p_as_of,
                case when v.off then 0 else round(least(greatest(ce.bias, -15), 15)::numeric, 3) end,
                round(least(greatest(ce.sigma, 0.5), 15)::numeric, 3),
                ce.n, v_window, false,
@@ -134,10 +137,10 @@ begin
                round(least(greatest(ce.bias, -15), 15)::numeric, 3), v.off,
                coalesce(o.n, 0), round(o.crps::numeric, 3), round(o.crps_raw::numeric, 3)
           from cell ce
-          left join scored sc using (city_code, kind, lead_days)
-          left join oos o using (city_code, kind, lead_days)
+          left join scored sc using (city_code, kind, lead_days, source)
+          left join oos o using (city_code, kind, lead_days, source)
          cross join lateral (select coalesce(v_switch and o.n >= v_min_n and o.crps > o.crps_raw, false) as off) v
-        on conflict (city_code, kind, lead_days, known_at) do update
+        on conflict (city_code, kind, lead_days, source, known_at) do update
            set bias = excluded.bias, sigma = excluded.sigma, n = excluded.n, window_days = excluded.window_days,
                dist = excluded.dist, df = excluded.df, n_effective = excluded.n_effective,
                prior_weight = excluded.prior_weight, mean_age_h = excluded.mean_age_h, crps_recent = excluded.crps_recent,
@@ -151,7 +154,7 @@ begin
     return v_fitted;
 end
 $$;
-comment on function ops.fit_calibration(timestamptz) is 'Freeze the forecast pairs of passed decision points, then fit bias and sigma per city x kind x lead from truths known at p_as_of (recency-weighted, shrunk to a pooled prior); stored with known_at = p_as_of. Returns cells written.';
+comment on function ops.fit_calibration(timestamptz) is 'Freeze the forecast pairs of passed decision points, then fit bias and sigma per city x kind x lead x forecast source from truths known at p_as_of (recency-weighted, shrunk to a pooled prior); stored with known_at = p_as_of. Returns cells written.';
 
 -- The live system re-fits by itself: whenever a truth (a CLI final or a settled value) has become known
 -- since the last fit attempt, the next cycle fits again. No operator step.

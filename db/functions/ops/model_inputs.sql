@@ -34,8 +34,12 @@ newest as (
 chosen as (
     select distinct on (n.city_code) n.city_code, n.source
       from newest n cross join max_age m
+     -- fresh ones in the order of preference; when none is fresh, the newest (the order of preference
+     -- alone once kept a product that had stopped coming over one still arriving, late)
      order by n.city_code, n.at > p_as_of - m.age desc,
-              array_position(array['forecast_12h', 'gridpoint', 'hourly']::ops.forecast_source[], n.source), n.at desc
+              case when n.at > p_as_of - m.age
+                   then array_position(array['forecast_12h', 'gridpoint', 'hourly']::ops.forecast_source[], n.source) end,
+              n.at desc
 )
 select distinct on (fc.city_code, fc.climate_date, fc.kind)
        fc.city_code, fc.climate_date, fc.kind, fc.source, fc.forecast_f,
@@ -117,20 +121,24 @@ f as (
                 else least(fh.forecast_f, fh.hourly_day_f) end as day_f
       from fh
 ),
-cal as (
-    select distinct on (mc.city_code, mc.kind, mc.lead_days) mc.*
+cal as (   -- the newest fit known then per cell and product (null: a fit for any product)
+    select distinct on (mc.city_code, mc.kind, mc.lead_days, mc.source) mc.*
       from ops.model_calibration mc
      where mc.known_at <= p_as_of
-     order by mc.city_code, mc.kind, mc.lead_days, mc.known_at desc
+     order by mc.city_code, mc.kind, mc.lead_days, mc.source, mc.known_at desc
 ),
 base as (
-    select f.*, cal.bias as cbias, cal.df as cdf, cal.known_at, cal.n, cal.is_prior,
+    select f.*, cal.bias as cbias, cal.df as cdf, cal.known_at, cal.n, cal.is_prior, cal.source as csource,
            extract(epoch from p_as_of - f.fetched_at) / 3600.0 as age_h,
            sqrt(cal.sigma::float8 ^ 2 + prm.age_var
                 * greatest(extract(epoch from p_as_of - f.fetched_at) / 3600.0 - coalesce(cal.mean_age_h, 0), 0) / 24.0) as day_sigma,
            prm.obs_age, prm.min_sigma
       from f
-      join cal on cal.city_code = f.city_code and cal.kind = f.kind and cal.lead_days = least(f.lead, 3)
+      -- the fit of the product in use (one product per calibration cell), else the one for any product
+      join lateral (select c2.* from cal c2
+                     where c2.city_code = f.city_code and c2.kind = f.kind and c2.lead_days = least(f.lead, 3)
+                       and (c2.source = f.source or c2.source is null)
+                     order by c2.source is null limit 1) cal on true
      cross join prm
 ),
 obs as (    -- the extreme observed so far on the decision's climate day (6-hourly groups only when inside it)
@@ -181,7 +189,8 @@ select d.city_code, d.climate_date, d.kind, d.lead, d.source, d.forecast_f, d.fe
               case when d.source <> d.city_source then format(' (the city''s source %s has no value for this day)', d.city_source) else '' end,
               d.forecast_f, round(d.age_h::numeric, 1),
               case when d.cdf is null then 'normal' else 'student-t ' || d.cdf end,
-              case when d.is_prior then ' (prior)' else format(' n=%s of %s', d.n, to_char(d.known_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI"Z"')) end)
+              case when d.is_prior then ' (prior)' else format(' n=%s of %s%s', d.n, to_char(d.known_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI"Z"'),
+                                                                  case when d.csource is null then ', pooled over products' else '' end) end)
        || case when d.day_f <> d.forecast_f
                then format('; whole climate day: the hourly forecast''s %s %s °F (outside the %s period) decides', d.kind,
                            d.day_f, case when d.kind = 'high' then 'daytime' else 'overnight' end)
@@ -196,4 +205,4 @@ select d.city_code, d.climate_date, d.kind, d.lead, d.source, d.forecast_f, d.fe
   from decided d;
 end
 $fn$;
-comment on function ops.model_inputs(timestamptz, timestamptz) is 'The temperature model at p_as_of (parameters and cities as known at p_known_at) per city x day x kind: forecast (one source per city), newest calibration known then, mu/sigma/df (same-day: rest of the day with the fresh observed extreme) and a note saying what it used.';
+comment on function ops.model_inputs(timestamptz, timestamptz) is 'The temperature model at p_as_of (parameters and cities as known at p_known_at) per city x day x kind: forecast (one source per city), newest calibration of that source known then, mu/sigma/df (same-day: rest of the day with the fresh observed extreme) and a note saying what it used.';

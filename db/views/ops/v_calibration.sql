@@ -1,6 +1,6 @@
 create or replace view ops.v_calibration as
-select distinct on (mc.city_code, mc.kind, mc.lead_days)
-       mc.city_code as city, mc.kind, mc.lead_days as lead, mc.n, mc.bias, mc.sigma,
+select distinct on (mc.city_code, mc.kind, mc.lead_days, mc.source)
+       mc.city_code as city, mc.kind, mc.lead_days as lead, coalesce(mc.source::text, 'any') as source, mc.n, mc.bias, mc.sigma,
        case when mc.dist = 'student_t' then 'student-t ' || mc.df else 'normal' end as distribution,
        mc.known_at as fitted_at, mc.crps_recent, mc.n_effective, mc.prior_weight, mc.mean_age_h, mc.is_prior,
        mc.fitted_bias, mc.bias_off, mc.oos_n, mc.oos_crps, mc.oos_crps_raw,
@@ -13,5 +13,5 @@ select distinct on (mc.city_code, mc.kind, mc.lead_days)
                         case when mc.oos_crps > mc.oos_crps_raw then ' — worse than none, kept because calibration_oos_switch is 0' else ' — it earns its keep' end)
             else format('bias correction on, not judged yet: %s out-of-sample pairs', coalesce(mc.oos_n, 0)) end as verdict
   from ops.model_calibration mc
- order by mc.city_code, mc.kind, mc.lead_days, mc.known_at desc;
-comment on view ops.v_calibration is 'Operator view: the newest calibration (the one in force) per city x kind x lead — pairs, bias applied and fitted, sigma (°F), error distribution, when it was fitted, its recent CRPS (in-sample), and whether the bias correction earns its keep out of sample (verdict).';
+ order by mc.city_code, mc.kind, mc.lead_days, mc.source, mc.known_at desc;
+comment on view ops.v_calibration is 'Operator view: the newest calibration (the one in force) per city x kind x lead x forecast source (any: the seeded priors and fits pooled over products, used where a product has none of its own) — pairs, bias applied and fitted, sigma (°F), error distribution, when it was fitted, its recent CRPS (in-sample), and whether the bias correction earns its keep out of sample (verdict).';
