@@ -311,6 +311,8 @@ def cmd_backtest(args) -> int:
     db = _db(args)
     if db.cluster:
         db.cluster.start()
+    if args.prices:
+        return _priced_backtest(args, db, start, end)
     try:
         rows, summary = backtest.run(db, Path(args.history), Path(args.train) if args.train else None, start, end, params,
                                      decisions=[d.strip() for d in args.decisions.split(",") if d.strip()])
@@ -318,7 +320,7 @@ def cmd_backtest(args) -> int:
         print(f"milkbot backtest: {exc}", file=sys.stderr)
         return 2
     except psycopg.Error as exc:   # the scratch database is dropped on the way out
-        print(f"milkbot backtest: database error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}" + (f" ({exc.diag.context.splitlines()[0]})" if getattr(getattr(exc, "diag", None), "context", None) else ""), file=sys.stderr)
+        print(f"milkbot backtest: {_database_error(exc)}", file=sys.stderr)
         return 2
     if args.out:
         out = Path(args.out)
@@ -342,6 +344,42 @@ def cmd_backtest(args) -> int:
                     print(f"{name:6}{b['n']:>5}{b['crps']:>9.3f}{b['crps_baseline']:>9.3f}{b['crps_gain']:>+8.1%}"
                           f"{f'{lo:+.1%} .. {hi:+.1%}':>17}{b['brier_ladder']:>9.3f}"
                           f"{b['brier_ladder_baseline']:>9.3f}{b['log_loss']:>9.3f}")
+    return 0
+
+
+def _database_error(exc: psycopg.Error) -> str:
+    return (f"database error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            + (f" ({exc.diag.context.splitlines()[0]})" if getattr(getattr(exc, "diag", None), "context", None) else ""))
+
+
+def _priced_backtest(args, db, start, end) -> int:
+    """`milkbot backtest --prices DIR`: the live cycle over recorded prices (milkbot/priced_replay.py)."""
+    from pathlib import Path
+    from . import priced_replay
+    if args.param:
+        print("milkbot backtest: --param is for the model backtest; the priced replay runs the live defaults", file=sys.stderr)
+        return 2
+    decisions = [d.strip() for d in (args.decisions if args.decisions != "midnight" else "open,evening,midnight,morning").split(",") if d.strip()]
+    log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
+    try:
+        signals, orders, summary = priced_replay.run(db, Path(args.history), Path(args.prices), start, end, decisions,
+                                                     args.half_spread_cents, args.quote_age_min, args.every, log=log)
+    except priced_replay.HistoryError as exc:
+        print(f"milkbot backtest: {exc}", file=sys.stderr)
+        return 2
+    except psycopg.Error as exc:
+        print(f"milkbot backtest: {_database_error(exc)}", file=sys.stderr)
+        return 2
+    if args.out:
+        out = Path(args.out)
+        files = priced_replay.write_csvs(signals, orders, out)
+        out.with_suffix(".json").write_text(priced_replay.to_json(summary) + "\n")
+        files += [out.with_suffix(".json"), *priced_replay.draw_charts(signals, orders, out)]
+        print("wrote " + ", ".join(str(f) for f in files), file=sys.stderr)
+    if args.json:
+        print(priced_replay.to_json(summary))
+        return 0
+    print(priced_replay.report(summary))
     return 0
 
 
@@ -460,6 +498,16 @@ def build_parser() -> argparse.ArgumentParser:
                          "midnight (D 00:00, the default), morning (D 08:00)")
     bt.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="override a model parameter in the scratch database (e.g. model_t_df=0 for a normal)")
+    bt.add_argument("--prices", help="folder of recorded prices (*markets*.csv + *candles*.csv, the format of "
+                                     "../shared/data/prices): replay the live cycle, executor and paper fills over them "
+                                     "(decisions default to all four) and score model, market and P&L")
+    bt.add_argument("--half-spread-cents", type=int, default=1,
+                    help="--prices: the quote priced on is the last trade -/+ this (the recording has no book)")
+    bt.add_argument("--quote-age-min", type=int, default=60,
+                    help="--prices: a last trade up to this old stands for the quote (max_quote_age_min in the replay)")
+    bt.add_argument("--every", type=int, metavar="MIN",
+                    help="--prices: also run the cycle every MIN minutes while the markets are open (the live sweep runs every 5)")
+    bt.add_argument("-v", "--verbose", action="store_true", help="--prices: a line per decision time")
     bt.set_defaults(func=cmd_backtest)
 
     sim = sub.add_parser("sim", help="local fakes of the NWS and Kalshi APIs")

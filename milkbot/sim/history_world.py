@@ -28,12 +28,12 @@ from __future__ import annotations
 import bisect
 import csv
 import math
-import re
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+from ..brackets import strikes_of
 from .world import CITIES, World, _jitter
 
 CENT = Decimal("0.01")
@@ -274,18 +274,12 @@ class HistoryWorld(World):
 
 
 def bracket_of(subtitle: str) -> dict | None:
-    """A recorded market's bracket from its subtitle, in the fake's terms (strikes as Kalshi sets them):
-    '85° or above' -> greater than 84; '76° or below' -> less than 77; '83° to 84°' -> 83..84."""
-    text = subtitle.replace("°", "").strip()
-    if m := re.fullmatch(r"(-?\d+) or above", text):
-        x = int(m.group(1))
-        return {"strike_type": "greater", "floor": x - 1, "cap": None, "yes": subtitle}
-    if m := re.fullmatch(r"(-?\d+) or below", text):
-        x = int(m.group(1))
-        return {"strike_type": "less", "floor": None, "cap": x + 1, "yes": subtitle}
-    if m := re.fullmatch(r"(-?\d+) to (-?\d+)", text):
-        return {"strike_type": "between", "floor": int(m.group(1)), "cap": int(m.group(2)), "yes": subtitle}
-    return None
+    """A recorded market's bracket from its subtitle, in the fake's terms (strikes as Kalshi sets them:
+    milkbot.brackets.strikes_of)."""
+    terms = strikes_of(subtitle)
+    if terms is None:
+        return None
+    return {"strike_type": terms[0], "floor": terms[1], "cap": terms[2], "yes": subtitle}
 
 
 class SimMarketMaker:

@@ -22,6 +22,7 @@ begin atomic
         select s.source, s.yes_bid, s.yes_bid_size, s.yes_ask, s.yes_ask_size
           from ops.market_snapshots s
          where s.ticker = p_ticker and s.fetched_at <= p_at and s.fetched_at >= p_since
+           and s.source <> 'candles'   -- a quote derived from trade candles (priced replay) is not a book
          order by s.fetched_at desc, s.id desc limit 1)
     -- a feed quote with neither side is an untrusted (or empty) book: nothing to fill against
     select b.side, b.price, b.qty, 'feed' from q cross join lateral ops.replay_book(p_ticker, p_at) b

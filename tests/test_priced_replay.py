@@ -1,0 +1,132 @@
+"""The priced replay (issue 24 §5): `milkbot backtest --prices DIR` runs the live cycle, executor and paper
+exchange over recorded prices, in a scratch database.
+
+* No look-ahead: prices and outcomes after a time T changed -> every decision at or before T (signals and
+  the orders placed) is byte-identical; after T they differ (the change was seen in time).
+* It trades: on a generated recording where the market underprices the bracket the forecast points at,
+  orders are placed, fill only from later candles, settle, and the report carries P&L, claimed vs
+  realised edge and the model / market scores, and says plainly that a few days prove nothing.
+The fill rule itself is tested in SQL (tests/db/paper_candles.sql)."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from milkbot.priced_replay import listed_at  # noqa: E402
+
+FIRST = date(2025, 8, 4)
+DAYS = 5
+CENTRE = 80
+# the recorded ladder and where the market prices it (cents): the bracket the forecast points at is cheap
+LADDER = [("T75", f"{CENTRE - 5}° or below", 6), ("B76.5", f"{CENTRE - 4}° to {CENTRE - 3}°", 12),
+          ("B78.5", f"{CENTRE - 2}° to {CENTRE - 1}°", 25), ("B80.5", f"{CENTRE}° to {CENTRE + 1}°", 20),
+          ("B82.5", f"{CENTRE + 2}° to {CENTRE + 3}°", 20), ("T83", f"{CENTRE + 4}° or above", 6)]
+
+
+def event(day: date) -> str:
+    return f"KXHIGHNY-{day:%y}{day:%b}{day:%d}".upper()
+
+
+def winner(truth: int) -> str:
+    if truth <= CENTRE - 5:
+        return "T75"
+    if truth >= CENTRE + 4:
+        return "T83"
+    lo = CENTRE - 4 + 2 * ((truth - (CENTRE - 4)) // 2)
+    return f"B{lo + 0.5}"
+
+
+def write_world(folder: Path, change_after: datetime | None = None) -> None:
+    """History (NYC forecasts as issued, official highs) and prices (markets, 30-minute trade candles).
+    change_after: every candle from then on trades elsewhere, and every outcome known after it is another."""
+    rng = random.Random(24)
+    (folder / "history").mkdir(parents=True)
+    (folder / "prices").mkdir(parents=True)
+    truths = {}
+    with (folder / "history" / "forecasts.csv").open("w", newline="") as ff, \
+         (folder / "history" / "truth.csv").open("w", newline="") as tf:
+        fw, tw = csv.writer(ff, lineterminator="\n"), csv.writer(tf, lineterminator="\n")
+        fw.writerow(["city", "station", "kind", "target_date", "issued_at", "value_f", "source"])
+        tw.writerow(["city", "station", "kind", "date", "value_f", "source"])
+        for i in range(-2, DAYS):
+            day = FIRST + timedelta(days=i)
+            truth = CENTRE + rng.choice([0, 1])
+            # a truth is known at 06:00 EST the day after (11:00Z): after change_after it is another
+            known = datetime.combine(day + timedelta(days=1), time(11), timezone.utc)
+            if change_after and known > change_after:
+                truth = CENTRE - 6
+            truths[day] = truth
+            tw.writerow(["NYC", "KNYC", "high", day.isoformat(), truth, "nws_cli"])
+            for issued in (datetime.combine(day - timedelta(days=1), time(14), timezone.utc),
+                           datetime.combine(day - timedelta(days=1), time(20), timezone.utc),
+                           datetime.combine(day, time(10), timezone.utc)):
+                fw.writerow(["NYC", "KNYC", "high", day.isoformat(), issued.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                             CENTRE + 0.5 + rng.choice([-0.5, 0, 0.5]), "nws_point_forecast_logger"])
+    with (folder / "prices" / "KXHIGHNY_markets.csv").open("w", newline="") as mf, \
+         (folder / "prices" / "KXHIGHNY_candles_5m.csv").open("w", newline="") as cf:
+        mw, cw = csv.writer(mf, lineterminator="\n"), csv.writer(cf, lineterminator="\n")
+        mw.writerow(["event_ticker", "event_title", "market_ticker", "subtitle", "status", "result", "last_price",
+                     "volume", "close_time", "category"])
+        cw.writerow(["market_id", "ticker", "start", "open", "high", "low", "close", "count"])
+        for i in range(DAYS):
+            day = FIRST + timedelta(days=i)
+            close_time = datetime.combine(day + timedelta(days=1), time(3, 59), timezone.utc)
+            for suffix, subtitle, cents in LADDER:
+                ticker = f"{event(day)}-{suffix}"
+                mw.writerow([event(day), f"Highest temperature in NYC on {day}?", ticker, subtitle, "finalized",
+                             "yes" if winner(truths[day]) == suffix else "no", 1, 1000,
+                             close_time.strftime("%Y-%m-%dT%H:%M:%SZ"), "Climate and Weather"])
+                t = listed_at(day)
+                while t < close_time:
+                    c = cents + rng.choice([-1, 0, 1])
+                    if change_after and t >= change_after:
+                        c = 50
+                    cw.writerow([ticker, ticker, t.isoformat(), c, c + 1, c - 1, c, 10])
+                    t += timedelta(minutes=30)
+
+
+def replay(folder: Path) -> tuple[list[dict], list[dict], dict]:
+    out = folder / "out" / "replay.csv"
+    out.parent.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "milkbot.cli", "backtest", "--history", str(folder / "history"),
+                           "--prices", str(folder / "prices"), "--out", str(out), "--json"],
+                          cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    rows = lambda name: list(csv.DictReader((out.parent / f"replay_{name}.csv").open()))  # noqa: E731
+    return rows("signals"), rows("orders"), json.loads(proc.stdout)
+
+
+DECIDED = ["as_of", "decision", "ticker", "model_p", "market_p", "trade_p", "model_weight", "edge", "taken", "ladder_complete"]
+PLACED = ["as_of", "ticker", "side", "price", "ordered"]
+
+
+def test_no_look_ahead_and_what_a_replay_reports(tmp_path):
+    cut = datetime.combine(FIRST + timedelta(days=2), time(5), timezone.utc)     # day 3's midnight decision
+    write_world(tmp_path / "a")
+    write_world(tmp_path / "b", change_after=cut)
+    sig_a, ord_a, sum_a = replay(tmp_path / "a")
+    sig_b, ord_b, _ = replay(tmp_path / "b")
+
+    before = lambda rows, cols: [[r[c] for c in cols] for r in rows if datetime.fromisoformat(r["as_of"]) <= cut]  # noqa: E731
+    after = lambda rows, cols: [[r[c] for c in cols] for r in rows if datetime.fromisoformat(r["as_of"]) > cut]  # noqa: E731
+    assert before(ord_a, PLACED), "no order before the cut: the comparison would prove nothing"
+    assert before(sig_a, DECIDED) == before(sig_b, DECIDED)
+    assert before(ord_a, PLACED) == before(ord_b, PLACED)
+    assert after(sig_a, DECIDED) != after(sig_b, DECIDED), "the changed future was never seen at all"
+
+    # what the replay reports, on the unchanged world: the market underpriced the forecast's bracket
+    assert sum_a["orders_filled"] >= 1 and sum_a["pnl"]["orders"] >= 1, sum_a
+    filled = [o for o in ord_a if float(o["filled"]) > 0]
+    assert all(abs(float(o["pnl"]) - (float(o["payout"]) - float(o["cost"]) - float(o["fees"]))) < 1e-9 for o in filled)
+    assert sum_a["pnl"]["claimed_edge"] > 0 and sum_a["pnl"]["realised_edge"] is not None
+    assert sum_a["scores"]["all"]["n"] > 0 and sum_a["scores"]["all"]["market"]["brier"] is not None
+    assert "too few to conclude" in sum_a["verdict"] and "optimistic" in sum_a["fills_from_candles"]
+    assert (tmp_path / "a" / "out" / "replay_equity.png").stat().st_size > 0
