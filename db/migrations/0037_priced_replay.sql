@@ -19,7 +19,13 @@ create table ops.recorded_candles (
     check (low <= least(open, close) and high >= greatest(open, close))
 );
 comment on table ops.recorded_candles is 'Priced replay only: recorded trade candles (price in dollars; the recorded files are in cents). Empty in a live database.';
+comment on column ops.recorded_candles.ticker is 'Market.';
 comment on column ops.recorded_candles.start is 'Start of the bucket; its trades are known at start + minutes.';
+comment on column ops.recorded_candles.minutes is 'Length of the bucket (5 in the recorded files).';
+comment on column ops.recorded_candles.open is 'First trade price in the bucket, dollars.';
+comment on column ops.recorded_candles.high is 'Highest trade price in the bucket, dollars.';
+comment on column ops.recorded_candles.low is 'Lowest trade price in the bucket, dollars.';
+comment on column ops.recorded_candles.close is 'Last trade price in the bucket, dollars.';
 comment on column ops.recorded_candles.count is 'Contracts traded in the bucket (the recorded count).';
 
 -- The outcome of each recorded market and when it became known: the replay settles a market only once
@@ -30,6 +36,9 @@ create table ops.recorded_results (
     known_at timestamptz not null
 );
 comment on table ops.recorded_results is 'Priced replay only: each recorded market''s outcome and when the replay may know it. Empty in a live database.';
+comment on column ops.recorded_results.ticker is 'Market.';
+comment on column ops.recorded_results.result is 'The recorded outcome: yes or no.';
+comment on column ops.recorded_results.known_at is 'When the replay may know it: the next morning''s final climate report, never before the market closed.';
 
 alter table ops.market_snapshots drop constraint market_snapshots_source_check,
     add constraint market_snapshots_source_check check (source in ('orderbook', 'market', 'paper', 'test', 'feed', 'candles'));

@@ -41,19 +41,23 @@ declare
 begin
     -- 1. freeze the pairs of every decision point that has passed and is not recorded yet
     insert into ops.forecast_pairs (city_code, kind, climate_date, lead_days, decided_at, source, forecast_f, forecast_at)
-    select fa.city_code, fa.kind, fa.climate_date, fa.climate_date - dp.day, dp.at, fa.source, fa.forecast_f, fa.fetched_at
-      from ops.cities c
-     cross join lateral (
-            select d::date as day, ops.climate_day_start(d::date, c.std_utc_offset) as at
-              from generate_series(v_since - 3, ops.climate_date(p_as_of, c.std_utc_offset), interval '1 day') d) dp
-     cross join lateral ops.forecasts_at(dp.at, c.code) fa
-     where c.enabled and dp.at <= p_as_of
-       and exists (select 1 from ops.forecasts fc where fc.city_code = c.code
-                      and fc.fetched_at > dp.at - interval '36 hours' and fc.fetched_at <= dp.at)
-       and fa.climate_date - dp.day between 0 and 3
-       and fa.fetched_at > dp.at - interval '36 hours'      -- a pair stands for the model at its usual freshness
-       and not exists (select 1 from ops.forecast_pairs x
-                        where x.city_code = c.code and x.decided_at = dp.at)
+    with due as materialized (   -- decision points passed and not frozen yet: the few since the last fit
+        select c.code, dp.day, dp.at
+          from ops.cities c
+         cross join lateral (
+                select d::date as day, ops.climate_day_start(d::date, c.std_utc_offset) as at
+                  from generate_series(v_since - 3, ops.climate_date(p_as_of, c.std_utc_offset), interval '1 day') d) dp
+         where c.enabled and dp.at <= p_as_of
+           and not exists (select 1 from ops.forecast_pairs x where x.city_code = c.code and x.decided_at = dp.at))
+    select fa.city_code, fa.kind, fa.climate_date, fa.climate_date - du.day, du.at, fa.source, fa.forecast_f, fa.fetched_at
+      from due du
+      -- a forecast fetched in the 36 hours before (one index probe per point; as a semi-join the planner
+      -- hashed every forecast of the city and filtered the time range row by row)
+     cross join lateral (select 1 from ops.forecasts fc where fc.city_code = du.code
+                            and fc.fetched_at > du.at - interval '36 hours' and fc.fetched_at <= du.at limit 1) seen
+     cross join lateral ops.forecasts_at(du.at, du.code) fa
+     where fa.climate_date - du.day between 0 and 3
+       and fa.fetched_at > du.at - interval '36 hours'      -- a pair stands for the model at its usual freshness
     on conflict do nothing;
 
     -- 2-4. fit
