@@ -116,16 +116,22 @@ begin
     ),
     oos as (      -- out of sample: each recent pair against the (non-prior) fit in force when it was decided
         select e.city_code, e.kind, e.lead_days, e.source, count(*) as n,
-               avg(ops.crps_normal(e.err - coalesce(f.fitted_bias, f.bias)::float8, f.sigma::float8)) as crps,
-               avg(ops.crps_normal(e.err, f.sigma::float8)) as crps_raw
+               avg(ops.crps_normal(e.err - coalesce(own.fitted_bias, own.bias, anyp.fitted_bias, anyp.bias)::float8,
+                                   coalesce(own.sigma, anyp.sigma)::float8)) as crps,
+               avg(ops.crps_normal(e.err, coalesce(own.sigma, anyp.sigma)::float8)) as crps_raw
           from errors e
-          join lateral (select mc.bias, mc.fitted_bias, mc.sigma from ops.model_calibration mc
-                         where mc.city_code = e.city_code and mc.kind = e.kind and mc.lead_days = e.lead_days
-                           and mc.known_at <= e.decided_at and not mc.is_prior
-                           -- the fit the model used: its product's own, else one for any product
-                           and (mc.source = e.source or mc.source is null)
-                         order by mc.source is null, mc.known_at desc limit 1) f on true
+          -- the fit the model used: its product's own, else one for any product (each lookup one probe of
+          -- model_calibration_key, newest first)
+          left join lateral (select mc.bias, mc.fitted_bias, mc.sigma from ops.model_calibration mc
+                              where mc.city_code = e.city_code and mc.kind = e.kind and mc.lead_days = e.lead_days
+                                and mc.source = e.source and mc.known_at <= e.decided_at and not mc.is_prior
+                              order by mc.known_at desc limit 1) own on true
+          left join lateral (select mc.bias, mc.fitted_bias, mc.sigma from ops.model_calibration mc
+                              where mc.city_code = e.city_code and mc.kind = e.kind and mc.lead_days = e.lead_days
+                                and mc.source is null and mc.known_at <= e.decided_at and not mc.is_prior
+                              order by mc.known_at desc limit 1) anyp on own.sigma is null
          where e.decided_at > p_as_of - make_interval(days => v_oos_days)
+           and coalesce(own.sigma, anyp.sigma) is not null
          group by e.city_code, e.kind, e.lead_days, e.source
     ),
     fits as (

@@ -46,10 +46,20 @@ begin atomic
            jsonb_build_object('climate_date', k.climate_date, 'kind', k.kind, 'kalshi', k.value_f, 'cli', c.value_f,
                               'key', format('%s/%s/%s/%s/%s', k.city_code, k.climate_date, k.kind, k.value_f, c.value_f)),
            format('%s %s %s: Kalshi settled on %s °F, the NWS CLI final says %s °F', k.city_code, k.kind, k.climate_date, k.value_f, c.value_f)
-      from ops.settlement_values('infinity', p_date - 1) k
-      join ops.settlement_values('infinity', p_date - 1) c
-        on c.source = 'cli' and c.city_code = k.city_code and c.climate_date = k.climate_date and c.kind = k.kind
-     where k.source = 'kalshi' and k.city_code = p_city and k.climate_date = p_date and c.value_f <> k.value_f
+      -- the two sources of ops.settlement_values for this one city and day (that function is not inlined:
+      -- called per inserted report it read every value since the day, a few ms each, seconds for a backtest)
+      from (select distinct on (m.kind) m.city_code, m.climate_date, m.kind::text as kind,
+                   round(m.expiration_value::numeric)::int as value_f
+              from ops.markets m
+             where m.city_code = p_city and m.climate_date = p_date and m.kind in ('high', 'low')
+               and m.expiration_value ~ '^-?[0-9]+(\.[0-9]+)?$'
+             order by m.kind, m.expiration_value_at) k
+      join (select distinct on (x.kind) x.kind, x.value_f
+              from ops.climate_reports r
+             cross join lateral (values ('high', r.max_f), ('low', r.min_f)) x(kind, value_f)
+             where r.city_code = p_city and r.climate_date = p_date and r.is_final and x.value_f is not null
+             order by x.kind, r.issued_at desc) c on c.kind = k.kind
+     where c.value_f <> k.value_f
        and not exists (select 1 from ops.risk_events e
                         where e.kind = 'settlement_disagreement'
                           and e.detail->>'key' = format('%s/%s/%s/%s/%s', k.city_code, k.climate_date, k.kind, k.value_f, c.value_f));
