@@ -77,35 +77,26 @@ class SimClock:
                                                       world = excluded.world, set_at = now(), alive_at = now()""",
                    (self.sim_at, self.wall_at, self.rate, world_words))
 
-    # the staleness limits the accelerated sim's operator scales to its pace: a pass of the ingest loop
-    # takes some wall seconds (PASS_WALL_S, generously), which on this clock are rate times as many sim
-    # seconds -- unscaled, every quote and status would be "stale" by the time the cycle reads it
-    PACED = ("max_quote_age_min", "max_weather_age_min", "max_observation_age_min", "max_status_age_min")
+    # the staleness limits the accelerated sim's operator scales to its pace (ops.sim_pace_limits says
+    # which and how): a pass of the ingest loop takes some wall seconds (PASS_WALL_S, generously), which on
+    # this clock are rate times as many sim seconds
     PASS_WALL_S = 30                # a pass on a loaded machine (3-5 s on an idle one)
 
     def pace_limits(self) -> None:
         import psycopg
         if self.rate == 1:
             return
-        need = math.ceil(self.PASS_WALL_S * self.rate / 60)
         with psycopg.connect(self.db.admin_conninfo(), autocommit=True) as conn:
             conn.execute("set milkbot.operator = 'sim'")
-            self.paced = conn.execute(
-                """with old as (select strategy, name, value from ops.strategy_params where name = any(%s))
-                   update ops.strategy_params p set value = least(p.max_value, greatest(p.value, %s))
-                     from old where p.strategy = old.strategy and p.name = old.name and p.value < least(p.max_value, %s)
-                   returning p.strategy, p.name, old.value, p.value""", (list(self.PACED), need, need)).fetchall()
+            self.paced = conn.execute("select * from ops.sim_pace_limits(%s)",
+                                      (math.ceil(self.PASS_WALL_S * self.rate / 60),)).fetchall()
         if self.paced:
             print("sim: staleness limits scaled to the sim's pace (restored at stop): "
                   + ", ".join(f"{n} {o:g} -> {v:g} min" for _s, n, o, v in self.paced), flush=True)
 
-    # the demo's operator, as a person would run it: a daily loss halt is cleared on the next trading
-    # day (the cycle itself only ever tightens the state; the audit names 'sim' as the one who cleared it)
-    RESUME = """update ops.trading_state
-                   set state = 'ACTIVE', changed_at = (select k.now from analytics.clock k), changed_by = 'sim',
-                       reason = 'sim: the demo''s operator resumes on the next trading day after a daily loss halt'
-                 where state = 'HALTED' and changed_by = 'ops.run_cycle' and reason like 'daily loss breaker%'
-                   and ops.trading_day_start((select k.now from analytics.clock k)) > changed_at"""
+    # the demo's operator, as a person would run it: a daily loss halt is cleared on the next trading day
+    # (ops.sim_resume_after_daily_loss; the audit names 'sim' as the one who cleared it)
+    RESUME = "select ops.sim_resume_after_daily_loss()"
 
     def keep_alive(self) -> None:
         if time.monotonic() - self.kept > 5:
@@ -114,7 +105,7 @@ class SimClock:
                 with psycopg.connect(self.db.admin_conninfo(), autocommit=True) as conn:
                     conn.execute("set milkbot.operator = 'sim'")
                     conn.execute("update ops.sim_clock set alive_at = now()")
-                    if self.rate != 1 and conn.execute(self.RESUME).rowcount:
+                    if self.rate != 1 and conn.execute(self.RESUME).fetchone()[0]:
                         print("sim: a new trading day: the demo's operator resumed trading after yesterday's daily loss halt", flush=True)
                 self.kept = time.monotonic()
             except Exception as exc:   # noqa: BLE001 -- the database restarting: the next loop tries again

@@ -139,7 +139,7 @@ def test_the_demo_operator_resumes_only_a_daily_loss_halt_and_only_on_the_next_t
     def halt(ago: str, by: str, reason: str) -> int:
         conn.execute("update ops.trading_state set state = 'HALTED', changed_at = now() - %s::interval, changed_by = %s, reason = %s",
                      (ago, by, reason))
-        return conn.execute(SimClock.RESUME).rowcount
+        return int(conn.execute(SimClock.RESUME).fetchone()[0])
 
     assert halt("0 minutes", "ops.run_cycle", "daily loss breaker: P&L today -101 < -100") == 0    # the same trading day
     assert halt("3 days", "operator", "manual halt") == 0                                        # a person's halt stays

@@ -124,7 +124,7 @@ grant execute on function
     ops.norm_cdf(double precision),
     ops.bracket_probability(double precision, double precision, numeric, numeric, text, numeric, integer),
     ops.student_t_cdf(double precision, integer), ops.model_cdf(double precision, double precision, integer),
-    ops.forecasts_at(timestamptz, text, timestamptz), ops.model_inputs(timestamptz, timestamptz), ops.truths_at(timestamptz, date), ops.settlement_values(timestamptz, date),
+    ops.forecasts_at(timestamptz, text, timestamptz, text[]), ops.model_inputs(timestamptz, timestamptz, text[]), ops.truths_at(timestamptz, date), ops.settlement_values(timestamptz, date),
     ops.forecast_scores(double precision, double precision, integer, text, integer, integer), ops.rules_template(text),
     ops.yes_lo(text, numeric, numeric), ops.yes_hi(text, numeric, numeric), ops.yes_interval(text, numeric, numeric),
     ops.ln_gamma(double precision), ops.gamma_q(double precision, double precision),

@@ -21,8 +21,12 @@ return query
 with params as materialized (select * from ops.effective_params(p_known_at)),
 exch as materialized (select * from ops.exchange_status_at(p_known_at)),
 cities_k as materialized (select * from ops.control_at(null::ops.cities, p_known_at)),
--- the temperature model as it stands at p_as_of (forecast, calibration known then, same-day state)
-model as materialized (select * from ops.model_inputs(p_as_of, p_known_at)),
+-- the temperature model as it stands at p_as_of (forecast, calibration known then, same-day state); a
+-- per-event cycle models only its events' cities (an event's city never changes)
+model as materialized (
+    select * from ops.model_inputs(p_as_of, p_known_at,
+                                   case when p_events is not null
+                                        then array(select distinct m.city_code from ops.markets m where m.event_ticker = any (p_events)) end)),
 -- the previous forecast of the same source for the same target (a jump gate; per city-day-kind, not per market)
 prev_forecast as materialized (   -- once per city-day-kind (inlined, it ran once per market)
     select mo.city_code, mo.climate_date, mo.kind,
@@ -36,8 +40,6 @@ world_prm as materialized (
            max(sp.value) filter (where sp.name = 'max_market_disagreement') as max_disagree,
            max(sp.value) filter (where sp.name = 'max_status_age_min') as max_status_age
       from ops.control_at(null::ops.strategy_params, p_known_at) sp where sp.strategy = 'all'),
--- the Monthly model per city, kind and month (month to date, the remaining total's distribution)
-monthly as materialized (select * from ops.monthly_model(p_as_of, p_known_at)),
 -- the model's weight in the traded probability per kind and lead (the market blend; 1 = the model alone)
 blend as materialized (select * from ops.blend_weights_at(p_as_of, p_known_at)),
 mkt as (
@@ -53,6 +55,13 @@ mkt as (
      where m.status in ('initialized', 'active') and m.close_time > p_as_of
        and (p_events is null or m.event_ticker = any (p_events))
 ),
+-- the Monthly model per city, kind and month (month to date, the remaining total's distribution); not
+-- run at all when no Monthly market can be evaluated (a one-time filter: its query is planned at every
+-- call). Any status counts, so a replay that reads markets as they were known then never misses one.
+monthly as materialized (select * from ops.monthly_model(p_as_of, p_known_at)
+                          where exists (select 1 from ops.markets m
+                                         where m.kind in ('monthly_rain', 'monthly_snow') and m.close_time > p_as_of
+                                           and (p_events is null or m.event_ticker = any (p_events)))),
 priced as materialized (  -- computed once: later CTEs refer to model_p many times
     select k.*, p.max_spread, p.min_size, p.min_open_interest, p.min_volume, p.min_edge, p.max_weather_age_min,
            p.max_quote_age_min, p.close_buffer_min, p.max_p,

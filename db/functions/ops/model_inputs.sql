@@ -6,7 +6,8 @@
 -- city; when none is fresh, the source with the newest forecast (the staleness gate then speaks).
 -- Per day and kind: that source's newest non-stale forecast fetched by p_as_of, unless it is too old and
 -- another source has a fresh one for that day and kind: fresh beats stale.
-create or replace function ops.forecasts_at(p_as_of timestamptz, p_city text default null, p_known_at timestamptz default 'infinity')
+create or replace function ops.forecasts_at(p_as_of timestamptz, p_city text default null, p_known_at timestamptz default 'infinity',
+                                            p_cities text[] default null)
 returns table (city_code text, climate_date date, kind text, source ops.forecast_source, forecast_f numeric,
                fetched_at timestamptz, city_source ops.forecast_source)
 language plpgsql stable
@@ -29,7 +30,7 @@ newest as (
               from ops.forecasts fc join ops.weather_snapshots ws on ws.id = fc.snapshot_id
              where fc.city_code = c.code and fc.source = s.source and fc.fetched_at <= p_as_of and not fc.is_stale
              order by fc.fetched_at desc limit 1) n
-     where c.enabled and (p_city is null or c.code = p_city)
+     where c.enabled and (p_city is null or c.code = p_city) and (p_cities is null or c.code = any (p_cities))
 ),
 chosen as (
     select distinct on (n.city_code) n.city_code, n.source
@@ -64,7 +65,7 @@ select distinct on (fc.city_code, fc.climate_date, fc.kind)
           array_position(array['forecast_12h', 'gridpoint', 'hourly']::ops.forecast_source[], fc.source), fc.fetched_at desc;
 end
 $fn$;
-comment on function ops.forecasts_at(timestamptz, text, timestamptz) is 'Per city x day x kind from today on: the newest forecast of the city''s one chosen source (forecast_12h, gridpoint, hourly; fresh first) known at p_as_of.';
+comment on function ops.forecasts_at(timestamptz, text, timestamptz, text[]) is 'Per city (p_city, or the cities in p_cities; null: every one) x day x kind from today on: the newest forecast of the city''s one chosen source (forecast_12h, gridpoint, hourly; fresh first) known at p_as_of.';
 
 -- The model at p_as_of: settlement = mu + error, error with sd `sigma` (normal, or Student-t `df`).
 --  * bias and sigma: the newest calibration KNOWN at p_as_of for the city x kind x lead;
@@ -82,7 +83,7 @@ comment on function ops.forecasts_at(timestamptz, text, timestamptz) is 'Per cit
 --    the period's high or the hourly's whole-day max, whichever is higher (the low: the lower), fresh
 --    hourly only; the note says when the hourly's night decided it. (The day itself, lead 0, already
 --    takes the rest of the day from the hourly forecast and the extreme observed so far.)
-create or replace function ops.model_inputs(p_as_of timestamptz, p_known_at timestamptz default 'infinity')
+create or replace function ops.model_inputs(p_as_of timestamptz, p_known_at timestamptz default 'infinity', p_cities text[] default null)
 returns table (city_code text, climate_date date, kind text, lead_days integer, source ops.forecast_source,
                forecast_f numeric, forecast_at timestamptz, bias numeric, sigma double precision, df integer,
                mu double precision, observed numeric, observed_at timestamptz, rest_extreme numeric,
@@ -105,7 +106,7 @@ fh as (
            fa.climate_date - ops.climate_date(p_as_of, c.std_utc_offset) as lead,
            extract(epoch from ops.climate_day_start(fa.climate_date + 1, c.std_utc_offset) - p_as_of) / 3600.0 as left_h,
            hr.forecast_f as hourly_day_f
-      from ops.forecasts_at(p_as_of, null, p_known_at) fa
+      from ops.forecasts_at(p_as_of, null, p_known_at, p_cities) fa
       join ops.cities c on c.code = fa.city_code
      cross join prm
       -- the hourly forecast's whole-day extreme for the same day and kind (fresh only)
@@ -148,12 +149,14 @@ obs as (    -- the extreme observed so far on the decision's climate day (6-hour
            max(o.observed_at) as last_at
       from ops.observations o join ops.cities c on c.code = o.city_code
      where o.observed_at <= p_as_of and o.climate_date = ops.climate_date(p_as_of, c.std_utc_offset)
+       and (p_cities is null or o.city_code = any (p_cities))
      group by o.city_code
 ),
 hourly as (
     select distinct on (h.city_code) h.city_code, h.snapshot_id
       from ops.hourly_temps h
      where h.fetched_at <= p_as_of and h.fetched_at > p_as_of - interval '1 day'
+       and (p_cities is null or h.city_code = any (p_cities))
      order by h.city_code, h.fetched_at desc
 ),
 rest as (   -- the hours still to come today (the current hour included), from the newest hourly forecast
@@ -205,4 +208,4 @@ select d.city_code, d.climate_date, d.kind, d.lead, d.source, d.forecast_f, d.fe
   from decided d;
 end
 $fn$;
-comment on function ops.model_inputs(timestamptz, timestamptz) is 'The temperature model at p_as_of (parameters and cities as known at p_known_at) per city x day x kind: forecast (one source per city), newest calibration of that source known then, mu/sigma/df (same-day: rest of the day with the fresh observed extreme) and a note saying what it used.';
+comment on function ops.model_inputs(timestamptz, timestamptz, text[]) is 'The temperature model at p_as_of (only the cities in p_cities, when given) (parameters and cities as known at p_known_at) per city x day x kind: forecast (one source per city), newest calibration of that source known then, mu/sigma/df (same-day: rest of the day with the fresh observed extreme) and a note saying what it used.';

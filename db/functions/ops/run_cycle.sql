@@ -30,6 +30,7 @@ declare
     v_new_id     bigint;
     v_known      timestamptz;
     v_result     jsonb;
+    v_msgs       jsonb[];
 begin
     if p_as_of is null or not isfinite(p_as_of) then
         raise exception 'run_cycle needs a finite decision time' using errcode = 'invalid_parameter_value';
@@ -101,6 +102,7 @@ begin
         drop table pg_temp.cycle_book; drop table pg_temp.cycle_outcomes; drop table pg_temp.cycle_shrink;
         drop table pg_temp.cycle_decision;
     end if;
+    if to_regclass('pg_temp.cycle_retire') is not null then drop table pg_temp.cycle_retire; end if;
     create temp table cycle_book on commit drop as
     with prm as materialized (select p.strategy, p.kelly_fraction, p.cycle_window_min from ops.effective_params(v_known) p),
     held as (select h.ticker, h.yes_gross - h.no_gross as net from ops.ledger_holdings(p_as_of, v_mode) h),
@@ -368,9 +370,11 @@ begin
 
     -- 5. Live orders the target no longer wants (other side or price, no trade at all — HALTED, near
     --    close, stale data — or limits that no longer allow them): unsent PENDING intents are cancelled or
-    --    cut here; sent ones get one cancel or decrease request through the queue.
-    for rec in
-        select o.id, o.state, o.client_order_id, o.count, o.filled_count, d.trade as retarget, d.live_action, d.live_keep
+    --    cut here; sent ones get one cancel or decrease request through the queue. Set-based: a HALT that
+    --    cancels every resting order is one statement per kind of change, not a round per order.
+    create temp table cycle_retire on commit drop as
+        select o.id, o.state, o.client_order_id, o.filled_count, coalesce(d.trade, false) as retarget,
+               coalesce(d.live_action, 'cancel') as action, d.live_keep
           from ops.orders o
           left join cycle_decision d on d.ticker = o.ticker
          where o.mode = v_mode and o.superseded_by is null and o.cancel_requested_at is null
@@ -378,30 +382,40 @@ begin
            and (d.ticker is null or d.live_action in ('cancel', 'decrease'))
            -- a per-event cycle re-decides its own events' orders only
            and (p_events is null or exists (select 1 from ops.markets mk where mk.ticker = o.ticker and mk.event_ticker = any (p_events)))
+         -- locked as read, in id order (as every path that locks several orders does: no deadlock); a row
+         -- the executor moved meanwhile is read again as it is now
          order by o.id
-         for update of o
-    loop
-        if coalesce(rec.live_action, 'cancel') = 'cancel' then
-            if rec.state = 'PENDING' then
-                perform set_config('milkbot.transition_reason',
-                                   case when rec.retarget then 'superseded by a new target' else 'no longer a target (gates, risk or trading state)' end, true);
-                update ops.orders set state = 'CANCELED' where id = rec.id;
-            else
-                update ops.orders set cancel_requested_at = p_as_of where id = rec.id;
-                perform pgmq.send('order_intents', jsonb_build_object('action', 'cancel', 'order_id', rec.id, 'client_order_id', rec.client_order_id));
-            end if;
-            v_cancels := v_cancels + 1;
-        else
-            -- keep live_keep more beyond what is filled now: a target total, so fills that land before the
-            -- exchange processes the decrease count toward it (ops.request_decrease, ops.decreases_to_send)
-            perform ops.request_decrease(rec.id, rec.live_keep, p_as_of);
-            if rec.state <> 'PENDING' then
-                perform pgmq.send('order_intents', jsonb_build_object('action', 'decrease', 'order_id', rec.id,
-                                                                      'client_order_id', rec.client_order_id,
-                                                                      'target_total', rec.filled_count + rec.live_keep));
-            end if;
-            v_decreases := v_decreases + 1;
+           for update of o;
+
+    -- unsent: cancelled here, the reason on each order's event (the state trigger logs it)
+    perform set_config('milkbot.transition_reason', 'superseded by a new target', true);
+    update ops.orders set state = 'CANCELED'
+     where id in (select r.id from cycle_retire r where r.action = 'cancel' and r.state = 'PENDING' and r.retarget);
+    perform set_config('milkbot.transition_reason', 'no longer a target (gates, risk or trading state)', true);
+    update ops.orders set state = 'CANCELED'
+     where id in (select r.id from cycle_retire r where r.action = 'cancel' and r.state = 'PENDING' and not r.retarget);
+    -- sent: one cancel request each, queued in one batch
+    with asked as (
+        update ops.orders o set cancel_requested_at = p_as_of
+          from cycle_retire r
+         where r.id = o.id and r.action = 'cancel' and r.state <> 'PENDING'
+        returning o.id, o.client_order_id)
+    select array_agg(jsonb_build_object('action', 'cancel', 'order_id', a.id, 'client_order_id', a.client_order_id) order by a.id)
+      into v_msgs from asked a;
+    if v_msgs is not null then
+        perform pgmq.send_batch('order_intents', v_msgs);
+    end if;
+    select count(*) filter (where r.action = 'cancel') into v_cancels from cycle_retire r;
+    -- decreases keep live_keep more beyond what is filled now: a target total, so fills that land before
+    -- the exchange processes the decrease count toward it (ops.request_decrease, ops.decreases_to_send)
+    for rec in select r.* from cycle_retire r where r.action = 'decrease' order by r.id loop
+        perform ops.request_decrease(rec.id, rec.live_keep, p_as_of);
+        if rec.state <> 'PENDING' then
+            perform pgmq.send('order_intents', jsonb_build_object('action', 'decrease', 'order_id', rec.id,
+                                                                  'client_order_id', rec.client_order_id,
+                                                                  'target_total', rec.filled_count + rec.live_keep));
         end if;
+        v_decreases := v_decreases + 1;
     end loop;
     perform set_config('milkbot.transition_reason', '', true);
 
