@@ -1,7 +1,7 @@
 """Benchmark: one ops.run_cycle over 240 open markets (10 cities x high/low x 2 days x 6 brackets)
 and over 2,400 synthetic ones (20 days), first with an empty book, then with live orders present (every
-market holding a position and a working order, so the target sizing re-decides each of them). Prints
-the median and p90 ms per cycle.
+market holding a position and a working order, so the target sizing re-decides each of them), and the
+per-event cycle of one ladder among the 240. Prints the median and p90 ms per cycle.
 
 Each timed cycle runs in a transaction that is rolled back, so every run sees the same book.
 Run with `make bench` (or `.venv/bin/python bench/cycle.py`).
@@ -134,26 +134,30 @@ def world(db: Database, name: str, days: int, live: bool, history: bool, refit: 
         yield conn
 
 
-def timed_cycle(conn) -> tuple[float, dict]:
+def timed_cycle(conn, event: str | None = None) -> tuple[float, dict]:
+    """One cycle, rolled back: the full one, or with `event` the per-event cycle of that one ladder."""
     t0 = time.perf_counter()
-    result = conn.execute("select ops.run_cycle(%s)", (AS_OF,)).fetchone()[0]
+    result = (conn.execute("select ops.run_cycle(%s, array[%s])", (AS_OF, event)) if event
+              else conn.execute("select ops.run_cycle(%s)", (AS_OF,))).fetchone()[0]
     ms = (time.perf_counter() - t0) * 1000
     conn.rollback()
     return ms, result
 
 
-def compare(db: Database, before_dir, days: int, live: bool, runs: int = 15, history: bool = False, refit: bool = False):
+def compare(db: Database, before_dir, days: int, live: bool, runs: int = 15, history: bool = False, refit: bool = False,
+            per_event: bool = False):
     """The same world after (ours) and before (another revision's db/), runs interleaved."""
     with world(db, f"mbbench_{days}", days, live, history, refit) as now_conn:
         n = now_conn.execute("select count(*) from ops.markets").fetchone()[0]
+        event = now_conn.execute("select min(event_ticker) from ops.markets").fetchone()[0] if per_event else None
         if before_dir is None:
-            after = [timed_cycle(now_conn) for _ in range(runs)]
+            after = [timed_cycle(now_conn, event) for _ in range(runs)]
             return n, sorted(t for t, _ in after), after[-1][1], None
         with world(db, f"mbbench_{days}_before", days, live, history, refit, before_dir) as old_conn:
             after, before = [], []
             for _ in range(runs):
-                after.append(timed_cycle(now_conn))
-                before.append(timed_cycle(old_conn))
+                after.append(timed_cycle(now_conn, event))
+                before.append(timed_cycle(old_conn, event))
             return n, sorted(t for t, _ in after), after[-1][1], sorted(t for t, _ in before)
 
 
@@ -168,11 +172,14 @@ def main() -> None:
     db = Database(config.load())
     with (revision_db_dir(args.before) if args.before != "none" else _nothing()) as before_dir:
         label = f" | before ({args.before})" if before_dir else ""
-        cases = [(days, live, False, False) for live in (False, True) for days in (2, 20)] + \
-                [(2, False, True, refit) for refit in (False, True)]
-        for days, live, history, refit in cases:
-            n, after, result, before = compare(db, before_dir, days, live, history=history, refit=refit)
-            if history:
+        cases = [(days, live, False, False, False) for live in (False, True) for days in (2, 20)] + \
+                [(2, False, True, refit, False) for refit in (False, True)] + [(2, False, False, False, True)]
+        for days, live, history, refit, per_event in cases:
+            n, after, result, before = compare(db, before_dir, days, live, history=history, refit=refit,
+                                               runs=40 if per_event else 15, per_event=per_event)
+            if per_event:
+                what = "the per-event cycle of one ladder (6 markets; limits over the whole book)"
+            elif history:
                 what = "with 120 days of forecasts (3 sources) and finals, " + ("a re-fit due" if refit else "no re-fit due")
             else:
                 what = "each with a position and a working order" if live else "empty book"
