@@ -225,7 +225,10 @@ def summarise(rows: list[dict]) -> dict:
         return {"n": n, "crps": mean("crps"), "crps_baseline": mean("crps_baseline"),
                 "brier_ladder": mean("brier_ladder"), "brier_ladder_baseline": mean("brier_ladder_baseline"),
                 "log_loss": mean("log_loss"), "log_loss_baseline": mean("log_loss_baseline"),
-                "crps_gain": round(g, 4), "crps_gain_ci95": [round(lo, 4), round(hi, 4)]}
+                "crps_gain": round(g, 4), "crps_gain_ci95": [round(lo, 4), round(hi, 4)],
+                # how often the central 50/80/90 % intervals held the truth (calibrated: 0.5 / 0.8 / 0.9)
+                "coverage": {f"{int(x * 100)}": round(sum(abs(float(r["pit"]) - 0.5) <= x / 2 for r in rs) / n, 4)
+                             for x in (0.5, 0.8, 0.9)} if all(r.get("pit") is not None for r in rs) else None}
     cities, decisions = defaultdict(list), defaultdict(list)
     for r in rows:
         cities[r["city_code"]].append(r)

@@ -337,13 +337,15 @@ def cmd_backtest(args) -> int:
         for decision, part in summary["decisions"].items():
             if len(summary["decisions"]) > 1:
                 print(f"decision: {decision}")
-            print(f"{'city':6}{'n':>5}{'crps':>9}{'base':>9}{'gain':>8}{'95% CI by day':>17}{'brier':>9}{'base':>9}{'logloss':>9}")
+            print(f"{'city':6}{'n':>5}{'crps':>9}{'base':>9}{'gain':>8}{'95% CI by day':>17}{'brier':>9}{'base':>9}{'logloss':>9}"
+                  f"{'50/80/90% intervals held':>26}")
             for name, b in [*part["cities"].items(), ("ALL", part["overall"])]:
                 if b["n"]:
                     lo, hi = b["crps_gain_ci95"]
                     print(f"{name:6}{b['n']:>5}{b['crps']:>9.3f}{b['crps_baseline']:>9.3f}{b['crps_gain']:>+8.1%}"
                           f"{f'{lo:+.1%} .. {hi:+.1%}':>17}{b['brier_ladder']:>9.3f}"
-                          f"{b['brier_ladder_baseline']:>9.3f}{b['log_loss']:>9.3f}")
+                          f"{b['brier_ladder_baseline']:>9.3f}{b['log_loss']:>9.3f}"
+                          + (f"{' / '.join(f'{v:.0%}' for v in b['coverage'].values()):>26}" if b.get("coverage") else ""))
     return 0
 
 

@@ -105,8 +105,13 @@ def test_rolling_calibration_learns_each_citys_bias_and_beats_the_baseline(tmp_p
     write_history(tmp_path / "h")
     out = json.loads(backtest("--history", str(tmp_path / "h"), "--from", "2025-10-01", "--json").stdout)
     assert set(out["overall"]) == {"n", "crps", "crps_baseline", "brier_ladder", "brier_ladder_baseline", "log_loss",
-                                   "log_loss_baseline", "crps_gain", "crps_gain_ci95"}
+                                   "log_loss_baseline", "crps_gain", "crps_gain_ci95", "coverage"}
     o = out["overall"]
+    # errors are normal here (sd 2 °F around a steady bias): the learnt intervals hold the truth about as
+    # often as they say (120 days: a binomial sd of 3-5 points)
+    cov = o["coverage"]
+    assert 0.38 <= cov["50"] <= 0.62 and 0.68 <= cov["80"] <= 0.92 and 0.80 <= cov["90"] <= 0.99, cov
+    assert cov["50"] < cov["80"] < cov["90"], cov
     assert abs(o["crps_gain"] - (1 - o["crps"] / o["crps_baseline"])) < 1e-3
     assert o["crps_gain_ci95"][0] < o["crps_gain"] < o["crps_gain_ci95"][1]
     assert out["overall"]["n"] == 3 * 40          # Oct 1 - Nov 9, three cities

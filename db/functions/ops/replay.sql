@@ -43,7 +43,7 @@ returns table (decision interval, city_code text, kind text, climate_date date, 
                mu double precision, sigma double precision, df integer, truth_f integer, p_truth double precision,
                crps double precision, crps_baseline double precision, brier_ladder double precision,
                brier_ladder_baseline double precision, log_loss double precision, log_loss_baseline double precision,
-               source text, note text, ladder_p double precision[], ladder_hit integer[])
+               source text, note text, ladder_p double precision[], ladder_hit integer[], pit double precision)
 language plpgsql volatile
 set search_path = pg_catalog, ops
 as $fn$
@@ -90,7 +90,11 @@ begin
            array(select ops.bracket_probability(o.mu, o.sigma, lb.lo, lb.hi, o.kind, null, o.df)
                    from ops.ladder_brackets(round(o.forecast_f)::int) lb order by lb.lo nulls first),
            array(select (o.truth_f between coalesce(lb.lo, -1000) and coalesce(lb.hi, 1000))::int
-                   from ops.ladder_brackets(round(o.forecast_f)::int) lb order by lb.lo nulls first)
+                   from ops.ladder_brackets(round(o.forecast_f)::int) lb order by lb.lo nulls first),
+           -- the probability integral transform on the whole-degree grid, mid-point of the settled degree's
+           -- step: a central X % interval covers the truth when |pit - 0.5| <= X / 2
+           (ops.bracket_probability(o.mu, o.sigma, null, o.truth_f - 1, o.kind, null, o.df)
+            + ops.bracket_probability(o.mu, o.sigma, null, o.truth_f, o.kind, null, o.df)) / 2
       from replay_out o
      cross join lateral ops.forecast_scores(o.mu, o.sigma, o.df, o.kind, o.truth_f, round(o.forecast_f)::int) m
      cross join lateral ops.forecast_scores(o.forecast_f::float8, 3, null, o.kind, o.truth_f, round(o.forecast_f)::int) b
