@@ -34,12 +34,12 @@ newest as (
 ),
 chosen as (
     select distinct on (n.city_code) n.city_code, n.source
-      from newest n cross join max_age m
-     -- fresh ones in the order of preference; when none is fresh, the newest (the order of preference
-     -- alone once kept a product that had stopped coming over one still arriving, late)
-     order by n.city_code, n.at > p_as_of - m.age desc,
-              case when n.at > p_as_of - m.age
-                   then array_position(array['forecast_12h', 'gridpoint', 'hourly']::ops.forecast_source[], n.source) end,
+      from (select n0.*, max(n0.at) over (partition by n0.city_code) as city_newest from newest n0) n cross join max_age m
+     -- fresh ones in the order of preference; when none is fresh, the order of preference among the
+     -- products as current as the newest one (fetched within the freshness limit of it): a product that
+     -- stopped coming is not kept over one still arriving, late (the order alone once did that)
+     order by n.city_code, n.at > p_as_of - m.age desc, n.at > n.city_newest - m.age desc,
+              array_position(array['forecast_12h', 'gridpoint', 'hourly']::ops.forecast_source[], n.source),
               n.at desc
 )
 select distinct on (fc.city_code, fc.climate_date, fc.kind)
