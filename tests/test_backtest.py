@@ -42,19 +42,28 @@ def write_history(folder: Path, days: int = 70, start: date = date(2025, 9, 1), 
 
 
 def backtest(*args: str) -> subprocess.CompletedProcess:
+    return backtests(args)[0]
+
+
+def backtests(*argsets) -> list[subprocess.CompletedProcess]:
+    """`milkbot backtest` runs side by side (each in its own scratch database, named by its process)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.run([sys.executable, "-m", "milkbot.cli", "backtest", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    return proc
+    procs = [subprocess.Popen([sys.executable, "-m", "milkbot.cli", "backtest", *args], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for args in argsets]
+    done = []
+    for args, p in zip(argsets, procs):
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+        done.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+    return done
 
 
 def test_no_look_ahead_scores_up_to_d_do_not_move_when_later_truths_change(tmp_path):
     d = date(2025, 10, 20)
     write_history(tmp_path / "a")
     write_history(tmp_path / "b", shift_after=d)
-    backtest("--history", str(tmp_path / "a"), "--out", str(tmp_path / "a.csv"))
-    backtest("--history", str(tmp_path / "b"), "--out", str(tmp_path / "b.csv"))
+    backtests(("--history", str(tmp_path / "a"), "--out", str(tmp_path / "a.csv")),
+              ("--history", str(tmp_path / "b"), "--out", str(tmp_path / "b.csv")))
     a = (tmp_path / "a.csv").read_text().splitlines()
     b = (tmp_path / "b.csv").read_text().splitlines()
     assert a[0] == "city,kind,date,forecast_f,mu,sigma,truth_f,p_truth,crps,crps_baseline,brier_ladder,brier_ladder_baseline,decision"
@@ -84,8 +93,8 @@ def test_every_decision_time_knows_only_its_past(tmp_path):
     write_history(tmp_path / "a", days=45, start=date(2025, 9, 26))
     write_history(tmp_path / "b", days=45, start=date(2025, 9, 26), shift_after=d)
     decisions = "open,evening,midnight,morning"
-    backtest("--history", str(tmp_path / "a"), "--decisions", decisions, "--out", str(tmp_path / "a.csv"))
-    backtest("--history", str(tmp_path / "b"), "--decisions", decisions, "--out", str(tmp_path / "b.csv"))
+    backtests(("--history", str(tmp_path / "a"), "--decisions", decisions, "--out", str(tmp_path / "a.csv")),
+              ("--history", str(tmp_path / "b"), "--decisions", decisions, "--out", str(tmp_path / "b.csv")))
     read = lambda name: [r for r in csv.DictReader((tmp_path / name).open())]  # noqa: E731
     a, b = read("a.csv"), read("b.csv")
     assert {r["decision"] for r in a} == set(decisions.split(","))
@@ -124,9 +133,10 @@ def test_rolling_calibration_learns_each_citys_bias_and_beats_the_baseline(tmp_p
 def test_train_folder_warms_up_without_being_scored(tmp_path):
     write_history(tmp_path / "train", days=40, start=date(2025, 8, 1))
     write_history(tmp_path / "test", days=20, start=date(2025, 9, 10))
-    out = json.loads(backtest("--history", str(tmp_path / "test"), "--train", str(tmp_path / "train"), "--json").stdout)
+    warm, cold = backtests(("--history", str(tmp_path / "test"), "--train", str(tmp_path / "train"), "--json"),
+                           ("--history", str(tmp_path / "test"), "--json"))
+    out, cold = json.loads(warm.stdout), json.loads(cold.stdout)
     assert out["overall"]["n"] == 3 * 20
-    cold = json.loads(backtest("--history", str(tmp_path / "test"), "--json").stdout)
     assert out["overall"]["crps"] < cold["overall"]["crps"]
 
 

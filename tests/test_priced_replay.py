@@ -93,15 +93,22 @@ def write_world(folder: Path, change_after: datetime | None = None) -> None:
                     t += timedelta(minutes=30)
 
 
-def replay(folder: Path) -> tuple[list[dict], list[dict], dict]:
-    out = folder / "out" / "replay.csv"
-    out.parent.mkdir()
-    proc = subprocess.run([sys.executable, "-m", "milkbot.cli", "backtest", "--history", str(folder / "history"),
-                           "--prices", str(folder / "prices"), "--out", str(out), "--json"],
-                          cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    rows = lambda name: list(csv.DictReader((out.parent / f"replay_{name}.csv").open()))  # noqa: E731
-    return rows("signals"), rows("orders"), json.loads(proc.stdout)
+def replays(*folders: Path) -> list[tuple[list[dict], list[dict], dict]]:
+    """`milkbot backtest --prices` over each folder, side by side (each its own scratch database)."""
+    procs = []
+    for folder in folders:
+        (folder / "out").mkdir()
+        procs.append(subprocess.Popen([sys.executable, "-m", "milkbot.cli", "backtest", "--history", str(folder / "history"),
+                                       "--prices", str(folder / "prices"), "--out", str(folder / "out" / "replay.csv"), "--json"],
+                                      cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    results = []
+    for folder, proc in zip(folders, procs):
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+        rows = lambda name: list(csv.DictReader((folder / "out" / f"replay_{name}.csv").open()))  # noqa: E731
+        results.append((rows("signals"), rows("orders"), json.loads(out)))
+    return results
 
 
 DECIDED = ["as_of", "decision", "ticker", "model_p", "market_p", "trade_p", "model_weight", "edge", "taken", "ladder_complete"]
@@ -112,8 +119,7 @@ def test_no_look_ahead_and_what_a_replay_reports(tmp_path):
     cut = datetime.combine(FIRST + timedelta(days=2), time(5), timezone.utc)     # day 3's midnight decision
     write_world(tmp_path / "a")
     write_world(tmp_path / "b", change_after=cut)
-    sig_a, ord_a, sum_a = replay(tmp_path / "a")
-    sig_b, ord_b, _ = replay(tmp_path / "b")
+    (sig_a, ord_a, sum_a), (sig_b, ord_b, _) = replays(tmp_path / "a", tmp_path / "b")
 
     before = lambda rows, cols: [[r[c] for c in cols] for r in rows if datetime.fromisoformat(r["as_of"]) <= cut]  # noqa: E731
     after = lambda rows, cols: [[r[c] for c in cols] for r in rows if datetime.fromisoformat(r["as_of"]) > cut]  # noqa: E731
