@@ -32,6 +32,7 @@ declare
     v_min_n     integer := (select value from ops.strategy_params where strategy = 'all' and name = 'calibration_min_pairs');
     v_half_life float8  := (select value from ops.strategy_params where strategy = 'all' and name = 'calibration_half_life_days');
     v_k         float8  := (select value from ops.strategy_params where strategy = 'all' and name = 'calibration_prior_pairs');
+    v_ks        float8  := coalesce((select value from ops.strategy_params where strategy = 'all' and name = 'calibration_sigma_prior_pairs'), v_k);
     v_df        integer := (select value from ops.strategy_params where strategy = 'all' and name = 'model_t_df');
     v_min_sigma float8  := (select value from ops.strategy_params where strategy = 'all' and name = 'min_sigma_f');
     v_oos_days  integer := (select value from ops.strategy_params where strategy = 'all' and name = 'calibration_oos_days');
@@ -100,7 +101,8 @@ begin
          group by c.code, po.kind, po.lead_days, po.source, po.bias, po.age_h, po.var
     ),
     cell as (
-        select cm.*, greatest(sqrt(coalesce((coalesce(sum(e.w * (e.err - cm.bias) ^ 2), 0) + v_k * cm.pooled_var) / nullif(cm.w + v_k, 0),
+        -- sigma toward the pooled one with its own weight (calibration_sigma_prior_pairs)
+        select cm.*, greatest(sqrt(coalesce((coalesce(sum(e.w * (e.err - cm.bias) ^ 2), 0) + v_ks * cm.pooled_var) / nullif(cm.w + v_ks, 0),
                                             cm.pooled_var)), v_min_sigma) as sigma
           from cell_mean cm
           left join errors e on e.city_code = cm.city_code and e.kind = cm.kind and e.lead_days = cm.lead_days and e.source = cm.source
