@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import random
 import re
 from collections import defaultdict
@@ -319,7 +320,8 @@ def summarise(signals: list[dict], orders: list[dict]) -> dict:
         for o in rows:
             by_day[o["climate_date"]].append(o)
         contracts = sum(float(o["filled"]) for o in rows)
-        total, lo, hi = _boot(by_day, lambda days: sum(float(o["pnl"]) for d in days for o in d))
+        _, lo, hi = _boot(by_day, lambda days: sum(float(o["pnl"]) for d in days for o in d))
+        total = float(sum((o["pnl"] for o in rows), Decimal(0)))     # the money itself summed exactly
         claimed = (sum(float(o["claimed_edge"]) * float(o["filled"]) for o in rows if o["claimed_edge"] is not None) / contracts
                    if contracts else None)
         realised, rlo, rhi = _boot(by_day, lambda days: (lambda c: sum(float(o["pnl"]) for d in days for o in d) / c if c else None)(
@@ -384,7 +386,7 @@ def run(db: Database, history: Path, prices: Path, start: date | None = None, en
     fdays = {r.target_date for r in forecasts}
     first = start or min((d for d in days if d in fdays), default=days[0])
     last = end or max((d for d in days if d in fdays), default=days[-1])
-    with Scratch(db, scratch_name or f"milkbot_priced_{id(markets) % 100000}") as conninfo:
+    with Scratch(db, scratch_name or f"milkbot_priced_{os.getpid()}") as conninfo:   # one per process
         with psycopg.connect(conninfo) as conn:
             conn.execute("set timezone = 'UTC'")
             load_history(conn, forecasts, truths)
