@@ -16,6 +16,7 @@ there is no recorded book to take from) and fill only when a later candle traded
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import random
@@ -38,6 +39,9 @@ from workers.executor.main import Executor
 
 MARKET_COLUMNS = ["event_ticker", "market_ticker", "subtitle", "status", "result", "close_time"]
 CANDLE_COLUMNS = ["market_id", "ticker", "start", "open", "high", "low", "close", "count"]
+# `milkbot tape export`'s files: every top of book the feed recorded and every public trade (dollars, UTC)
+QUOTE_COLUMNS = ["ticker", "at", "yes_bid", "yes_bid_size", "yes_ask", "yes_ask_size"]
+TICK_COLUMNS = ["trade_id", "ticker", "created_time", "yes_price", "count", "taker_side"]
 EASTERN = ZoneInfo("America/New_York")
 MONTHS = {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}
 # fewer settled days than this and the report says plainly that nothing can be concluded
@@ -73,6 +77,20 @@ class Candle:
     count: Decimal
 
 
+@dataclass
+class Recording:
+    """What a prices folder holds: the listing, and trade candles and/or recorded books and trades."""
+    markets: list[RecordedMarket]
+    candles: list[Candle]
+    quotes: list[tuple]          # (ticker, at, yes_bid, yes_bid_size, yes_ask, yes_ask_size)
+    ticks: list[tuple]           # (trade_id, ticker, created_time, yes_price, count, taker_side)
+    skipped: list[str]           # tickers of rows the listing does not describe
+
+    @property
+    def has_book(self) -> bool:
+        return bool(self.quotes)
+
+
 def _event_day(event_ticker: str) -> tuple[str, date]:
     """KXHIGHNY-25JUL14 -> ('KXHIGHNY', 2025-07-14)."""
     m = re.fullmatch(r"([A-Z0-9]+)-(\d\d)([A-Z]{3})(\d\d)", event_ticker)
@@ -106,16 +124,29 @@ def _rows(path: Path, columns: list[str]):
         yield from enumerate(reader, start=2)
 
 
-def read_prices(folder: Path) -> tuple[list[RecordedMarket], list[Candle], list[str]]:
-    """The recorded markets (`*markets*.csv`: Kalshi's listing with subtitle, result and close time) and
-    trade candles (`*candles*.csv`: market_id,ticker,start,open,high,low,close,count; prices in cents,
-    start in UTC with its offset) of a folder, and the tickers of candles the listing does not describe
-    (skipped: without strikes and outcome they cannot be replayed)."""
+def _dollars(text: str, name: str) -> Decimal | None:
+    if text in ("", None):
+        return None
+    v = Decimal(text)
+    if not (0 < v < 1):
+        raise ValueError(f"{name} {v} is not a price in dollars between 0 and 1")
+    return v
+
+
+def read_prices(folder: Path) -> Recording:
+    """A prices folder: the recorded markets (`*markets*.csv`: Kalshi's listing with subtitle, result and
+    close time) and trade candles (`*candles*.csv`: market_id,ticker,start,open,high,low,close,count; cents,
+    start in UTC with its offset) and/or recorded books and trades as `milkbot tape export` writes them
+    (`*quotes*.csv`: ticker,at,yes_bid,yes_bid_size,yes_ask,yes_ask_size; `*ticks*.csv`:
+    trade_id,ticker,created_time,yes_price,count,taker_side; dollars, UTC). Rows of markets the listing does
+    not describe are skipped and counted (without strikes and outcome they cannot be replayed)."""
     if not folder.is_dir():
         raise PriceError(f"{folder}: not a folder")
     market_files, candle_files = sorted(folder.glob("*markets*.csv")), sorted(folder.glob("*candles*.csv"))
-    if not market_files or not candle_files:
-        raise PriceError(f"{folder}: needs a *markets*.csv and a *candles*.csv (found {len(market_files)} and {len(candle_files)})")
+    quote_files, tick_files = sorted(folder.glob("*quotes*.csv")), sorted(folder.glob("*ticks*.csv"))
+    if not market_files or not (candle_files or quote_files):
+        raise PriceError(f"{folder}: needs a *markets*.csv and prices: *candles*.csv and/or *quotes*.csv "
+                         f"(found {len(market_files)} markets, {len(candle_files)} candles, {len(quote_files)} quotes files)")
     markets: dict[str, RecordedMarket] = {}
     for path in market_files:
         for line, r in _rows(path, MARKET_COLUMNS):
@@ -147,7 +178,37 @@ def read_prices(folder: Path) -> tuple[list[RecordedMarket], list[Candle], list[
                 candles.append(c)
             except (ValueError, InvalidOperation) as exc:
                 raise PriceError(f"{path} line {line}: {exc}") from None
-    return list(markets.values()), candles, sorted(skipped)
+    quotes, ticks = [], []
+    for path in quote_files:
+        for line, r in _rows(path, QUOTE_COLUMNS):
+            try:
+                if r["ticker"] not in markets:
+                    skipped.add(r["ticker"])
+                    continue
+                bid, ask = _dollars(r["yes_bid"], "yes_bid"), _dollars(r["yes_ask"], "yes_ask")
+                bid_size = Decimal(r["yes_bid_size"]) if bid is not None else None
+                ask_size = Decimal(r["yes_ask_size"]) if ask is not None else None
+                if (bid is not None and ask is not None and bid > ask) or any(x is not None and x < 0 for x in (bid_size, ask_size)):
+                    raise ValueError("a crossed book or a negative size")
+                quotes.append((r["ticker"], _when(r["at"]), bid, bid_size, ask, ask_size))
+            except (ValueError, InvalidOperation) as exc:
+                raise PriceError(f"{path} line {line}: {exc}") from None
+    for path in tick_files:
+        for line, r in _rows(path, TICK_COLUMNS):
+            try:
+                if r["ticker"] not in markets:
+                    skipped.add(r["ticker"])
+                    continue
+                if r["taker_side"] not in ("yes", "no", ""):
+                    raise ValueError(f"taker_side {r['taker_side']!r} is not yes, no or empty")
+                count = Decimal(r["count"])
+                if count <= 0:
+                    raise ValueError("count <= 0")
+                ticks.append((r["trade_id"], r["ticker"], _when(r["created_time"]), _dollars(r["yes_price"], "yes_price"),
+                              count, r["taker_side"] or None))
+            except (ValueError, InvalidOperation) as exc:
+                raise PriceError(f"{path} line {line}: {exc}") from None
+    return Recording(list(markets.values()), candles, quotes, ticks, sorted(skipped))
 
 
 def listed_at(day: date) -> datetime:
@@ -155,8 +216,8 @@ def listed_at(day: date) -> datetime:
     return datetime.combine(day - timedelta(days=1), time(10), EASTERN).astimezone(timezone.utc)
 
 
-def load_prices(conn: psycopg.Connection, markets: list[RecordedMarket], candles: list[Candle],
-                half_spread: Decimal, quote_age_min: int) -> None:
+def load_prices(conn: psycopg.Connection, rec: Recording, half_spread: Decimal, quote_age_min: int) -> None:
+    markets, candles = rec.markets, rec.candles
     series = {r[0]: (r[1], r[2], r[3]) for r in conn.execute(
         """select s.series, c.code, s.kind, c.std_utc_offset from ops.cities c
             cross join lateral (values (c.high_series, 'high'), (c.low_series, 'low')) s(series, kind)""").fetchall()}
@@ -177,6 +238,20 @@ def load_prices(conn: psycopg.Connection, markets: list[RecordedMarket], candles
         with cur.copy("copy ops.recorded_candles (ticker, start, open, high, low, close, count) from stdin") as cp:
             for c in candles:
                 cp.write_row((c.ticker, c.start, c.open, c.high, c.low, c.close, c.count))
+        if rec.has_book:
+            # recorded books: the quotes the cycle prices on and the paper exchange takes from (at most the
+            # recorded size); recorded trades: what fills resting orders, behind their queue
+            with cur.copy("""copy ops.market_snapshots (source, ticker, fetched_at, yes_bid, yes_bid_size, yes_ask,
+                                                        yes_ask_size, content_hash) from stdin""") as cp:
+                for q in rec.quotes:
+                    cp.write_row(("orderbook", *q, hashlib.sha256(repr(q).encode()).hexdigest()))
+            if rec.ticks:
+                days = [t[2].date() for t in rec.ticks]
+                cur.execute("select ops.ensure_tape_partitions(%s, %s)", (min(days), max(days)))
+                with cur.copy("copy ops.tape_trades (trade_id, ticker, created_time, yes_price, count, taker_side, received_at) from stdin") as cp:
+                    for t in rec.ticks:
+                        cp.write_row((*t, t[2]))
+            return
         cur.execute("select ops.candle_quotes(%s)", (half_spread,))
         # stated replay settings: orders rest (no recorded book to take from), a trade price up to
         # quote_age_min old stands for the quote
@@ -287,7 +362,7 @@ def _ll(p: float, o: int) -> float:
     return -math.log(p if o else 1 - p)
 
 
-def summarise(signals: list[dict], orders: list[dict]) -> dict:
+def summarise(signals: list[dict], orders: list[dict], book: bool = False) -> dict:
     r4 = lambda x: None if x is None else round(x, 4)  # noqa: E731
     # scores: model, market and the traded (blended) p on the same brackets at the same named decision times
     scored = [s for s in signals if s["ladder_complete"]]
@@ -347,8 +422,10 @@ def summarise(signals: list[dict], orders: list[dict]) -> dict:
                "these figures say more than noise); read the intervals, not the point estimates"
                if n_days < MIN_DAYS_TO_CONCLUDE else f"{n_days} settled days")
     return {"days": [str(days[0]), str(days[-1])] if days else None, "verdict": verdict,
-            "fills_from_candles": "optimistic: a resting order fills when a later 5-minute candle traded at or through its "
-                                  "price, up to the candle's whole count, ignoring the queue ahead and the taker side",
+            "fills": ("the paper exchange's own rules: a taking order against the recorded book at arrival, at most its "
+                      "size; a resting one from recorded trades behind the queue ahead of it" if book else
+                      "optimistic: a resting order fills when a later 5-minute candle traded at or through its "
+                      "price, up to the candle's whole count, ignoring the queue ahead and the taker side"),
             "scores": scores, "pnl": pnl_block(settled), "pnl_by_city": by("city_code"), "pnl_by_decision": by("decision"),
             "pnl_by_claimed_edge": buckets,
             "worst_day": {"day": str(worst[0]), "pnl": round(worst[1], 4)} if worst else None,
@@ -380,7 +457,8 @@ def run(db: Database, history: Path, prices: Path, start: date | None = None, en
     if every_min is not None and not 1 <= every_min <= 1440:
         raise HistoryError("--every: 1 to 1440 minutes")
     forecasts, truths = read_history(history)
-    markets, candles, skipped = read_prices(prices)
+    rec = read_prices(prices)
+    markets = rec.markets
     days = sorted({m.day for m in markets})
     # by default the days both the prices and the forecasts cover
     fdays = {r.target_date for r in forecasts}
@@ -390,7 +468,7 @@ def run(db: Database, history: Path, prices: Path, start: date | None = None, en
         with psycopg.connect(conninfo) as conn:
             conn.execute("set timezone = 'UTC'")
             load_history(conn, forecasts, truths)
-            load_prices(conn, markets, candles, Decimal(half_spread_cents) / 100, quote_age_min)
+            load_prices(conn, rec, Decimal(half_spread_cents) / 100, quote_age_min)
             conn.commit()
             times = decision_times(conn, first, last, list(decisions), every_min)
             settle_at = conn.execute("select max(known_at) from ops.recorded_results r join ops.markets m using (ticker) "
@@ -399,8 +477,9 @@ def run(db: Database, history: Path, prices: Path, start: date | None = None, en
         signals, orders = fetch(conninfo)
     signals = [s for s in signals if first <= s["climate_date"] <= last]
     orders = [o for o in orders if first <= o["climate_date"] <= last]
-    summary = summarise(signals, orders)
-    summary["replay"] = {**counts, "decision_times": len(times), "every_min": every_min, "candle_markets_not_listed": len(skipped), "half_spread_cents": half_spread_cents,
+    summary = summarise(signals, orders, rec.has_book)
+    summary["replay"] = {**counts, "decision_times": len(times), "every_min": every_min, "markets_not_listed": len(rec.skipped),
+                         "prices": "recorded books and trades" if rec.has_book else "trade candles", "half_spread_cents": half_spread_cents,
                          "quote_age_min": quote_age_min, "from": str(first), "to": str(last)}
     return signals, orders, summary
 
@@ -477,7 +556,7 @@ def report(summary: dict) -> str:
     def ci(v):
         return "" if not v or v[0] is None else f" ({v[0]:+.4f} .. {v[1]:+.4f})"
     lines = [f"priced replay {summary['replay']['from']} .. {summary['replay']['to']}: {summary['verdict']}",
-             f"fills: {summary['fills_from_candles']}", "",
+             f"fills: {summary['fills']}", "",
              f"{'decision':24}{'n':>6}{'days':>6}{'Brier model':>13}{'market':>9}{'traded':>9}{'logloss model':>15}{'market':>9}"
              f"   model - market Brier (95% CI by day)"]
     for name, b in summary["scores"].items():

@@ -44,7 +44,7 @@ def winner(truth: int) -> str:
     return f"B{lo + 0.5}"
 
 
-def write_world(folder: Path, change_after: datetime | None = None) -> None:
+def write_world(folder: Path, change_after: datetime | None = None, book: bool = False) -> None:
     """History (NYC forecasts as issued, official highs) and prices (markets, 30-minute trade candles).
     change_after: every candle from then on trades elsewhere, and every outcome known after it is another."""
     rng = random.Random(24)
@@ -71,11 +71,14 @@ def write_world(folder: Path, change_after: datetime | None = None) -> None:
                 fw.writerow(["NYC", "KNYC", "high", day.isoformat(), issued.strftime("%Y-%m-%dT%H:%M:%SZ"),
                              CENTRE + 0.5 + rng.choice([-0.5, 0, 0.5]), "nws_point_forecast_logger"])
     with (folder / "prices" / "KXHIGHNY_markets.csv").open("w", newline="") as mf, \
-         (folder / "prices" / "KXHIGHNY_candles_5m.csv").open("w", newline="") as cf:
-        mw, cw = csv.writer(mf, lineterminator="\n"), csv.writer(cf, lineterminator="\n")
+         (folder / "prices" / ("quotes.csv" if book else "KXHIGHNY_candles_5m.csv")).open("w", newline="") as cf, \
+         (folder / "prices" / "ticks.csv").open("w", newline="") as tf:
+        mw, cw, kw = (csv.writer(f, lineterminator="\n") for f in (mf, cf, tf))
         mw.writerow(["event_ticker", "event_title", "market_ticker", "subtitle", "status", "result", "last_price",
                      "volume", "close_time", "category"])
-        cw.writerow(["market_id", "ticker", "start", "open", "high", "low", "close", "count"])
+        cw.writerow(["ticker", "at", "yes_bid", "yes_bid_size", "yes_ask", "yes_ask_size"] if book else
+                    ["market_id", "ticker", "start", "open", "high", "low", "close", "count"])
+        kw.writerow(["trade_id", "ticker", "created_time", "yes_price", "count", "taker_side"])
         for i in range(DAYS):
             day = FIRST + timedelta(days=i)
             close_time = datetime.combine(day + timedelta(days=1), time(3, 59), timezone.utc)
@@ -89,7 +92,15 @@ def write_world(folder: Path, change_after: datetime | None = None) -> None:
                     c = cents + rng.choice([-1, 0, 1])
                     if change_after and t >= change_after:
                         c = 50
-                    cw.writerow([ticker, ticker, t.isoformat(), c, c + 1, c - 1, c, 10])
+                    if book:      # the recorded top of book: 1 cent a side, 50 a level
+                        cw.writerow([ticker, t.isoformat(), f"{(c - 1) / 100:.2f}", 50, f"{(c + 1) / 100:.2f}", 50])
+                        kw.writerow([f"{ticker}-{t:%d%H%M}", ticker, t.isoformat(), f"{c / 100:.2f}", 3, "yes"])
+                        if suffix == "B80.5" and t == datetime.combine(day, time(5), timezone.utc):
+                            # half a second after the 00:00 decision the offer on the cheap bracket shrinks to 2
+                            cw.writerow([ticker, (t + timedelta(milliseconds=500)).isoformat(), f"{(c - 1) / 100:.2f}", 50,
+                                         f"{(c + 1) / 100:.2f}", 2])
+                    else:
+                        cw.writerow([ticker, ticker, t.isoformat(), c, c + 1, c - 1, c, 10])
                     t += timedelta(minutes=30)
 
 
@@ -134,5 +145,19 @@ def test_no_look_ahead_and_what_a_replay_reports(tmp_path):
     assert all(abs(float(o["pnl"]) - (float(o["payout"]) - float(o["cost"]) - float(o["fees"]))) < 1e-9 for o in filled)
     assert sum_a["pnl"]["claimed_edge"] > 0 and sum_a["pnl"]["realised_edge"] is not None
     assert sum_a["scores"]["all"]["n"] > 0 and sum_a["scores"]["all"]["market"]["brier"] is not None
-    assert "too few to conclude" in sum_a["verdict"] and "optimistic" in sum_a["fills_from_candles"]
+    assert "too few to conclude" in sum_a["verdict"] and "optimistic" in sum_a["fills"]
     assert (tmp_path / "a" / "out" / "replay_equity.png").stat().st_size > 0
+
+
+def test_a_replay_over_recorded_books_takes_at_most_what_the_book_held_on_arrival(tmp_path):
+    """Recorded books and trades (the files `milkbot tape export` writes) instead of candles: the paper
+    exchange's own rules -- the cycle's immediate-or-cancel orders take from the recorded book at the
+    moment they arrive, for at most its size."""
+    write_world(tmp_path / "w", book=True)
+    [(signals, orders, summary)] = replays(tmp_path / "w")
+    assert summary["replay"]["prices"] == "recorded books and trades" and "own rules" in summary["fills"]
+    cheap = [o for o in orders if o["ticker"].endswith("-B80.5") and o["decision"] == "midnight"]
+    assert cheap, orders
+    # decided against 50 on offer; on arrival, half a second later, 2 were left: 2 filled, the rest cancelled
+    assert all(float(o["ordered"]) > 2 and float(o["filled"]) == 2 for o in cheap), cheap
+    assert summary["orders_filled"] >= len(cheap) and summary["scores"]["all"]["n"] > 0
