@@ -501,7 +501,8 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="override a model parameter in the scratch database (e.g. model_t_df=0 for a normal)")
     bt.add_argument("--prices", help="folder of recorded prices (*markets*.csv + *candles*.csv, the format of "
-                                     "../shared/data/prices): replay the live cycle, executor and paper fills over them "
+                                     "../shared/data/prices, and/or the *quotes*.csv + *ticks*.csv of `milkbot tape export`): "
+                                     "replay the live cycle, executor and paper fills over them "
                                      "(decisions default to all four) and score model, market and P&L")
     bt.add_argument("--half-spread-cents", type=int, default=1,
                     help="--prices: the quote priced on is the last trade -/+ this (the recording has no book)")
