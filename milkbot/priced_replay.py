@@ -425,7 +425,8 @@ def summarise(signals: list[dict], orders: list[dict], book: bool = False) -> di
             "fills": ("the paper exchange's own rules: a taking order against the recorded book at arrival, at most its "
                       "size; a resting one from recorded trades behind the queue ahead of it" if book else
                       "optimistic: a resting order fills when a later 5-minute candle traded at or through its "
-                      "price, up to the candle's whole count, ignoring the queue ahead and the taker side"),
+                      "price, ignoring the queue ahead and the taker side (up to the candle's count of trades as "
+                      "contracts: cautious on size)"),
             "scores": scores, "pnl": pnl_block(settled), "pnl_by_city": by("city_code"), "pnl_by_decision": by("decision"),
             "pnl_by_claimed_edge": buckets,
             "worst_day": {"day": str(worst[0]), "pnl": round(worst[1], 4)} if worst else None,

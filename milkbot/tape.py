@@ -1,6 +1,7 @@
-"""`milkbot tape export --from DAY --to DAY DIR`: the recorded market tape as files a priced replay reads --
-trade candles in the format of the recorded prices (../shared/data/prices/), every top-of-book change the
-feed saw, and every public trade. What goes in each is SQL's (ops.tape_candles, tape_quotes, tape_ticks)."""
+"""`milkbot tape export --from DAY --to DAY DIR`: the recorded market tape as files a priced replay
+(`milkbot backtest --prices DIR`) reads -- the markets as Kalshi's listing and trade candles in the format
+of the recorded prices (../shared/data/prices/), every top-of-book change the feed saw, and every public
+trade. What goes in each is SQL's (ops.tape_markets, tape_candles, tape_quotes, tape_ticks)."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
@@ -9,7 +10,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-FILES = {"candles_5m": "select * from ops.tape_candles({}, {}, 5)",
+FILES = {"markets": "select * from ops.tape_markets({}, {})",
+         "candles_5m": "select * from ops.tape_candles({}, {}, 5)",
          "quotes": "select * from ops.tape_quotes({}, {})",
          "ticks": "select * from ops.tape_ticks({}, {})"}
 

@@ -284,6 +284,14 @@ def test_the_tape_exports_as_candles_quotes_and_ticks(db, running, tmp_path):
     ticks = list(csv.DictReader((tmp_path / f"ticks_{day}_{day}.csv").open()))
     assert [(k["ticker"], k["yes_price"], k["count"], k["taker_side"]) for k in ticks] == \
         [(t, "0.3100", "5.00", "no"), (t, "0.3300", "2.00", "yes")]
+    # the folder is a priced replay's prices: the listing reads back into the strikes the database holds
+    from milkbot.priced_replay import read_prices
+    rec = read_prices(tmp_path)
+    assert rec.has_book and len(rec.quotes) == 1 and len(rec.ticks) == 2 and not rec.skipped
+    strikes = {r[0]: (r[1], r[2], r[3]) for r in db.admin.execute(
+        "select ticker, strike_type, floor_strike, cap_strike from ops.markets where kind in ('high', 'low')")}
+    assert {m.ticker: (m.strike_type, m.floor, m.cap) for m in rec.markets} == \
+        {k: (st, None if f is None else int(f), None if c is None else int(c)) for k, (st, f, c) in strikes.items()}
     bad = subprocess.run([sys.executable, "-m", "milkbot.cli", "tape", "export", "--from", str(day), "--to", "2000-01-01",
                           str(tmp_path)], capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "is before" in bad.stderr

@@ -76,7 +76,7 @@ grant execute on function ops.record_feed(text, jsonb, timestamptz), ops.feed_al
                           ops.feed_lost(text, timestamptz, text), ops.feed_markets(timestamptz),
                           ops.prune_tape(timestamptz) to milkbot_executor;
 grant execute on function ops.replay_book(text, timestamptz), ops.book_top(text), ops.feed_markets(timestamptz),
-                          ops.tape_candles(timestamptz, timestamptz, integer), ops.tape_quotes(timestamptz, timestamptz),
+                          ops.tape_markets(timestamptz, timestamptz), ops.tape_candles(timestamptz, timestamptz, integer), ops.tape_quotes(timestamptz, timestamptz),
                           ops.tape_ticks(timestamptz, timestamptz) to milkbot_operator;
 grant execute on function ops.record_rest_book(text, text, timestamptz, numeric, numeric, numeric, numeric, text) to milkbot_ingest;
 -- the gridpoint's precipitation forecast per climate day (the Monthly model's forecast days)

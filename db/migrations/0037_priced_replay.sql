@@ -26,7 +26,7 @@ comment on column ops.recorded_candles.open is 'First trade price in the bucket,
 comment on column ops.recorded_candles.high is 'Highest trade price in the bucket, dollars.';
 comment on column ops.recorded_candles.low is 'Lowest trade price in the bucket, dollars.';
 comment on column ops.recorded_candles.close is 'Last trade price in the bucket, dollars.';
-comment on column ops.recorded_candles.count is 'Contracts traded in the bucket (the recorded count).';
+comment on column ops.recorded_candles.count is 'The recorded count of the bucket: trades, not contracts (the recorded NYC brackets traded thousands of contracts in buckets of 1-12); a candle fill takes at most this many contracts.';
 
 -- The outcome of each recorded market and when it became known: the replay settles a market only once
 -- its replay clock has passed known_at (an outcome is never seen before it existed).

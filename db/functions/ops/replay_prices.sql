@@ -5,7 +5,7 @@
 
 -- Quotes the cycle can price on, from trade candles: at the end of each bucket (when its trades are
 -- known), the last trade price less / plus p_half_spread (the recorded files have no book: the spread is
--- a stated assumption; kept on the cent grid inside (0, 1)), the bucket's traded count as the size. Source 'candles': the paper exchange never
+-- a stated assumption; kept on the cent grid inside (0, 1)), the bucket's count of trades as the size. Source 'candles': the paper exchange never
 -- fills against them (ops.paper_book). Returns the quotes written.
 create or replace function ops.candle_quotes(p_half_spread numeric)
 returns integer
@@ -83,10 +83,12 @@ comment on function ops.replay_world_at(timestamptz) is 'Priced replay: the reco
 
 -- Resting paper orders against trade candles (no book, no taker side in the recording): a bucket that
 -- began after the order was placed and traded at or through its price (a YES bid at p: a trade at <= p;
--- a NO bid, selling YES at p: a trade at >= p) fills it, up to the bucket's whole count, at the order's
--- own price as a maker, dated at the bucket's end. This is OPTIMISTIC, and the replay says so: the
--- bucket's count includes trades on the wrong side of the price and trades at the price that a queue
--- ahead of the order would have taken first. Idempotent: each fill names the bucket that completed it.
+-- a NO bid, selling YES at p: a trade at >= p) fills it, up to the bucket's count, at the order's own
+-- price as a maker, dated at the bucket's end. This is OPTIMISTIC on who traded with whom, and the replay
+-- says so: the bucket's trades include ones on the wrong side of the price and ones at the price that a
+-- queue ahead of the order would have taken first. On size it is cautious: the recorded count is of
+-- trades, not contracts, and a fill takes at most that many contracts. Idempotent: each fill names the
+-- bucket that completed it.
 create or replace function ops.paper_match_candles(p_at timestamptz)
 returns integer
 language plpgsql security definer
@@ -127,7 +129,7 @@ begin
     return n;
 end
 $$;
-comment on function ops.paper_match_candles(timestamptz) is 'Priced replay: fill resting paper orders from trade candles up to p_at (a bucket after placement that traded at or through the price; up to its whole count: optimistic). Returns fills written.';
+comment on function ops.paper_match_candles(timestamptz) is 'Priced replay: fill resting paper orders from trade candles up to p_at (a bucket after placement that traded at or through the price, up to its count of trades; optimistic about who traded with whom). Returns fills written.';
 
 -- What the replay decided, one row per signal of a settled daily market that the model priced: the
 -- decision time and its offset from the start of the market's climate day (local standard time), the

@@ -435,3 +435,28 @@ begin atomic
      order by t.ticker, t.created_time, t.trade_id;
 end;
 comment on function ops.tape_ticks(timestamptz, timestamptz) is 'Every public trade on the tape (price in dollars, contracts, the side the taker bought).';
+
+-- The daily markets alive in the window, as Kalshi's listing (the columns of ../shared/data/prices'
+-- markets file): the listing a priced replay reads beside the quotes and ticks. The subtitle is written
+-- from the strikes the way Kalshi words them ("85° or above" is greater than 84), so it reads back into
+-- the same strikes; last_price is not kept (after the fact anyway).
+create or replace function ops.tape_markets(p_from timestamptz, p_to timestamptz)
+returns table (event_ticker text, event_title text, market_ticker text, subtitle text, status text, result text,
+               last_price numeric, volume numeric, close_time timestamptz, category text)
+language sql stable
+set search_path = pg_catalog, ops
+begin atomic
+    select m.event_ticker,
+           format('%s temperature in %s on %s?', case m.kind when 'high' then 'Highest' else 'Lowest' end, m.city_code,
+                  to_char(m.climate_date, 'Mon FMDD, YYYY')),
+           m.ticker,
+           case m.strike_type when 'greater' then (m.floor_strike + 1)::int || '° or above'
+                              when 'less' then (m.cap_strike - 1)::int || '° or below'
+                              else m.floor_strike::int || '° to ' || m.cap_strike::int || '°' end,
+           m.status, m.result, null::numeric, m.volume, m.close_time, 'Climate and Weather'
+      from ops.markets m
+     where m.kind in ('high', 'low') and m.strike_type in ('greater', 'less', 'between')
+       and m.open_time < p_to and m.close_time >= p_from
+     order by m.event_ticker, m.ticker;
+end;
+comment on function ops.tape_markets(timestamptz, timestamptz) is 'The daily markets alive in the window as Kalshi''s listing (event, title, ticker, subtitle from the strikes, status, result, volume, close time): what a priced replay reads beside the tape.';
