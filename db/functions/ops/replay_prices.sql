@@ -30,7 +30,7 @@ begin
     return n;
 end
 $$;
-comment on function ops.candle_quotes(numeric) is 'Priced replay: a quote per recorded candle at its end (last trade -/+ the half spread, the traded count as size), source candles. Returns rows written.';
+comment on function ops.candle_quotes(numeric) is 'Priced replay: a quote per recorded candle at its end (last trade -/+ the half spread, the bucket''s count of trades as size), source candles. Returns rows written.';
 
 -- The recorded world as ingest would have seen it at p_at, before the cycle decides there:
 --   * a market whose outcome is known by then settles (finalized, result, expiration value and time);
