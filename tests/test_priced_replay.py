@@ -161,3 +161,29 @@ def test_a_replay_over_recorded_books_takes_at_most_what_the_book_held_on_arriva
     # decided against 50 on offer; on arrival, half a second later, 2 were left: 2 filled, the rest cancelled
     assert all(float(o["ordered"]) > 2 and float(o["filled"]) == 2 for o in cheap), cheap
     assert summary["orders_filled"] >= len(cheap) and summary["scores"]["all"]["n"] > 0
+
+
+def test_bad_prices_are_a_clear_error_and_leave_no_scratch_database(tmp_path, db):
+    """A malformed candle names its file and line; a series that is no Milkbot city's is refused after the
+    scratch database exists -- which is dropped all the same. No traceback either way."""
+    def run(folder: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "milkbot.cli", "backtest", "--history", str(folder / "history"),
+                               "--prices", str(folder / "prices")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    write_world(tmp_path / "hot")
+    candles = tmp_path / "hot" / "prices" / "KXHIGHNY_candles_5m.csv"
+    lines = candles.read_text().splitlines()
+    row = lines[1].split(",")
+    row[6] = "150"                                   # a close of 150 cents
+    candles.write_text("\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n")
+    proc = run(tmp_path / "hot")
+    assert proc.returncode == 2 and "line 2" in proc.stderr and "not a price in cents" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+    write_world(tmp_path / "odd")
+    for name in ("KXHIGHNY_markets.csv", "KXHIGHNY_candles_5m.csv"):
+        path = tmp_path / "odd" / "prices" / name
+        path.write_text(path.read_text().replace("KXHIGHNY", "KXHIGHXX"))
+    proc = run(tmp_path / "odd")
+    assert proc.returncode == 2 and "not the daily high/low series of a Milkbot city" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert db.admin.execute("select count(*) from pg_database where datname like 'milkbot_priced_%%'").fetchone()[0] == 0
