@@ -11,6 +11,7 @@ import argparse
 import os
 import shutil
 import sys
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 
@@ -364,8 +365,18 @@ def _priced_backtest(args, db, start, end) -> int:
     decisions = [d.strip() for d in (args.decisions if args.decisions != "midnight" else "open,evening,midnight,morning").split(",") if d.strip()]
     log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
     try:
+        tz = ZoneInfo(args.tick_tz) if args.tick_tz else None
+    except (ZoneInfoNotFoundError, ValueError):
+        print(f"milkbot backtest: --tick-tz {args.tick_tz!r} is not a time zone name (e.g. America/New_York, UTC)", file=sys.stderr)
+        return 2
+    if args.assume_size is not None and args.assume_size < 1:
+        print("milkbot backtest: --assume-size must be at least 1 contract", file=sys.stderr)
+        return 2
+    ticks = priced_replay.TickFormat(tz, args.tick_units, args.assume_size)
+    try:
         signals, orders, summary = priced_replay.run(db, Path(args.history), Path(args.prices), start, end, decisions,
-                                                     args.half_spread_cents, args.quote_age_min, args.every, log=log)
+                                                     args.half_spread_cents, args.quote_age_min, args.every, log=log,
+                                                     tick_format=ticks)
     except priced_replay.HistoryError as exc:
         print(f"milkbot backtest: {exc}", file=sys.stderr)
         return 2
@@ -501,7 +512,8 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="override a model parameter in the scratch database (e.g. model_t_df=0 for a normal)")
     bt.add_argument("--prices", help="folder of recorded prices (*markets*.csv + *candles*.csv, the format of "
-                                     "../shared/data/prices, and/or the *quotes*.csv + *ticks*.csv of `milkbot tape export`): "
+                                     "../shared/data/prices, and/or the *quotes*.csv + *ticks*.csv of `milkbot tape export`, or third-party "
+                                     "top-of-book ticks timestamp,market_ticker,best_yes_bid,best_no_bid,...): "
                                      "replay the live cycle, executor and paper fills over them "
                                      "(decisions default to all four) and score model, market and P&L")
     bt.add_argument("--half-spread-cents", type=int, default=1,
@@ -510,6 +522,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="--prices: a last trade up to this old stands for the quote (max_quote_age_min in the replay)")
     bt.add_argument("--every", type=int, metavar="MIN",
                     help="--prices: also run the cycle every MIN minutes while the markets are open (the live sweep runs every 5)")
+    bt.add_argument("--tick-tz", metavar="ZONE",
+                    help="--prices: the time zone of third-party top-of-book ticks whose timestamps carry no offset")
+    bt.add_argument("--tick-units", choices=["cents", "dollars"], default="cents",
+                    help="--prices: the unit of best_yes_bid/best_no_bid in third-party top-of-book ticks (default cents)")
+    bt.add_argument("--assume-size", type=int, metavar="N",
+                    help="--prices: top-of-book ticks without sizes: assume N contracts at every best bid (a stated guess)")
     bt.add_argument("-v", "--verbose", action="store_true", help="--prices: a line per decision time")
     bt.set_defaults(func=cmd_backtest)
 

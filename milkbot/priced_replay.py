@@ -42,6 +42,11 @@ CANDLE_COLUMNS = ["market_id", "ticker", "start", "open", "high", "low", "close"
 # `milkbot tape export`'s files: every top of book the feed recorded and every public trade (dollars, UTC)
 QUOTE_COLUMNS = ["ticker", "at", "yes_bid", "yes_bid_size", "yes_ask", "yes_ask_size"]
 TICK_COLUMNS = ["trade_id", "ticker", "created_time", "yes_price", "count", "taker_side"]
+# top-of-book ticks as third-party recorders write them: Kalshi's two bid ladders' best levels (a yes ask
+# is 1 - the best no bid), the sizes under the first name found, other columns ignored
+TOP_COLUMNS = ["timestamp", "market_ticker", "best_yes_bid", "best_no_bid"]
+TOP_SIZES = {"yes": ("best_yes_bid_size", "yes_bid_size", "best_yes_bid_qty"),
+             "no": ("best_no_bid_size", "no_bid_size", "best_no_bid_qty")}
 EASTERN = ZoneInfo("America/New_York")
 MONTHS = {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}
 # fewer settled days than this and the report says plainly that nothing can be concluded
@@ -77,6 +82,17 @@ class Candle:
     count: Decimal
 
 
+@dataclass(frozen=True)
+class TickFormat:
+    """How to read third-party top-of-book ticks: the time zone of a timestamp without an offset (None: every
+    timestamp must carry one, or be Unix epoch seconds/milliseconds), the price unit, and the size assumed
+    at every level when the file records none (None: a file without sizes is refused -- the paper exchange
+    fills at most the recorded size, and a made-up size must be a stated choice)."""
+    tz: ZoneInfo | None = None
+    units: str = "cents"
+    assume_size: int | None = None
+
+
 @dataclass
 class Recording:
     """What a prices folder holds: the listing, and trade candles and/or recorded books and trades."""
@@ -85,6 +101,7 @@ class Recording:
     quotes: list[tuple]          # (ticker, at, yes_bid, yes_bid_size, yes_ask, yes_ask_size)
     ticks: list[tuple]           # (trade_id, ticker, created_time, yes_price, count, taker_side)
     skipped: list[str]           # tickers of rows the listing does not describe
+    assumed_size: int | None = None   # top-of-book ticks without sizes: the size stated for every level
 
     @property
     def has_book(self) -> bool:
@@ -133,20 +150,107 @@ def _dollars(text: str, name: str) -> Decimal | None:
     return v
 
 
-def read_prices(folder: Path) -> Recording:
+def _tick_time(text: str, fmt: TickFormat) -> datetime:
+    """A tick's time: ISO 8601 with an offset, or naive in the stated zone, or Unix epoch (s or ms)."""
+    text = text.strip()
+    if re.fullmatch(r"\d{9,13}(\.\d+)?", text):
+        v = float(text)
+        return datetime.fromtimestamp(v / 1000 if v > 1e11 else v, timezone.utc)
+    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        if fmt.tz is None:
+            raise ValueError(f"timestamp {text!r} has no time zone: state the file's with --tick-tz (e.g. America/New_York)")
+        t = t.replace(tzinfo=fmt.tz)
+    return t.astimezone(timezone.utc)
+
+
+def _tick_price(text: str, name: str, fmt: TickFormat) -> Decimal | None:
+    """A best bid in the stated unit, as dollars; empty: no bid on that side. A unit that cannot be the
+    stated one is an error (0.42 read as cents, 42 read as dollars), never a silently wrong price."""
+    text = (text or "").strip()
+    if text in ("", "null", "None"):
+        return None
+    try:
+        v = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{name} {text!r} is not a number") from None
+    if fmt.units == "cents":
+        if 0 < v < 1:
+            raise ValueError(f"{name} {v} is below one cent: the file is in dollars? (--tick-units dollars)")
+        v = v / 100
+    elif v >= 1:
+        raise ValueError(f"{name} {v} is not a price in dollars below 1: the file is in cents? (--tick-units cents)")
+    if v == 0:
+        return None     # a zero best bid is an empty side as some recorders write it
+    if not 0 < v < 1:
+        raise ValueError(f"{name} {v} is not a price between 0 and 1 dollar")
+    return v
+
+
+def read_top_ticks(path: Path, fmt: TickFormat, markets: dict, skipped: set) -> tuple[list[tuple], bool]:
+    """`timestamp,market_ticker,best_yes_bid,best_no_bid[,best_yes_bid_size,best_no_bid_size,...]` -> quotes
+    (ticker, at, yes_bid, yes_bid_size, yes_ask, yes_ask_size): the yes ask is 1 - the best no bid, its size
+    the no bid's size. Also says whether the stated size stood in for missing ones."""
+    quotes = []
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        names = reader.fieldnames or []
+        size_col = {side: next((c for c in cols if c in names), None) for side, cols in TOP_SIZES.items()}
+        if (size_col["yes"] is None or size_col["no"] is None) and fmt.assume_size is None:
+            raise PriceError(f"{path}: no bid sizes ({' or '.join(TOP_SIZES['yes'])}, and the no side's): the paper "
+                             f"exchange fills at most the recorded size; pass --assume-size N to state one")
+        for line, r in enumerate(reader, start=2):
+            try:
+                if r["market_ticker"] not in markets:
+                    skipped.add(r["market_ticker"])
+                    continue
+                at = _tick_time(r["timestamp"] or "", fmt)
+                yes_bid = _tick_price(r["best_yes_bid"], "best_yes_bid", fmt)
+                no_bid = _tick_price(r["best_no_bid"], "best_no_bid", fmt)
+
+                def size(side: str, price) -> Decimal | None:
+                    if price is None:
+                        return None
+                    col = size_col[side]
+                    v = Decimal(r[col]) if col and (r[col] or "").strip() else Decimal(fmt.assume_size) if fmt.assume_size else None
+                    if v is None or v < 0:
+                        raise ValueError(f"{side} bid size {r.get(col)!r} is missing or negative")
+                    return v
+                yes_ask = 1 - no_bid if no_bid is not None else None
+                if yes_bid is not None and yes_ask is not None and yes_bid > yes_ask:
+                    raise ValueError(f"a crossed book: yes bid {yes_bid} above yes ask {yes_ask} (1 - no bid)")
+                quotes.append((r["market_ticker"], at, yes_bid, size("yes", yes_bid), yes_ask, size("no", no_bid)))
+            except (ValueError, InvalidOperation, OverflowError) as exc:
+                raise PriceError(f"{path} line {line}: {exc}") from None
+    return quotes, size_col["yes"] is None or size_col["no"] is None
+
+
+def _header(path: Path) -> list[str]:
+    with path.open(newline="") as f:
+        return next(csv.reader(f), [])
+
+
+def read_prices(folder: Path, tick_format: TickFormat = TickFormat()) -> Recording:
     """A prices folder: the recorded markets (`*markets*.csv`: Kalshi's listing with subtitle, result and
     close time) and trade candles (`*candles*.csv`: market_id,ticker,start,open,high,low,close,count; cents,
     start in UTC with its offset) and/or recorded books and trades as `milkbot tape export` writes them
     (`*quotes*.csv`: ticker,at,yes_bid,yes_bid_size,yes_ask,yes_ask_size; `*ticks*.csv`:
-    trade_id,ticker,created_time,yes_price,count,taker_side; dollars, UTC). Rows of markets the listing does
-    not describe are skipped and counted (without strikes and outcome they cannot be replayed)."""
+    trade_id,ticker,created_time,yes_price,count,taker_side; dollars, UTC), or third-party top-of-book ticks
+    (a `*ticks*.csv` or `*quotes*.csv` whose header starts timestamp,market_ticker,best_yes_bid,best_no_bid:
+    read_top_ticks). Rows of markets the listing does not describe are skipped and counted (without strikes
+    and outcome they cannot be replayed)."""
     if not folder.is_dir():
         raise PriceError(f"{folder}: not a folder")
     market_files, candle_files = sorted(folder.glob("*markets*.csv")), sorted(folder.glob("*candles*.csv"))
     quote_files, tick_files = sorted(folder.glob("*quotes*.csv")), sorted(folder.glob("*ticks*.csv"))
-    if not market_files or not (candle_files or quote_files):
-        raise PriceError(f"{folder}: needs a *markets*.csv and prices: *candles*.csv and/or *quotes*.csv "
-                         f"(found {len(market_files)} markets, {len(candle_files)} candles, {len(quote_files)} quotes files)")
+    # third-party top-of-book ticks are told apart by their header, whatever the file is called
+    top_files = [p for p in quote_files + tick_files if all(c in _header(p) for c in TOP_COLUMNS)]
+    quote_files = [p for p in quote_files if p not in top_files]
+    tick_files = [p for p in tick_files if p not in top_files]
+    if not market_files or not (candle_files or quote_files or top_files):
+        raise PriceError(f"{folder}: needs a *markets*.csv and prices: *candles*.csv and/or *quotes*.csv or top-of-book *ticks*.csv "
+                         f"(found {len(market_files)} markets, {len(candle_files)} candles, "
+                         f"{len(quote_files) + len(top_files)} quotes files)")
     markets: dict[str, RecordedMarket] = {}
     for path in market_files:
         for line, r in _rows(path, MARKET_COLUMNS):
@@ -178,7 +282,11 @@ def read_prices(folder: Path) -> Recording:
                 candles.append(c)
             except (ValueError, InvalidOperation) as exc:
                 raise PriceError(f"{path} line {line}: {exc}") from None
-    quotes, ticks = [], []
+    quotes, ticks, assumed = [], [], False
+    for path in top_files:
+        rows, guessed = read_top_ticks(path, tick_format, markets, skipped)
+        quotes += rows
+        assumed = assumed or guessed
     for path in quote_files:
         for line, r in _rows(path, QUOTE_COLUMNS):
             try:
@@ -208,7 +316,8 @@ def read_prices(folder: Path) -> Recording:
                               count, r["taker_side"] or None))
             except (ValueError, InvalidOperation) as exc:
                 raise PriceError(f"{path} line {line}: {exc}") from None
-    return Recording(list(markets.values()), candles, quotes, ticks, sorted(skipped))
+    return Recording(list(markets.values()), candles, quotes, ticks, sorted(skipped),
+                     tick_format.assume_size if assumed else None)
 
 
 def listed_at(day: date) -> datetime:
@@ -449,7 +558,8 @@ def fetch(conninfo: str) -> tuple[list[dict], list[dict]]:
 
 def run(db: Database, history: Path, prices: Path, start: date | None = None, end: date | None = None,
         decisions: list[str] = ("open", "evening", "midnight", "morning"), half_spread_cents: int = 1,
-        quote_age_min: int = 60, every_min: int | None = None, scratch_name: str | None = None, log=None) -> tuple[list[dict], list[dict], dict]:
+        quote_age_min: int = 60, every_min: int | None = None, scratch_name: str | None = None, log=None,
+        tick_format: TickFormat = TickFormat()) -> tuple[list[dict], list[dict], dict]:
     unknown = [d for d in decisions if d not in DECISIONS]
     if unknown or not decisions:
         raise HistoryError(f"--decisions: {', '.join(unknown) or 'none given'}; choose from {', '.join(DECISIONS)}")
@@ -458,7 +568,7 @@ def run(db: Database, history: Path, prices: Path, start: date | None = None, en
     if every_min is not None and not 1 <= every_min <= 1440:
         raise HistoryError("--every: 1 to 1440 minutes")
     forecasts, truths = read_history(history)
-    rec = read_prices(prices)
+    rec = read_prices(prices, tick_format)
     markets = rec.markets
     days = sorted({m.day for m in markets})
     # by default the days both the prices and the forecasts cover
@@ -482,6 +592,10 @@ def run(db: Database, history: Path, prices: Path, start: date | None = None, en
     summary["replay"] = {**counts, "decision_times": len(times), "every_min": every_min, "markets_not_listed": len(rec.skipped),
                          "prices": "recorded books and trades" if rec.has_book else "trade candles", "half_spread_cents": half_spread_cents,
                          "quote_age_min": quote_age_min, "from": str(first), "to": str(last)}
+    if rec.assumed_size is not None:
+        summary["replay"]["assumed_size"] = rec.assumed_size
+        summary["fills"] += (f" The recorded books had no sizes: every best bid was assumed to hold {rec.assumed_size} "
+                             f"contracts (--assume-size), so fill sizes are a guess.")
     return signals, orders, summary
 
 

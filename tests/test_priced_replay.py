@@ -20,7 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from milkbot.priced_replay import listed_at  # noqa: E402
+from milkbot.priced_replay import PriceError, TickFormat, listed_at, read_prices  # noqa: E402
+from zoneinfo import ZoneInfo  # noqa: E402
 
 FIRST = date(2025, 8, 4)
 DAYS = 5
@@ -104,13 +105,38 @@ def write_world(folder: Path, change_after: datetime | None = None, book: bool =
                     t += timedelta(minutes=30)
 
 
-def replays(*folders: Path) -> list[tuple[list[dict], list[dict], dict]]:
-    """`milkbot backtest --prices` over each folder, side by side (each its own scratch database)."""
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def as_top_ticks(prices: Path, extra: bool = True) -> None:
+    """Rewrite the recorded books (quotes.csv) as a third-party recorder writes them: ticks.csv with
+    `timestamp,market_ticker,best_yes_bid,best_no_bid,...`, cents, New York wall time without an offset,
+    Kalshi's two bid ladders (a yes ask of 57 is a no bid of 43), sizes and a column nobody reads."""
+    with (prices / "quotes.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    (prices / "quotes.csv").unlink()
+    (prices / "ticks.csv").unlink()              # the trades: this format has none
+    with (prices / "KXHIGHNY_ticks.csv").open("w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["timestamp", "market_ticker", "best_yes_bid", "best_no_bid", "best_yes_bid_size", "best_no_bid_size"]
+                   + (["spread"] if extra else []))
+        for r in rows:
+            at = datetime.fromisoformat(r["at"]).astimezone(NEW_YORK).replace(tzinfo=None)
+            yes = round(float(r["yes_bid"]) * 100) if r["yes_bid"] else ""
+            no = 100 - round(float(r["yes_ask"]) * 100) if r["yes_ask"] else ""
+            w.writerow([at.isoformat(sep=" "), r["ticker"], yes, no, r["yes_bid_size"], r["yes_ask_size"]]
+                       + ([1] if extra else []))
+
+
+def replays(*folders: Path, args: dict | None = None) -> list[tuple[list[dict], list[dict], dict]]:
+    """`milkbot backtest --prices` over each folder, side by side (each its own scratch database);
+    args: more arguments for a folder."""
     procs = []
     for folder in folders:
         (folder / "out").mkdir()
         procs.append(subprocess.Popen([sys.executable, "-m", "milkbot.cli", "backtest", "--history", str(folder / "history"),
-                                       "--prices", str(folder / "prices"), "--out", str(folder / "out" / "replay.csv"), "--json"],
+                                       "--prices", str(folder / "prices"), "--out", str(folder / "out" / "replay.csv"), "--json",
+                                       *(args or {}).get(folder, [])],
                                       cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     results = []
@@ -152,15 +178,24 @@ def test_no_look_ahead_and_what_a_replay_reports(tmp_path):
 def test_a_replay_over_recorded_books_takes_at_most_what_the_book_held_on_arrival(tmp_path):
     """Recorded books and trades (the files `milkbot tape export` writes) instead of candles: the paper
     exchange's own rules -- the cycle's immediate-or-cancel orders take from the recorded book at the
-    moment they arrive, for at most its size."""
+    moment they arrive, for at most its size.
+    The same books as a third-party recorder writes them (top-of-book ticks, cents, New York wall time)
+    replay into the same orders and fills, the trades aside (that format has none: resting orders would
+    never fill, and the cycle's are immediate-or-cancel)."""
     write_world(tmp_path / "w", book=True)
-    [(signals, orders, summary)] = replays(tmp_path / "w")
+    write_world(tmp_path / "t", book=True)
+    as_top_ticks(tmp_path / "t" / "prices")
+    (signals, orders, summary), (_, orders_t, summary_t) = replays(
+        tmp_path / "w", tmp_path / "t", args={tmp_path / "t": ["--tick-tz", "America/New_York"]})
     assert summary["replay"]["prices"] == "recorded books and trades" and "own rules" in summary["fills"]
     cheap = [o for o in orders if o["ticker"].endswith("-B80.5") and o["decision"] == "midnight"]
     assert cheap, orders
     # decided against 50 on offer; on arrival, half a second later, 2 were left: 2 filled, the rest cancelled
     assert all(float(o["ordered"]) > 2 and float(o["filled"]) == 2 for o in cheap), cheap
     assert summary["orders_filled"] >= len(cheap) and summary["scores"]["all"]["n"] > 0
+    filled = lambda rows: [[o[c] for c in PLACED + ["filled"]] for o in rows]  # noqa: E731
+    assert filled(orders_t) == filled(orders), "the same books in the third-party format replayed differently"
+    assert summary_t["pnl"] == summary["pnl"]
 
 
 def test_bad_prices_are_a_clear_error_and_leave_no_scratch_database(tmp_path, db):
@@ -187,3 +222,44 @@ def test_bad_prices_are_a_clear_error_and_leave_no_scratch_database(tmp_path, db
     assert proc.returncode == 2 and "not the daily high/low series of a Milkbot city" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
     assert db.admin.execute("select count(*) from pg_database where datname like 'milkbot_priced_%%'").fetchone()[0] == 0
+
+
+def test_third_party_top_of_book_ticks_read_as_the_books_they_are_or_a_clear_error(tmp_path):
+    """`timestamp,market_ticker,best_yes_bid,best_no_bid,...`: the same books as the exported quotes; a
+    timestamp without a zone needs --tick-tz, a price in the other unit, a crossed book and missing sizes
+    are errors naming file and line (missing sizes may be stated with --assume-size)."""
+    write_world(tmp_path / "w", book=True)
+    ours = read_prices(tmp_path / "w" / "prices").quotes
+    prices = tmp_path / "w" / "prices"
+    as_top_ticks(prices)
+    theirs = read_prices(prices, TickFormat(NEW_YORK, "cents")).quotes
+    assert len(ours) > 100 and theirs == ours
+
+    ticks = prices / "KXHIGHNY_ticks.csv"
+    good = ticks.read_text()
+
+    def error(text: str, fmt: TickFormat = TickFormat(NEW_YORK, "cents")) -> str:
+        ticks.write_text(text)
+        try:
+            read_prices(prices, fmt)
+        except PriceError as exc:
+            return str(exc)
+        raise AssertionError("read without an error")
+
+    assert "no time zone" in error(good, TickFormat(None, "cents"))
+    assert "in cents? (--tick-units cents)" in error(good, TickFormat(NEW_YORK, "dollars"))
+    lines = good.splitlines()
+    row = lines[1].split(",")
+    wrong_unit = error(good.replace(lines[1], ",".join([row[0], row[1], "0.55", *row[3:]])))
+    assert "line 2" in wrong_unit and "in dollars? (--tick-units dollars)" in wrong_unit
+    assert "crossed" in error(good.replace(lines[1], ",".join([row[0], row[1], "60", "50", *row[4:]])))
+    # an offset in the timestamp wins; Unix epoch seconds are UTC
+    at = datetime.fromisoformat(row[0]).replace(tzinfo=NEW_YORK)
+    ticks.write_text(good.replace(lines[1], ",".join([str(int(at.timestamp())), *row[1:]])))
+    assert read_prices(prices, TickFormat(NEW_YORK, "cents")).quotes[0][1] == at
+    # no sizes: refused unless stated
+    as_top_ticks_no_sizes = "\n".join(",".join(line.split(",")[:4]) for line in lines) + "\n"
+    assert "--assume-size" in error(as_top_ticks_no_sizes)
+    ticks.write_text(as_top_ticks_no_sizes)
+    rec = read_prices(prices, TickFormat(NEW_YORK, "cents", assume_size=7))
+    assert rec.assumed_size == 7 and {q[3] for q in rec.quotes if q[2] is not None} == {7}
