@@ -131,6 +131,11 @@ def world(db: Database, name: str, days: int, live: bool, history: bool, refit: 
         conn.commit()
         conn.execute("analyze")
         conn.commit()
+        # a worker's session: the cycle's working tables exist (made by its first cycle, kept for the
+        # session); each timed cycle is rolled back, which would otherwise undo them every time
+        if conn.execute("select to_regprocedure('ops.cycle_tables()') is not null").fetchone()[0]:
+            conn.execute("select ops.cycle_tables()")
+            conn.commit()
         yield conn
 
 

@@ -31,6 +31,7 @@ declare
     v_known      timestamptz;
     v_result     jsonb;
     v_msgs       jsonb[];
+    v_rows       bigint;
 begin
     if p_as_of is null or not isfinite(p_as_of) then
         raise exception 'run_cycle needs a finite decision time' using errcode = 'invalid_parameter_value';
@@ -87,10 +88,12 @@ begin
         insert into ops.health_events (at, component, level, message)
         values (p_as_of, 'cycle', 'warning', left('calibration re-fit failed, the previous fit stays in force: ' || sqlerrm, 2000));
     end;
-    if to_regclass('pg_temp.cycle_eval') is not null then drop table pg_temp.cycle_eval; end if;
-    create temp table cycle_eval on commit drop as
-        select * from ops.evaluate_markets(p_as_of, v_known, p_events);
-    analyze cycle_eval;   -- a fresh temp table has no statistics: without them the sizing joins go quadratic
+    -- the working tables: kept for the session, empty (ops.cycle_tables); statistics only when a table's
+    -- size class changed (ops.cycle_table_rows): without them the sizing joins go quadratic
+    perform ops.cycle_tables();
+    insert into cycle_eval select * from ops.evaluate_markets(p_as_of, v_known, p_events);
+    get diagnostics v_rows = row_count;
+    perform ops.cycle_table_rows('pg_temp.cycle_eval'::regclass, v_rows);
 
     -- 3. Sizing to a target position per market (README, "Target sizing"). Everything is per book
     --    (mode). Held = fills; working = every non-final order at its full remaining size, including
@@ -98,12 +101,10 @@ begin
     --    fill, so exposure counts each at its worst case. The one live order of a market is re-decided:
     --    kept, decreased or cancelled; it never grows. A new order is placed only where no live order is
     --    kept, for the best edge of each event ladder (which keeps the ladder arithmetic exact).
-    if to_regclass('pg_temp.cycle_book') is not null then
-        drop table pg_temp.cycle_book; drop table pg_temp.cycle_outcomes; drop table pg_temp.cycle_shrink;
-        drop table pg_temp.cycle_decision;
-    end if;
-    if to_regclass('pg_temp.cycle_retire') is not null then drop table pg_temp.cycle_retire; end if;
-    create temp table cycle_book on commit drop as
+    insert into cycle_book
+        (ticker, strategy, event_ticker, cluster, side, price, edge, all_pass, eval_reason, size_at_best,
+         rank_in_event, kelly_fraction, cycle_window_min, dir, cost, fee1, held, working, same_side_working,
+         live_id, live_state, live_side, live_remaining, live_asked, live_win, live_lose, live_lpc, live_kept)
     with prm as materialized (select p.strategy, p.kelly_fraction, p.cycle_window_min from ops.effective_params(v_known) p),
     held as (select h.ticker, h.yes_gross - h.no_gross as net from ops.ledger_holdings(p_as_of, v_mode) h),
     work as materialized (
@@ -134,22 +135,22 @@ begin
       left join held h on h.ticker = e.ticker
       left join work_sum ws on ws.ticker = e.ticker
       left join live l on l.ticker = e.ticker;
-    create index on cycle_book (ticker);
-    analyze cycle_book;
+    get diagnostics v_rows = row_count;
+    perform ops.cycle_table_rows('pg_temp.cycle_book'::regclass, v_rows);
 
     -- an unsent (PENDING) live order that is not kept is cancelled by this cycle before it can fill:
     -- it counts nowhere; a sent one counts in full until the exchange confirms its cancel
-    create temp table cycle_outcomes on commit drop as
+    insert into cycle_outcomes
         select * from ops.event_outcomes(p_as_of, v_mode, true,
                                          coalesce((select array_agg(b.live_id) from cycle_book b
                                                     where b.live_state = 'PENDING' and not b.live_kept), '{}'));
-    analyze cycle_outcomes;
+    get diagnostics v_rows = row_count;
+    perform ops.cycle_table_rows('pg_temp.cycle_outcomes'::regclass, v_rows);
     v_unmapped := ops.unmapped_exposure(p_as_of, v_mode);
 
     -- A cluster or the total already beyond its limit (an operator tightened it, or marks moved): kept
     -- live orders there share what is left after fills and orders being cancelled, best edge first, each
     -- contract counted at its full possible loss (a bound, so the result is within the limit for sure).
-    create temp table cycle_shrink (ticker text primary key, keep_cap numeric) on commit drop;
     if exists (select 1 from (select o.cluster, greatest(0, -min(o.base_payoff)) as loss from cycle_outcomes o
                                group by o.event_ticker, o.cluster) x
                 group by x.cluster having sum(x.loss) > v_lim.max_cluster)
@@ -184,7 +185,10 @@ begin
           cross join fixed_total ft;
     end if;
 
-    create temp table cycle_decision on commit drop as
+    insert into cycle_decision
+        (ticker, strategy, event_ticker, side, price, edge, all_pass, cycle_window_min, held, working,
+         live_id, live_state, live_asked, target_contracts, size, live_action, live_keep, reduces_exposure,
+         reason, trade, sizing)
     with exposure as (select o.event_ticker, o.cluster, greatest(0, -min(o.base_payoff)) as loss
                         from cycle_outcomes o group by o.event_ticker, o.cluster),
     cluster_exp as (select x.cluster, sum(x.loss) as loss from exposure x group by x.cluster),
@@ -372,7 +376,7 @@ begin
     --    close, stale data — or limits that no longer allow them): unsent PENDING intents are cancelled or
     --    cut here; sent ones get one cancel or decrease request through the queue. Set-based: a HALT that
     --    cancels every resting order is one statement per kind of change, not a round per order.
-    create temp table cycle_retire on commit drop as
+    insert into cycle_retire (id, state, client_order_id, filled_count, retarget, action, live_keep)
         select o.id, o.state, o.client_order_id, o.filled_count, coalesce(d.trade, false) as retarget,
                coalesce(d.live_action, 'cancel') as action, d.live_keep
           from ops.orders o
