@@ -18,7 +18,7 @@ declare
     v_shape text := (select string_agg(p.xmin::text, '.' order by p.oid) from pg_proc p
                       where p.oid in ('ops.cycle_tables()'::regprocedure,
                                       'ops.evaluate_markets(timestamptz, timestamptz, text[])'::regprocedure,
-                                      'ops.event_outcomes(timestamptz, ops.trading_mode, boolean, bigint[])'::regprocedure));
+                                      'ops.event_outcomes(timestamptz, ops.trading_mode, boolean, bigint[], text[])'::regprocedure));
 begin
     if to_regclass('pg_temp.cycle_retire') is not null
        and current_setting('milkbot.cycle_tables', true) is not distinct from v_shape then
@@ -47,7 +47,7 @@ begin
     create index on cycle_book (ticker);
     -- every event's payoff in each of its outcomes (ops.event_outcomes)
     create temp table cycle_outcomes on commit delete rows as
-        select * from ops.event_outcomes('-infinity', 'paper', true, '{}') with no data;
+        select * from ops.event_outcomes('-infinity', 'paper', true, '{}', null) with no data;
     -- kept live orders in a cluster or total over its limit: at most this many may stay
     create temp table cycle_shrink (ticker text primary key, keep_cap numeric) on commit delete rows;
     -- the cycle's decision per market: target, size, what becomes of its live order, and why

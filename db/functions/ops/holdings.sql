@@ -44,18 +44,26 @@ comment on function ops.working_orders(timestamptz, ops.trading_mode) is 'Every 
 
 -- Each daily-ladder market's payoff if it wins and if it loses: fills exactly, working orders at their
 -- worst case, except the orders in p_exclude (the ones a cycle is re-deciding).
+-- p_events: the markets of these events and of every event where this book holds or works anything (an
+-- event with neither pays 0 in every outcome: it adds nothing to any limit); null: every unsettled market.
 create or replace function ops.market_payoffs(p_as_of timestamptz, p_mode ops.trading_mode,
-                                              p_include_working boolean default true, p_exclude bigint[] default '{}')
+                                              p_include_working boolean, p_exclude bigint[], p_events text[])
 returns table (ticker text, event_ticker text, cluster ops.city_cluster, lo numeric, hi numeric,
                win_payoff numeric, lose_payoff numeric)
 language sql stable parallel safe
 begin atomic
     with held as (select * from ops.ledger_holdings(p_as_of, p_mode)),
+    all_working as materialized (select * from ops.working_orders(p_as_of, p_mode)),
     working as (
         select w.ticker, sum(w.win_payoff) as win_payoff, sum(w.lose_payoff) as lose_payoff
-          from ops.working_orders(p_as_of, p_mode) w
+          from all_working w
          where p_include_working and w.order_id <> all (p_exclude)
-         group by w.ticker)
+         group by w.ticker),
+    -- the events that can carry exposure (whether or not this call counts working orders)
+    touched as (
+        select mk.event_ticker from ops.markets mk
+         where p_events is not null
+           and mk.ticker in (select h2.ticker from held h2 union all select w2.ticker from all_working w2))
     select m.ticker, m.event_ticker, c.cluster,
            ops.yes_lo(m.strike_type, m.floor_strike, m.cap_strike), ops.yes_hi(m.strike_type, m.floor_strike, m.cap_strike),
            coalesce(h.yes_gross, 0) - coalesce(h.cash_spent, 0) + coalesce(w.win_payoff, 0),
@@ -64,7 +72,18 @@ begin atomic
       join ops.cities c on c.code = m.city_code
       left join held h on h.ticker = m.ticker
       left join working w on w.ticker = m.ticker
-     where m.status <> 'finalized';
+     where m.status <> 'finalized'
+       and (p_events is null or m.event_ticker = any (p_events) or m.event_ticker in (select t.event_ticker from touched t));
+end;
+comment on function ops.market_payoffs(timestamptz, ops.trading_mode, boolean, bigint[], text[]) is 'Per unsettled market (daily and Monthly) of the events named and of every event this book holds or works in (null: all): payoff if it wins / loses (fills exact, working orders at their worst case, p_exclude left out).';
+
+create or replace function ops.market_payoffs(p_as_of timestamptz, p_mode ops.trading_mode,
+                                              p_include_working boolean default true, p_exclude bigint[] default '{}')
+returns table (ticker text, event_ticker text, cluster ops.city_cluster, lo numeric, hi numeric,
+               win_payoff numeric, lose_payoff numeric)
+language sql stable parallel safe
+begin atomic
+    select * from ops.market_payoffs(p_as_of, p_mode, p_include_working, p_exclude, null::text[]);
 end;
 comment on function ops.market_payoffs(timestamptz, ops.trading_mode, boolean, bigint[]) is 'Per unsettled market (daily and Monthly): payoff if it wins / loses (fills exact, working orders at their worst case, p_exclude left out).';
 
@@ -78,17 +97,26 @@ comment on function ops.market_payoffs(timestamptz, ops.trading_mode, boolean, b
 -- worst case is exact like a daily ladder's. A Monthly event with any other shape is counted by one
 -- outcome that pays the sum of each market's worse side: a bound. Either way Monthly exposure sits
 -- inside every event/cluster/total limit.
+-- p_events: these events and every event this book holds or works in (the rest pay 0 in every outcome:
+-- a per-event cycle's limits need no more); null: every unsettled event.
+-- PL/pgSQL rather than a SQL body: its plan is cached for the session (a SQL function's query, with
+-- market_payoffs, the ledger and the working orders inlined into it, was planned again at every call:
+-- ~4 ms of every cycle, more than running it).
 create or replace function ops.event_outcomes(p_as_of timestamptz, p_mode ops.trading_mode,
-                                              p_include_working boolean default true, p_exclude bigint[] default '{}')
+                                              p_include_working boolean, p_exclude bigint[], p_events text[])
 returns table (event_ticker text, cluster ops.city_cluster, outcome_ticker text, base_payoff numeric)
-language sql stable parallel safe
-begin atomic
+language plpgsql stable parallel safe
+set search_path = pg_catalog, ops
+as $fn$
+#variable_conflict use_column
+begin
+    return query
     with all_markets as (
         select p.*, m.kind in ('high', 'low') as daily, m.strike_type, m.floor_strike,
                case m.strike_type when 'greater' then m.floor_strike + pr.step_in / 2
                                   when 'greater_or_equal' then m.floor_strike - pr.step_in / 2 end as eff,
                m.strike_type in ('greater', 'greater_or_equal', 'less', 'less_or_equal', 'between') as bounded
-          from ops.market_payoffs(p_as_of, p_mode, p_include_working, p_exclude) p
+          from ops.market_payoffs(p_as_of, p_mode, p_include_working, p_exclude, p_events) p
           join ops.markets m on m.ticker = p.ticker
           left join ops.monthly_prior pr on pr.kind = m.kind),
     ladder as (select * from all_markets a where a.daily),
@@ -116,6 +144,16 @@ begin atomic
     select mo.event_ticker, mo.cluster, null, mo.all_lose from monthly mo where mo.nested
     union all
     select mo.event_ticker, mo.cluster, null, mo.bound from monthly mo where not mo.nested;
+end
+$fn$;
+comment on function ops.event_outcomes(timestamptz, ops.trading_mode, boolean, bigint[], text[]) is 'Payoff of each unsettled event named or holding exposure (null: every one) under each outcome (daily ladders: which bracket wins, null = none of the known ones; Monthly thresholds: the highest passed, null = none).';
+
+create or replace function ops.event_outcomes(p_as_of timestamptz, p_mode ops.trading_mode,
+                                              p_include_working boolean default true, p_exclude bigint[] default '{}')
+returns table (event_ticker text, cluster ops.city_cluster, outcome_ticker text, base_payoff numeric)
+language sql stable parallel safe
+begin atomic
+    select * from ops.event_outcomes(p_as_of, p_mode, p_include_working, p_exclude, null::text[]);
 end;
 comment on function ops.event_outcomes(timestamptz, ops.trading_mode, boolean, bigint[]) is 'Payoff of each unsettled event under each outcome (daily ladders: which bracket wins, null = none of the known ones; Monthly thresholds: the highest passed, null = none).';
 
@@ -146,11 +184,14 @@ comment on function ops.unmapped_exposure(timestamptz, ops.trading_mode) is 'Wor
 -- Equity of one book = starting capital (the bankroll limit) + cash flows of its fills + settlement
 -- payouts + unsettled holdings marked at what they could be sold for (YES at the bid, NO at 1 - ask; no
 -- quote or an unknown market = 0, conservative).
+-- PL/pgSQL: its plan is cached for the session (a SQL body is planned at every call; a cycle makes two).
 create or replace function ops.equity_at(p_as_of timestamptz, p_mode ops.trading_mode)
 returns numeric
-language sql stable parallel safe
-begin atomic
-    select (select value from ops.risk_limits where name = 'bankroll')
+language plpgsql stable parallel safe
+set search_path = pg_catalog, ops
+as $fn$
+begin
+    return (select (select value from ops.risk_limits where name = 'bankroll')
          + coalesce(sum(
                case when m.status = 'finalized' and m.result in ('yes', 'no') and coalesce(m.expiration_time, m.close_time) <= p_as_of
                     then case m.result when 'yes' then h.yes_gross else h.no_gross end
@@ -161,8 +202,9 @@ begin atomic
       left join lateral (
             select s.yes_bid, s.yes_ask from ops.market_snapshots s
              where s.ticker = h.ticker and s.fetched_at <= p_as_of
-             order by s.fetched_at desc limit 1) q on true;
-end;
+             order by s.fetched_at desc limit 1) q on true);
+end
+$fn$;
 comment on function ops.equity_at(timestamptz, ops.trading_mode) is 'Equity of one mode at a time: starting capital + realised cash flows + settlements + marked open positions (dollars).';
 
 create or replace function ops.trading_day_start(p_as_of timestamptz)

@@ -139,11 +139,13 @@ begin
     perform ops.cycle_table_rows('pg_temp.cycle_book'::regclass, v_rows);
 
     -- an unsent (PENDING) live order that is not kept is cancelled by this cycle before it can fill:
-    -- it counts nowhere; a sent one counts in full until the exchange confirms its cancel
+    -- it counts nowhere; a sent one counts in full until the exchange confirms its cancel. A per-event
+    -- cycle reads its events and every event where the book holds or works anything (the rest add 0).
     insert into cycle_outcomes
         select * from ops.event_outcomes(p_as_of, v_mode, true,
                                          coalesce((select array_agg(b.live_id) from cycle_book b
-                                                    where b.live_state = 'PENDING' and not b.live_kept), '{}'));
+                                                    where b.live_state = 'PENDING' and not b.live_kept), '{}'),
+                                         p_events);
     get diagnostics v_rows = row_count;
     perform ops.cycle_table_rows('pg_temp.cycle_outcomes'::regclass, v_rows);
     v_unmapped := ops.unmapped_exposure(p_as_of, v_mode);
@@ -161,7 +163,7 @@ begin
             select o.event_ticker, o.cluster, greatest(0, -min(o.base_payoff)) as loss
               from ops.event_outcomes(p_as_of, v_mode, true,
                                       coalesce((select array_agg(b.live_id) from cycle_book b
-                                                 where b.live_kept or b.live_state = 'PENDING'), '{}')) o
+                                                 where b.live_kept or b.live_state = 'PENDING'), '{}'), p_events) o
              group by o.event_ticker, o.cluster),
         fixed_cluster as (select f.cluster, sum(f.loss) as loss from fixed f group by f.cluster),
         fixed_total as (select coalesce(sum(f.loss), 0) + v_unmapped as loss from fixed f),
