@@ -12,6 +12,9 @@ returns table (city_code text, climate_date date, kind text, source ops.forecast
                fetched_at timestamptz, city_source ops.forecast_source)
 language plpgsql stable
 set search_path = pg_catalog, ops
+-- one plan for every call: a custom plan per call cost more than running the query (the calibration's
+-- pair freezing calls it per city and decision point); its parameters change no good plan's shape
+set plan_cache_mode = force_generic_plan
 as $fn$
 #variable_conflict use_column
 begin
@@ -90,6 +93,10 @@ returns table (city_code text, climate_date date, kind text, lead_days integer, 
                hours_left double precision, fit_known_at timestamptz, note text)
 language plpgsql stable
 set search_path = pg_catalog, ops
+-- one plan for every call: a custom plan per call cost more than running the query (the backtest calls it
+-- per decision time, the cycle per event: track_functions showed 3.6 ms a call of its own, 1.1 generic);
+-- its parameters change no good plan's shape (the cities filter applies to the ten cities first)
+set plan_cache_mode = force_generic_plan
 as $fn$
 #variable_conflict use_column
 begin
@@ -122,12 +129,6 @@ f as (
                 else least(fh.forecast_f, fh.hourly_day_f) end as day_f
       from fh
 ),
-cal as (   -- the newest fit known then per cell and product (null: a fit for any product)
-    select distinct on (mc.city_code, mc.kind, mc.lead_days, mc.source) mc.*
-      from ops.model_calibration mc
-     where mc.known_at <= p_as_of
-     order by mc.city_code, mc.kind, mc.lead_days, mc.source, mc.known_at desc
-),
 base as (
     select f.*, cal.bias as cbias, cal.df as cdf, cal.known_at, cal.n, cal.is_prior, cal.source as csource,
            extract(epoch from p_as_of - f.fetched_at) / 3600.0 as age_h,
@@ -135,10 +136,19 @@ base as (
                 * greatest(extract(epoch from p_as_of - f.fetched_at) / 3600.0 - coalesce(cal.mean_age_h, 0), 0) / 24.0) as day_sigma,
            prm.obs_age, prm.min_sigma
       from f
-      -- the fit of the product in use (one product per calibration cell), else the one for any product
-      join lateral (select c2.* from cal c2
-                     where c2.city_code = f.city_code and c2.kind = f.kind and c2.lead_days = least(f.lead, 3)
-                       and (c2.source = f.source or c2.source is null)
+      -- the newest fit known then of the product in use (one product per calibration cell), else the
+      -- newest for any product (source null): two index probes per forecast (model_calibration_key), not
+      -- a pass over every fit ever made (the table grows by each re-fit's cells, every day)
+      join lateral (select c2.* from (
+                        (select mc.* from ops.model_calibration mc
+                          where mc.city_code = f.city_code and mc.kind = f.kind and mc.lead_days = least(f.lead, 3)
+                            and mc.source = f.source and mc.known_at <= p_as_of
+                          order by mc.known_at desc limit 1)
+                        union all
+                        (select mc.* from ops.model_calibration mc
+                          where mc.city_code = f.city_code and mc.kind = f.kind and mc.lead_days = least(f.lead, 3)
+                            and mc.source is null and mc.known_at <= p_as_of
+                          order by mc.known_at desc limit 1)) c2
                      order by c2.source is null limit 1) cal on true
      cross join prm
 ),
