@@ -32,6 +32,7 @@ declare
     v_result     jsonb;
     v_msgs       jsonb[];
     v_rows       bigint;
+    v_tif        text;
 begin
     if p_as_of is null or not isfinite(p_as_of) then
         raise exception 'run_cycle needs a finite decision time' using errcode = 'invalid_parameter_value';
@@ -427,6 +428,9 @@ begin
 
     -- 6. Intents for every new order (transactional outbox). A replacement is sized as if the order it
     --    replaces fills (it counts as working until the exchange confirms the cancel).
+    -- the cycle prices at the touch, so its orders take liquidity: immediate-or-cancel, unless an
+    -- operator chose resting (maker) orders; either way pulled by the exchange when trading pauses
+    v_tif := case when ops.executor_param('resting_orders') = 1 then 'good_till_canceled' else 'immediate_or_cancel' end;
     for rec in
         select d.*, s.id as signal_id,
                format('%s|%s|%s|%s|%s', d.ticker, d.side, d.price, d.size,
@@ -443,13 +447,11 @@ begin
                               and o.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN'))
          order by d.edge desc
     loop
-        -- the cycle prices at the touch, so its orders take liquidity: immediate-or-cancel, unless an
-        -- operator chose resting (maker) orders; either way pulled by the exchange when trading pauses
         insert into ops.orders (intent_key, client_order_id, ticker, strategy, side, price, count, mode, host,
                                 reduces_exposure, supersedes, signal_id, as_of, time_in_force, cancel_on_pause)
         values (rec.intent_key, 'mb-' || substr(md5(rec.intent_key), 1, 28), rec.ticker, rec.strategy, rec.side, rec.price, rec.size,
                 v_mode, v_host, rec.reduces_exposure, rec.replaces, rec.signal_id, p_as_of,
-                case when ops.executor_param('resting_orders') = 1 then 'good_till_canceled' else 'immediate_or_cancel' end, true)
+                v_tif, true)
         on conflict (intent_key) do nothing
         returning id into v_new_id;
         if v_new_id is not null then
