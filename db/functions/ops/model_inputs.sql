@@ -12,9 +12,6 @@ returns table (city_code text, climate_date date, kind text, source ops.forecast
                fetched_at timestamptz, city_source ops.forecast_source)
 language plpgsql stable
 set search_path = pg_catalog, ops
--- one plan for every call: a custom plan per call cost more than running the query (the calibration's
--- pair freezing calls it per city and decision point); its parameters change no good plan's shape
-set plan_cache_mode = force_generic_plan
 as $fn$
 #variable_conflict use_column
 begin
