@@ -202,17 +202,18 @@ def replay(conninfo: str, forecasts, truths, start: date | None, end: date | Non
 
 def crps_gain_interval(rs: list[dict], draws: int = 1000, seed: int = 24) -> tuple[float, float, float]:
     """The model's CRPS gain over the baseline, 1 - CRPS/CRPS_baseline, and its 95 % interval by a
-    bootstrap over days (a day's cities move together: the day is the unit resampled)."""
+    bootstrap over days (a day's cities move together: the day is the unit resampled). Vectorised (numpy):
+    a draw per row of one index matrix -- in a Python loop the bootstrap took longer than the replay."""
+    import numpy as np
     by_day: dict = defaultdict(lambda: [0.0, 0.0])
     for r in rs:
         by_day[r["climate_date"]][0] += float(r["crps"])
         by_day[r["climate_date"]][1] += float(r["crps_baseline"])
-    days = list(by_day.values())
-    gain = lambda sample: 1 - sum(d[0] for d in sample) / sum(d[1] for d in sample)  # noqa: E731
-    import random
-    rng = random.Random(seed)
-    boot = sorted(gain([days[rng.randrange(len(days))] for _ in days]) for _ in range(draws))
-    return gain(days), boot[int(0.025 * draws)], boot[int(0.975 * draws) - 1]
+    days = np.array(list(by_day.values()))
+    gain = 1 - days[:, 0].sum() / days[:, 1].sum()
+    idx = np.random.default_rng(seed).integers(0, len(days), size=(draws, len(days)))
+    boot = np.sort(1 - days[idx, 0].sum(axis=1) / days[idx, 1].sum(axis=1))
+    return float(gain), float(boot[int(0.025 * draws)]), float(boot[int(0.975 * draws) - 1])
 
 
 def summarise(rows: list[dict]) -> dict:

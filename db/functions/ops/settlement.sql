@@ -36,11 +36,14 @@ comment on function ops.truths_at(timestamptz, date) is 'Settled daily values kn
 
 -- A settled value that differs from the CLI final (or a CLI final that differs from a settled value)
 -- is a risk event: the model is calibrated on one of them and the money settles on the other.
+-- PL/pgSQL: its plan is cached for the session (a SQL body was planned at every call -- once per CLI
+-- final loaded: 0.4 ms each, 1.2 s of a backtest's 1.9 s load).
 create or replace function ops.flag_settlement_disagreement(p_city text, p_date date)
 returns void
-language sql volatile
+language plpgsql volatile
 set search_path = pg_catalog, ops
-begin atomic
+as $fn$
+begin
     insert into ops.risk_events (at, kind, severity, city_code, detail, message)
     select now(), 'settlement_disagreement', 'warning', k.city_code,
            jsonb_build_object('climate_date', k.climate_date, 'kind', k.kind, 'kalshi', k.value_f, 'cli', c.value_f,
@@ -63,7 +66,8 @@ begin atomic
        and not exists (select 1 from ops.risk_events e
                         where e.kind = 'settlement_disagreement'
                           and e.detail->>'key' = format('%s/%s/%s/%s/%s', k.city_code, k.climate_date, k.kind, k.value_f, c.value_f));
-end;
+end
+$fn$;
 comment on function ops.flag_settlement_disagreement(text, date) is 'Raise a settlement_disagreement risk event (once) when Kalshi''s expiration_value and the CLI final differ for a city and day.';
 
 create or replace function ops.on_settlement_value() returns trigger
