@@ -5,8 +5,11 @@
 -- sigma 0.5, and Postgres raises rather than rounding to 0). (Note -x ^ 2 is (-x)^2 in Postgres: squares are written x * x.)
 create or replace function ops.crps_normal(p_err double precision, p_sigma double precision)
 returns double precision
-language sql immutable strict parallel safe
-set search_path = pg_catalog, ops
+-- neither strict nor with a search_path setting: either stops the planner inlining it, and a call each
+-- (an SQL-function call, the setting switched in and out) was most of a calibration fit's time. A null
+-- argument still gives null (every branch does); the body is bound when it is created (a SQL-standard
+-- body), so the caller's search_path cannot change what it calls.
+language sql immutable parallel safe
 -- (a subnormal error -- Hypothesis found 5e-324 -- makes even x / sigma underflow: tested before dividing)
 return case when abs(p_err) < 1e-100 * p_sigma then p_sigma * (sqrt(2 / pi()) - 1 / sqrt(pi()))   -- z * z would underflow
             when abs(p_err / p_sigma) > 8 then p_sigma * (abs(p_err / p_sigma) - 1 / sqrt(pi()))
