@@ -6,7 +6,8 @@
 create or replace function ops.settlement_values(p_as_of timestamptz, p_since date default '-infinity')
 returns table (city_code text, climate_date date, kind text, value_f integer, source text, known_at timestamptz)
 language sql stable
-set search_path = pg_catalog, ops
+-- no search_path setting: it would stop the planner inlining this into its callers (the calibration fit
+-- calls it at every re-fit); the SQL-standard body is bound when created, whatever the caller's path
 begin atomic
     (select distinct on (m.city_code, m.climate_date, m.kind)
             m.city_code, m.climate_date, m.kind::text, round(m.expiration_value::numeric)::int, 'kalshi', m.expiration_value_at
@@ -26,7 +27,7 @@ comment on function ops.settlement_values(timestamptz, date) is 'Settled daily v
 create or replace function ops.truths_at(p_as_of timestamptz, p_since date default '-infinity')
 returns table (city_code text, climate_date date, kind text, value_f integer, source text, known_at timestamptz)
 language sql stable
-set search_path = pg_catalog, ops
+-- inlined into its callers, like ops.settlement_values (no search_path setting: the body is bound)
 begin atomic
     select distinct on (v.city_code, v.climate_date, v.kind) v.*
       from ops.settlement_values(p_as_of, p_since) v
