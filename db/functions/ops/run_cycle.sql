@@ -307,13 +307,17 @@ begin
         select l.*,
                case when l.live_kept then null else greatest(0, least(l.incr1, l.cluster_left, l.total_left)) end as allowed
           from left_over l),
+    -- the contracts the cluster/total room allows, per market (a CTE of its own: as a subquery joined
+    -- back, the planner's row guesses made it a nested loop over every pair of markets, ~75 ms at 2,400)
+    room_left as materialized (
+        select sh2.ticker,
+               min(case when po.a < 0 then floor(greatest(po.base + sh2.loss0 + sh2.allowed, 0) / -po.a) end) as k_room
+          from shared sh2 join per_outcome po on po.ticker = sh2.ticker group by sh2.ticker),
     capped as (
-        select sh.*, room.k_room,
-               case when sh.live_kept then sh.k1 else least(sh.k1, coalesce(room.k_room, sh.k1)) end as k_final
+        select sh.*, rl.k_room,
+               case when sh.live_kept then sh.k1 else least(sh.k1, coalesce(rl.k_room, sh.k1)) end as k_final
           from shared sh
-          join (select sh2.ticker,
-                       min(case when po.a < 0 then floor(greatest(po.base + sh2.loss0 + sh2.allowed, 0) / -po.a) end) as k_room
-                  from shared sh2 join per_outcome po on po.ticker = sh2.ticker group by sh2.ticker) room on room.ticker = sh.ticker)
+          join room_left rl on rl.ticker = sh.ticker)
     select b.ticker, b.strategy, b.event_ticker, b.side, b.price, b.edge, b.all_pass, b.cycle_window_min,
            b.held, b.working, b.live_id, b.live_state, b.live_asked,
            coalesce(greatest(0, least(cp.target_raw, cp.committed + cp.k_final)), 0) as target_contracts,
