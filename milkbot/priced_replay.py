@@ -191,38 +191,75 @@ def read_top_ticks(path: Path, fmt: TickFormat, markets: dict, skipped: set) -> 
     """`timestamp,market_ticker,best_yes_bid,best_no_bid[,best_yes_bid_size,best_no_bid_size,...]` -> quotes
     (ticker, at, yes_bid, yes_bid_size, yes_ask, yes_ask_size): the yes ask is 1 - the best no bid, its size
     the no bid's size. Also says whether the stated size stood in for missing ones."""
-    quotes = []
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        names = reader.fieldnames or []
-        size_col = {side: next((c for c in cols if c in names), None) for side, cols in TOP_SIZES.items()}
-        if (size_col["yes"] is None or size_col["no"] is None) and fmt.assume_size is None:
-            raise PriceError(f"{path}: no bid sizes ({' or '.join(TOP_SIZES['yes'])}, and the no side's): the paper "
-                             f"exchange fills at most the recorded size; pass --assume-size N to state one")
-        for line, r in enumerate(reader, start=2):
-            try:
-                if r["market_ticker"] not in markets:
-                    skipped.add(r["market_ticker"])
-                    continue
-                at = _tick_time(r["timestamp"] or "", fmt)
-                yes_bid = _tick_price(r["best_yes_bid"], "best_yes_bid", fmt)
-                no_bid = _tick_price(r["best_no_bid"], "best_no_bid", fmt)
+    names = _header(path)
+    size_col = {side: next((c for c in cols if c in names), None) for side, cols in TOP_SIZES.items()}
+    if (size_col["yes"] is None or size_col["no"] is None) and fmt.assume_size is None:
+        raise PriceError(f"{path}: no bid sizes ({' or '.join(TOP_SIZES['yes'])}, and the no side's): the paper "
+                         f"exchange fills at most the recorded size; pass --assume-size N to state one")
 
-                def size(side: str, price) -> Decimal | None:
-                    if price is None:
-                        return None
-                    col = size_col[side]
-                    v = Decimal(r[col]) if col and (r[col] or "").strip() else Decimal(fmt.assume_size) if fmt.assume_size else None
-                    if v is None or v < 0:
-                        raise ValueError(f"{side} bid size {r.get(col)!r} is missing or negative")
-                    return v
-                yes_ask = 1 - no_bid if no_bid is not None else None
-                if yes_bid is not None and yes_ask is not None and yes_bid > yes_ask:
-                    raise ValueError(f"a crossed book: yes bid {yes_bid} above yes ask {yes_ask} (1 - no bid)")
-                quotes.append((r["market_ticker"], at, yes_bid, size("yes", yes_bid), yes_ask, size("no", no_bid)))
-            except (ValueError, InvalidOperation, OverflowError) as exc:
-                raise PriceError(f"{path} line {line}: {exc}") from None
+    def quote(r: dict) -> tuple:
+        at = _tick_time(r["timestamp"] or "", fmt)
+        yes_bid = _tick_price(r["best_yes_bid"], "best_yes_bid", fmt)
+        no_bid = _tick_price(r["best_no_bid"], "best_no_bid", fmt)
+
+        def size(side: str, price) -> Decimal | None:
+            if price is None:
+                return None
+            col = size_col[side]
+            v = Decimal(r[col]) if col and (r[col] or "").strip() else Decimal(fmt.assume_size) if fmt.assume_size else None
+            if v is None or v < 0:
+                raise ValueError(f"{side} bid size {r.get(col)!r} is missing or negative")
+            return v
+        yes_ask = 1 - no_bid if no_bid is not None else None
+        if yes_bid is not None and yes_ask is not None and yes_bid > yes_ask:
+            raise ValueError(f"a crossed book: yes bid {yes_bid} above yes ask {yes_ask} (1 - no bid)")
+        return (r["market_ticker"], at, yes_bid, size("yes", yes_bid), yes_ask, size("no", no_bid))
+
+    quotes = _listed(path, TOP_COLUMNS, markets, skipped, quote, key="market_ticker")
     return quotes, size_col["yes"] is None or size_col["no"] is None
+
+
+def _listed(path: Path, columns: list[str], markets: dict, skipped: set, parse, key: str = "ticker") -> list:
+    """Each row of a price file, parsed, whose market the listing describes; a row of another market is
+    skipped and counted (without strikes and outcome it cannot be replayed); a bad row is an error naming
+    its file and line."""
+    out = []
+    for line, r in _rows(path, columns):
+        if r[key] not in markets:
+            skipped.add(r[key])
+            continue
+        try:
+            out.append(parse(r))
+        except (ValueError, InvalidOperation, OverflowError) as exc:
+            raise PriceError(f"{path} line {line}: {exc}") from None
+    return out
+
+
+def _candle(r: dict) -> Candle:
+    c = Candle(r["ticker"], _when(r["start"]), _cents(r["open"], "open"), _cents(r["high"], "high"),
+               _cents(r["low"], "low"), _cents(r["close"], "close"), Decimal(r["count"]))
+    if not (c.low <= min(c.open, c.close) and c.high >= max(c.open, c.close)) or c.count <= 0:
+        raise ValueError("low/high do not bound open/close, or count <= 0")
+    return c
+
+
+def _quote(r: dict) -> tuple:
+    bid, ask = _dollars(r["yes_bid"], "yes_bid"), _dollars(r["yes_ask"], "yes_ask")
+    bid_size = Decimal(r["yes_bid_size"]) if bid is not None else None
+    ask_size = Decimal(r["yes_ask_size"]) if ask is not None else None
+    if (bid is not None and ask is not None and bid > ask) or any(x is not None and x < 0 for x in (bid_size, ask_size)):
+        raise ValueError("a crossed book or a negative size")
+    return (r["ticker"], _when(r["at"]), bid, bid_size, ask, ask_size)
+
+
+def _tick(r: dict) -> tuple:
+    if r["taker_side"] not in ("yes", "no", ""):
+        raise ValueError(f"taker_side {r['taker_side']!r} is not yes, no or empty")
+    count = Decimal(r["count"])
+    if count <= 0:
+        raise ValueError("count <= 0")
+    return (r["trade_id"], r["ticker"], _when(r["created_time"]), _dollars(r["yes_price"], "yes_price"),
+            count, r["taker_side"] or None)
 
 
 def _header(path: Path) -> list[str]:
@@ -268,54 +305,15 @@ def read_prices(folder: Path, tick_format: TickFormat = TickFormat()) -> Recordi
                                                              _when(r["close_time"]), result)
             except ValueError as exc:
                 raise PriceError(f"{path} line {line}: {exc}") from None
-    candles, skipped = [], set()
-    for path in candle_files:
-        for line, r in _rows(path, CANDLE_COLUMNS):
-            try:
-                if r["ticker"] not in markets:     # a market the listing does not describe: no strikes, no outcome
-                    skipped.add(r["ticker"])
-                    continue
-                c = Candle(r["ticker"], _when(r["start"]), _cents(r["open"], "open"), _cents(r["high"], "high"),
-                           _cents(r["low"], "low"), _cents(r["close"], "close"), Decimal(r["count"]))
-                if not (c.low <= min(c.open, c.close) and c.high >= max(c.open, c.close)) or c.count <= 0:
-                    raise ValueError("low/high do not bound open/close, or count <= 0")
-                candles.append(c)
-            except (ValueError, InvalidOperation) as exc:
-                raise PriceError(f"{path} line {line}: {exc}") from None
-    quotes, ticks, assumed = [], [], False
+    skipped: set = set()
+    candles = [c for path in candle_files for c in _listed(path, CANDLE_COLUMNS, markets, skipped, _candle)]
+    quotes, assumed = [], False
     for path in top_files:
         rows, guessed = read_top_ticks(path, tick_format, markets, skipped)
         quotes += rows
         assumed = assumed or guessed
-    for path in quote_files:
-        for line, r in _rows(path, QUOTE_COLUMNS):
-            try:
-                if r["ticker"] not in markets:
-                    skipped.add(r["ticker"])
-                    continue
-                bid, ask = _dollars(r["yes_bid"], "yes_bid"), _dollars(r["yes_ask"], "yes_ask")
-                bid_size = Decimal(r["yes_bid_size"]) if bid is not None else None
-                ask_size = Decimal(r["yes_ask_size"]) if ask is not None else None
-                if (bid is not None and ask is not None and bid > ask) or any(x is not None and x < 0 for x in (bid_size, ask_size)):
-                    raise ValueError("a crossed book or a negative size")
-                quotes.append((r["ticker"], _when(r["at"]), bid, bid_size, ask, ask_size))
-            except (ValueError, InvalidOperation) as exc:
-                raise PriceError(f"{path} line {line}: {exc}") from None
-    for path in tick_files:
-        for line, r in _rows(path, TICK_COLUMNS):
-            try:
-                if r["ticker"] not in markets:
-                    skipped.add(r["ticker"])
-                    continue
-                if r["taker_side"] not in ("yes", "no", ""):
-                    raise ValueError(f"taker_side {r['taker_side']!r} is not yes, no or empty")
-                count = Decimal(r["count"])
-                if count <= 0:
-                    raise ValueError("count <= 0")
-                ticks.append((r["trade_id"], r["ticker"], _when(r["created_time"]), _dollars(r["yes_price"], "yes_price"),
-                              count, r["taker_side"] or None))
-            except (ValueError, InvalidOperation) as exc:
-                raise PriceError(f"{path} line {line}: {exc}") from None
+    quotes += [q for path in quote_files for q in _listed(path, QUOTE_COLUMNS, markets, skipped, _quote)]
+    ticks = [t for path in tick_files for t in _listed(path, TICK_COLUMNS, markets, skipped, _tick)]
     return Recording(list(markets.values()), candles, quotes, ticks, sorted(skipped),
                      tick_format.assume_size if assumed else None)
 

@@ -21,6 +21,7 @@ declare
                       where p.oid in ('ops.cycle_tables()'::regprocedure,
                                       'ops.evaluate_markets(timestamptz, timestamptz, text[])'::regprocedure,
                                       'ops.event_outcomes(timestamptz, ops.trading_mode, boolean, bigint[], text[])'::regprocedure));
+    v_table text;
 begin
     if to_regclass('pg_temp.cycle_retire') is not null
        and current_setting('milkbot.cycle_tables', true) is not distinct from v_shape then
@@ -28,12 +29,13 @@ begin
         delete from pg_temp.cycle_shrink; delete from pg_temp.cycle_decision; delete from pg_temp.cycle_retire;
         return;
     end if;
-    if to_regclass('pg_temp.cycle_eval') is not null then drop table pg_temp.cycle_eval; end if;
-    if to_regclass('pg_temp.cycle_book') is not null then drop table pg_temp.cycle_book; end if;
-    if to_regclass('pg_temp.cycle_outcomes') is not null then drop table pg_temp.cycle_outcomes; end if;
-    if to_regclass('pg_temp.cycle_shrink') is not null then drop table pg_temp.cycle_shrink; end if;
-    if to_regclass('pg_temp.cycle_decision') is not null then drop table pg_temp.cycle_decision; end if;
-    if to_regclass('pg_temp.cycle_retire') is not null then drop table pg_temp.cycle_retire; end if;
+    -- (not `drop table if exists`: before the session's first temp table its temp schema does not exist,
+    -- and that says so in a notice to the client)
+    foreach v_table in array array['cycle_eval', 'cycle_book', 'cycle_outcomes', 'cycle_shrink', 'cycle_decision', 'cycle_retire'] loop
+        if to_regclass('pg_temp.' || v_table) is not null then
+            execute format('drop table pg_temp.%I', v_table);
+        end if;
+    end loop;
     -- every open market's evaluation (ops.evaluate_markets): its columns, not run (no data)
     create temp table cycle_eval on commit delete rows as
         select * from ops.evaluate_markets('-infinity') with no data;
