@@ -67,8 +67,9 @@ comment on function ops.fit_blend(timestamptz) is 'Fit the model''s weight in th
 -- recorded by p_known_at); 1 when none is in force.
 create or replace function ops.blend_weights_at(p_as_of timestamptz, p_known_at timestamptz default 'infinity')
 returns table (kind text, lead_days integer, model_weight numeric, fit_id bigint)
+-- no search_path setting: it would stop the planner inlining it into the cycle (a function call planned at
+-- every cycle); the SQL-standard body is bound to its objects when created
 language sql stable
-set search_path = pg_catalog, ops
 begin atomic
     select distinct on (b.kind, b.lead_days) b.kind, b.lead_days,
            case when b.in_force then b.model_weight else 1 end, b.id

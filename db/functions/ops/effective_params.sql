@@ -5,6 +5,8 @@ returns table (strategy ops.strategy, max_spread numeric, min_size numeric, min_
                close_buffer_min numeric, kelly_fraction numeric, max_p numeric, cycle_window_min numeric)
 language sql stable parallel safe
 begin atomic
+    -- the table as it stood, read once (as the inner side of the lateral join it ran once per strategy)
+    with rows_then as materialized (select * from ops.control_at(null::ops.strategy_params, p_known_at))
     select s.strategy,
            max(p.value) filter (where p.name = 'max_spread'),
            max(p.value) filter (where p.name = 'min_size'),
@@ -20,7 +22,7 @@ begin atomic
       from unnest(enum_range(null::ops.strategy)) s(strategy)
       cross join lateral (
             select distinct on (sp.name) sp.name, sp.value
-              from ops.control_at(null::ops.strategy_params, p_known_at) sp
+              from rows_then sp
              where sp.strategy in (s.strategy::text, 'all')
              order by sp.name, sp.strategy = 'all') p
      group by s.strategy;

@@ -51,8 +51,10 @@ end;
 comment on function ops.gate_staleness(timestamptz, timestamptz, timestamptz, numeric, numeric) is 'Staleness gate: newest forecast and quote younger than their limits at the decision time.';
 
 -- Kalshi pauses trading every Thursday 03:00-05:00 US Eastern (kalshi-api.md §3.12).
+-- Not strict: a strict function is inlined only when its body is strict too (this one's `and` is not), and
+-- the gate calls it for every market (null in, null out all the same)
 create or replace function ops.in_weekly_maintenance(as_of timestamptz)
-returns boolean language sql immutable strict parallel safe
+returns boolean language sql immutable parallel safe
 return extract(isodow from as_of at time zone 'America/New_York') = 4
    and (as_of at time zone 'America/New_York')::time >= '03:00' and (as_of at time zone 'America/New_York')::time < '05:00';
 comment on function ops.in_weekly_maintenance(timestamptz) is 'True during Kalshi''s weekly maintenance window (Thursday 03:00-05:00 ET).';

@@ -173,12 +173,16 @@ comment on function ops.event_worst_case_loss(timestamptz, ops.trading_mode, boo
 -- at its worst case — everything spent, less what a YES+NO pair is certain to return.
 create or replace function ops.unmapped_exposure(p_as_of timestamptz, p_mode ops.trading_mode)
 returns numeric
-language sql stable parallel safe
-begin atomic
-    select coalesce(sum(greatest(0, h.cash_spent - least(h.yes_gross, h.no_gross))), 0)
-      from ops.ledger_holdings(p_as_of, p_mode) h
-     where not exists (select 1 from ops.markets m where m.ticker = h.ticker);
-end;
+-- PL/pgSQL: its plan is cached for the session (a SQL body is planned at every call; every cycle makes one)
+language plpgsql stable parallel safe
+set search_path = pg_catalog, ops
+as $fn$
+begin
+    return (select coalesce(sum(greatest(0, h.cash_spent - least(h.yes_gross, h.no_gross))), 0)
+              from ops.ledger_holdings(p_as_of, p_mode) h
+             where not exists (select 1 from ops.markets m where m.ticker = h.ticker));
+end
+$fn$;
 comment on function ops.unmapped_exposure(timestamptz, ops.trading_mode) is 'Worst-case loss of fills on markets unknown to us (counted in total exposure).';
 
 -- Equity of one book = starting capital (the bankroll limit) + cash flows of its fills + settlement
