@@ -110,33 +110,27 @@ marketed as materialized (
                           over (partition by pr.event_ticker), 0) end as market_p
       from priced pr
 ),
-blended as materialized (
+-- the probability traded on, the side, price and edge: one stage (each materialised stage copies every
+-- row, ~1 kB wide, once more)
+judged as materialized (
     -- the probability traded on: the model blended with the market where a fit is in force for the
     -- market's kind and lead (daily markets with a two-sided ladder; Monthly trades the model alone)
-    select mp.*, bw.model_weight, bw.fit_id, mp.model_p as own_p,
-           case when mp.strategy <> 'Monthly' and mp.market_p is not null and bw.model_weight < 1
-                then (bw.model_weight * mp.model_p + (1 - bw.model_weight) * mp.market_p)::numeric(10,9)
-                else mp.model_p end as trade_p
+    select mp.*, bw.model_weight, bw.fit_id, mp.model_p as own_p, tp.trade_p,
+           ch.side_c,
+           case ch.side_c when 'bid' then mp.yes_ask else mp.yes_bid end as price_c,
+           case ch.side_c when 'bid' then ed.edge_yes else ed.edge_no end as edge_c,
+           case ch.side_c when 'bid' then mp.yes_ask_size else mp.yes_bid_size end as size_c
       from marketed mp
       left join blend bw on bw.kind = mp.kind::text and bw.lead_days = least(greatest(mp.lead_days, 0), 2)
-),
-sided as materialized (
-    select bl.*,
-           bl.trade_p - bl.yes_ask - ops.fee_per_contract(bl.yes_ask, bl.fee_multiplier) as edge_yes,
-           bl.yes_bid - bl.trade_p - ops.fee_per_contract(bl.yes_bid, bl.fee_multiplier) as edge_no
-      from blended bl
-),
-chosen as materialized (
-    select sd.*,
-           case when sd.edge_no is null or sd.edge_yes >= sd.edge_no then 'bid' else 'ask' end as side_c
-      from sided sd
-),
-judged as materialized (
-    select ch.*,
-           case ch.side_c when 'bid' then ch.yes_ask else ch.yes_bid end as price_c,
-           case ch.side_c when 'bid' then ch.edge_yes else ch.edge_no end as edge_c,
-           case ch.side_c when 'bid' then ch.yes_ask_size else ch.yes_bid_size end as size_c
-      from chosen ch
+     cross join lateral (
+            select case when mp.strategy <> 'Monthly' and mp.market_p is not null and bw.model_weight < 1
+                        then (bw.model_weight * mp.model_p + (1 - bw.model_weight) * mp.market_p)::numeric(10,9)
+                        else mp.model_p end as trade_p) tp
+     cross join lateral (
+            select tp.trade_p - mp.yes_ask - ops.fee_per_contract(mp.yes_ask, mp.fee_multiplier) as edge_yes,
+                   mp.yes_bid - tp.trade_p - ops.fee_per_contract(mp.yes_bid, mp.fee_multiplier) as edge_no) ed
+     cross join lateral (
+            select case when ed.edge_no is null or ed.edge_yes >= ed.edge_no then 'bid' else 'ask' end as side_c) ch
 ),
 verdicts as materialized (
     select j.*,
