@@ -38,10 +38,10 @@ def _exists(admin: psycopg.Connection, name: str) -> bool:
     return admin.execute("select exists (select 1 from pg_database where datname = %s)", (name,)).fetchone()[0]
 
 
-def template(db: Database, db_dir: Path = DB_DIR) -> str:
+def template(db: Database, db_dir: Path = DB_DIR, prefix: str = TEMPLATE_PREFIX) -> str:
     """The name of a database migrated from db_dir that takes no connections: made (and the stale
-    ones dropped) when there is none for this digest yet."""
-    name = TEMPLATE_PREFIX + db_digest(db_dir)
+    ones of the same prefix dropped) when there is none for this digest yet."""
+    name = prefix + db_digest(db_dir)
     with psycopg.connect(db.admin_conninfo("postgres"), autocommit=True) as admin:
         if _exists(admin, name):
             return name
@@ -63,7 +63,7 @@ def template(db: Database, db_dir: Path = DB_DIR) -> str:
                 admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(building)))
                 raise
             for (stale,) in admin.execute("select datname from pg_database where datname like %s and datname <> %s",
-                                          (TEMPLATE_PREFIX.replace("_", r"\_") + "%", name)).fetchall():
+                                          (prefix.replace("_", r"\_") + "%", name)).fetchall():
                 _drop_template(admin, stale)
             return name
         finally:

@@ -12,6 +12,10 @@ from milkbot import scratch
 from milkbot.migrate import DB_DIR, migration_files
 
 
+# a prefix of the test's own: the project's templates (which other tests copy) are never touched here
+PREFIX = "mbtest_scratch_tpl_"
+
+
 def _databases(prefix: str) -> dict[str, tuple[bool, bool]]:
     with psycopg.connect(DATABASE.admin_conninfo("postgres")) as admin:
         return {r[0]: (r[1], r[2]) for r in admin.execute(
@@ -25,7 +29,7 @@ def test_a_template_per_db_folder_made_once_and_the_stale_one_dropped(tmp_path):
     view.write_text(view.read_text() + f"\n-- {tmp_path.name}\n")   # a db/ of its own: no template yet
     # two processes' worth of first runs at once: one template, made once
     names: list[str] = []
-    threads = [threading.Thread(target=lambda: names.append(scratch.template(DATABASE, db_dir))) for _ in range(2)]
+    threads = [threading.Thread(target=lambda: names.append(scratch.template(DATABASE, db_dir, PREFIX))) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
@@ -49,10 +53,12 @@ def test_a_template_per_db_folder_made_once_and_the_stale_one_dropped(tmp_path):
 
     # a definition changed: a new template, and the old one is gone
     view.write_text(view.read_text() + "-- changed\n")
-    second = scratch.template(DATABASE, db_dir)
+    second = scratch.template(DATABASE, db_dir, PREFIX)
     assert second != first
-    assert first not in _databases(scratch.TEMPLATE_PREFIX) and second in _databases(scratch.TEMPLATE_PREFIX)
-    scratch.template(DATABASE)   # leave the project's own template for the tests after this one
+    assert first not in _databases(PREFIX) and second in _databases(PREFIX)
+    with psycopg.connect(DATABASE.admin_conninfo("postgres"), autocommit=True) as admin:
+        admin.execute(f'alter database "{second}" is_template false')
+        admin.execute(f'drop database "{second}"')
 
 
 def test_scratch_is_a_migrated_copy_dropped_on_exit():
