@@ -56,9 +56,12 @@ run: setup
 	  echo "dashboard: http://127.0.0.1:$${MILKBOT_API_PORT:-8000}/ (nginx) = http://127.0.0.1:$${MILKBOT_DASHBOARD_PORT:-8501}/ (Streamlit)"; \
 	  exec $(BIN)/milkbot up $${MILKBOT_SIM:+--sim}
 
+# Two workers, a file each at a time (a file's tests share fixtures and run in order); then, alone, the
+# tests marked `serial` (they compare timings taken minutes apart, which another worker would skew).
 test: setup $(STAMPS)/chromium $(STAMPS)/host-tools
 	@$(BIN)/milkbot db up >/dev/null
-	@$(BIN)/pytest -q
+	@$(BIN)/pytest -q -n 2 --dist loadfile -m "not serial"
+	@$(BIN)/pytest -q -m serial
 
 # The browser tests drive Debian's Chromium through Playwright (no browser download).
 $(STAMPS)/chromium:

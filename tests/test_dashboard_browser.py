@@ -144,6 +144,7 @@ def test_a_phone_sees_every_city(db, site, browser, output):
     full_page(page, output / "phone.png")
 
 
+@pytest.mark.serial   # its loaded and unloaded visits are minutes apart: alone, so both see the same machine
 def test_ten_hostile_sockets_from_ten_addresses_do_not_stall_a_visitor(db, site, browser):
     """Issue 26 §1: ten sockets from ten addresses, each asking Streamlit for a full run every 0.1 s, once
     stalled every visitor's page for minutes. Behind the WebSocket guard a visitor's first render stays
