@@ -27,7 +27,6 @@ declare
     v_mode       ops.trading_mode := coalesce(nullif(current_setting('milkbot.mode', true), ''), 'paper')::ops.trading_mode;
     v_host       text := coalesce(nullif(current_setting('milkbot.host', true), ''), 'paper');
     rec          record;
-    v_new_id     bigint;
     v_known      timestamptz;
     v_result     jsonb;
     v_msgs       jsonb[];
@@ -435,8 +434,10 @@ begin
     -- the cycle prices at the touch, so its orders take liquidity: immediate-or-cancel, unless an
     -- operator chose resting (maker) orders; either way pulled by the exchange when trading pauses
     v_tif := case when ops.executor_param('resting_orders') = 1 then 'good_till_canceled' else 'immediate_or_cancel' end;
-    for rec in
-        select d.*, s.id as signal_id,
+    -- set-based, like the cancels: one insert and one queue batch (a round per intent cost ~0.4 ms each,
+    -- pgmq.send building its statement anew every time); ids, and so messages, in order of edge
+    with cand as materialized (
+        select d.ticker, d.strategy, d.side, d.price, d.size, d.reduces_exposure, d.edge, s.id as signal_id,
                format('%s|%s|%s|%s|%s', d.ticker, d.side, d.price, d.size,
                       date_bin(make_interval(mins => d.cycle_window_min::int), p_as_of, timestamptz '2000-01-01')) as intent_key,
                (select o.id from ops.orders o
@@ -448,25 +449,24 @@ begin
          where d.trade
            and not exists (select 1 from ops.orders o
                             where o.mode = v_mode and o.ticker = d.ticker and o.superseded_by is null and o.cancel_requested_at is null
-                              and o.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN'))
-         order by d.edge desc
-    loop
+                              and o.state in ('PENDING', 'SUBMITTING', 'RESTING', 'PARTIALLY_FILLED', 'UNKNOWN'))),
+    ins as (
         insert into ops.orders (intent_key, client_order_id, ticker, strategy, side, price, count, mode, host,
                                 reduces_exposure, supersedes, signal_id, as_of, time_in_force, cancel_on_pause)
-        values (rec.intent_key, 'mb-' || substr(md5(rec.intent_key), 1, 28), rec.ticker, rec.strategy, rec.side, rec.price, rec.size,
-                v_mode, v_host, rec.reduces_exposure, rec.replaces, rec.signal_id, p_as_of,
-                v_tif, true)
+        select c.intent_key, 'mb-' || substr(md5(c.intent_key), 1, 28), c.ticker, c.strategy, c.side, c.price, c.size,
+               v_mode, v_host, c.reduces_exposure, c.replaces, c.signal_id, p_as_of, v_tif, true
+          from cand c order by c.edge desc, c.ticker
         on conflict (intent_key) do nothing
-        returning id into v_new_id;
-        if v_new_id is not null then
-            if rec.replaces is not null then
-                update ops.orders set superseded_by = v_new_id where id = rec.replaces;
-            end if;
-            perform pgmq.send('order_intents', jsonb_build_object('action', 'submit', 'order_id', v_new_id,
-                                                                  'client_order_id', 'mb-' || substr(md5(rec.intent_key), 1, 28)));
-            v_intents := v_intents + 1;
-        end if;
-    end loop;
+        returning id, client_order_id, supersedes),
+    -- the order a new one replaces (counted as working until its cancel is confirmed) points to it
+    sup as (update ops.orders o set superseded_by = i.id from ins i where o.id = i.supersedes)
+    select array_agg(jsonb_build_object('action', 'submit', 'order_id', i.id, 'client_order_id', i.client_order_id) order by i.id),
+           count(*)
+      into v_msgs, v_intents
+      from ins i;
+    if v_msgs is not null then
+        perform pgmq.send_batch('order_intents', v_msgs);
+    end if;
 
     -- 7. Stale inputs create no intents (the gate saw to that) and raise a health event.
     select array_agg(distinct e.city_code order by e.city_code) into v_stale
