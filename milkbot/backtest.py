@@ -10,15 +10,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from .db import Database
-from .scratch import Scratch
+from .migrate import migrate
 
 FORECAST_COLUMNS = ["city", "station", "kind", "target_date", "issued_at", "value_f", "source"]
 TRUTH_COLUMNS = ["city", "station", "kind", "date", "value_f", "source"]
@@ -97,6 +99,26 @@ def read_history(folder: Path) -> tuple[list[ForecastRow], list[TruthRow]]:
         except (KeyError, ValueError) as exc:
             raise HistoryError(f"{folder / 'truth.csv'} line {line}: {exc!r}") from None
     return forecasts, truths
+
+
+class Scratch:
+    """A throw-away database in the same cluster (or server), migrated like production; dropped on exit."""
+
+    def __init__(self, db: Database, name: str | None = None):
+        self.db = db
+        self.name = name or f"milkbot_backtest_{os.getpid()}"
+
+    def __enter__(self) -> str:
+        with psycopg.connect(self.db.admin_conninfo("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(self.name)))
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(self.name)))
+        conninfo = self.db.admin_conninfo(self.name)
+        migrate(conninfo)
+        return conninfo
+
+    def __exit__(self, *exc):
+        with psycopg.connect(self.db.admin_conninfo("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(self.name)))
 
 
 def load(conn: psycopg.Connection, forecasts: list[ForecastRow], truths: list[TruthRow]) -> None:
