@@ -37,6 +37,7 @@ declare
     v_min_sigma float8  := (select value from ops.strategy_params where strategy = 'all' and name = 'min_sigma_f');
     v_oos_days  integer := (select value from ops.strategy_params where strategy = 'all' and name = 'calibration_oos_days');
     v_switch    boolean := (select value = 1 from ops.strategy_params where strategy = 'all' and name = 'calibration_oos_switch');
+    v_sigma_oos boolean := coalesce((select value = 1 from ops.strategy_params where strategy = 'all' and name = 'calibration_sigma_from_oos'), false);
     v_since     date    := (p_as_of at time zone 'UTC')::date - v_window;
     v_fitted    integer;
 begin
@@ -100,13 +101,42 @@ begin
          where c.enabled
          group by c.code, po.kind, po.lead_days, po.source, po.bias, po.age_h, po.var
     ),
+    -- each recent pair with the fit in force when it was decided (rolling origin: no pair judges a fit
+    -- that had seen it): its product's own, else one for any product (each lookup one probe of
+    -- model_calibration_key, newest first)
+    in_force as (
+        select e.*, coalesce(own.fitted_bias, own.bias, anyp.fitted_bias, anyp.bias)::float8 as f_fitted_bias,
+               coalesce(own.bias, anyp.bias)::float8 as f_bias, coalesce(own.sigma, anyp.sigma)::float8 as f_sigma
+          from errors e
+          left join lateral (select mc.bias, mc.fitted_bias, mc.sigma from ops.model_calibration mc
+                              where mc.city_code = e.city_code and mc.kind = e.kind and mc.lead_days = e.lead_days
+                                and mc.source = e.source and mc.known_at <= e.decided_at and not mc.is_prior
+                              order by mc.known_at desc limit 1) own on true
+          left join lateral (select mc.bias, mc.fitted_bias, mc.sigma from ops.model_calibration mc
+                              where mc.city_code = e.city_code and mc.kind = e.kind and mc.lead_days = e.lead_days
+                                and mc.source is null and mc.known_at <= e.decided_at and not mc.is_prior
+                              order by mc.known_at desc limit 1) anyp on own.sigma is null
+         where e.decided_at > p_as_of - make_interval(days => v_oos_days)
+    ),
+    -- the errors the model really made: each against the bias it applied then (calibration_sigma_from_oos)
+    oos_spread as (
+        select f.city_code, f.kind, f.lead_days, f.source, count(*) as n, sum(f.w) as w,
+               sum(f.w * (f.err - f.f_bias) ^ 2) as wss
+          from in_force f where f.f_sigma is not null
+         group by f.city_code, f.kind, f.lead_days, f.source
+    ),
     cell as (
-        -- sigma toward the pooled one with its own weight (calibration_sigma_prior_pairs)
-        select cm.*, greatest(sqrt(coalesce((coalesce(sum(e.w * (e.err - cm.bias) ^ 2), 0) + v_ks * cm.pooled_var) / nullif(cm.w + v_ks, 0),
+        -- sigma toward the pooled one with its own weight (calibration_sigma_prior_pairs): from the spread
+        -- around the new bias, or (calibration_sigma_from_oos, with enough recent pairs) from the recent
+        -- out-of-sample errors
+        select cm.*, greatest(sqrt(coalesce(case when v_sigma_oos and os.n >= v_min_n
+                                                 then (os.wss + v_ks * cm.pooled_var) / nullif(os.w + v_ks, 0)
+                                                 else (coalesce(sum(e.w * (e.err - cm.bias) ^ 2), 0) + v_ks * cm.pooled_var) / nullif(cm.w + v_ks, 0) end,
                                             cm.pooled_var)), v_min_sigma) as sigma
           from cell_mean cm
           left join errors e on e.city_code = cm.city_code and e.kind = cm.kind and e.lead_days = cm.lead_days and e.source = cm.source
-         group by cm.city_code, cm.kind, cm.lead_days, cm.source, cm.n, cm.w, cm.bias, cm.age_h, cm.pooled_var
+          left join oos_spread os on os.city_code = cm.city_code and os.kind = cm.kind and os.lead_days = cm.lead_days and os.source = cm.source
+         group by cm.city_code, cm.kind, cm.lead_days, cm.source, cm.n, cm.w, cm.bias, cm.age_h, cm.pooled_var, os.n, os.w, os.wss
     ),
     scored as (   -- continuous CRPS of the fitted normal on the cell's last 30 days of pairs (in-sample)
         select ce.city_code, ce.kind, ce.lead_days, ce.source,
@@ -117,24 +147,12 @@ begin
          group by ce.city_code, ce.kind, ce.lead_days, ce.source
     ),
     oos as (      -- out of sample: each recent pair against the (non-prior) fit in force when it was decided
-        select e.city_code, e.kind, e.lead_days, e.source, count(*) as n,
-               avg(ops.crps_normal(e.err - coalesce(own.fitted_bias, own.bias, anyp.fitted_bias, anyp.bias)::float8,
-                                   coalesce(own.sigma, anyp.sigma)::float8)) as crps,
-               avg(ops.crps_normal(e.err, coalesce(own.sigma, anyp.sigma)::float8)) as crps_raw
-          from errors e
-          -- the fit the model used: its product's own, else one for any product (each lookup one probe of
-          -- model_calibration_key, newest first)
-          left join lateral (select mc.bias, mc.fitted_bias, mc.sigma from ops.model_calibration mc
-                              where mc.city_code = e.city_code and mc.kind = e.kind and mc.lead_days = e.lead_days
-                                and mc.source = e.source and mc.known_at <= e.decided_at and not mc.is_prior
-                              order by mc.known_at desc limit 1) own on true
-          left join lateral (select mc.bias, mc.fitted_bias, mc.sigma from ops.model_calibration mc
-                              where mc.city_code = e.city_code and mc.kind = e.kind and mc.lead_days = e.lead_days
-                                and mc.source is null and mc.known_at <= e.decided_at and not mc.is_prior
-                              order by mc.known_at desc limit 1) anyp on own.sigma is null
-         where e.decided_at > p_as_of - make_interval(days => v_oos_days)
-           and coalesce(own.sigma, anyp.sigma) is not null
-         group by e.city_code, e.kind, e.lead_days, e.source
+        select f.city_code, f.kind, f.lead_days, f.source, count(*) as n,
+               avg(ops.crps_normal(f.err - f.f_fitted_bias, f.f_sigma)) as crps,
+               avg(ops.crps_normal(f.err, f.f_sigma)) as crps_raw
+          from in_force f
+         where f.f_sigma is not null
+         group by f.city_code, f.kind, f.lead_days, f.source
     ),
     fits as (
         insert into ops.model_calibration (city_code, kind, lead_days, source, known_at, bias, sigma, n, window_days, is_prior,
